@@ -1,0 +1,130 @@
+// Whole-suite test runner behind `npm test`: obtains a Docker engine (an existing one, else a
+// private dockerd it owns), builds the test image, then runs node's test runner over the unit
+// and integration files with DOCKHAND_TEST_DOCKER_HOST set. The private dockerd is always torn
+// down, also on SIGINT/SIGTERM. Exit code is the test runner's.
+//
+//   node scripts/test.ts                          all of test/unit and test/integration
+//   node scripts/test.ts test/unit/foo.test.ts    only these files (dirs and globs work too)
+//   node scripts/test.ts --test-name-pattern=x    arguments starting with -- go to node
+import { spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
+import { glob, stat } from 'node:fs/promises';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { ensureTestImage, findDockerd, pingDocker, startPrivateDockerd } from '../test/helpers/docker-engine.ts';
+import type { PrivateDockerd } from '../test/helpers/docker-engine.ts';
+
+const DEFAULT_PATTERNS = ['test/unit/**/*.test.ts', 'test/integration/**/*.test.ts'];
+// Integration tests restart daemons and wait on timeouts; a hung test must still end the run.
+const TEST_TIMEOUT_MS = 300_000;
+const SIGNAL_NUMBERS: Record<string, number> = { SIGINT: 2, SIGTERM: 15 };
+
+interface Engine { host: string; owned?: PrivateDockerd }
+
+const log = (line: string): void => { process.stdout.write(`[test] ${line}\n`); };
+
+async function findEngine(): Promise<Engine | undefined> {
+  for (const name of ['DOCKHAND_TEST_DOCKER_HOST', 'DOCKER_HOST']) {
+    const host = process.env[name];
+    if (!host) continue;
+    if (await pingDocker(host)) {
+      log(`Docker engine: existing, ${host} (from ${name})`);
+      return { host };
+    }
+    log(`${name}=${host} does not answer /_ping; looking further`);
+  }
+  const systemHost = 'unix:///var/run/docker.sock';
+  if (await pingDocker(systemHost)) {
+    log(`Docker engine: existing, ${systemHost}`);
+    return { host: systemHost };
+  }
+  if (!(await findDockerd())) return undefined;
+  const started = Date.now();
+  const owned = await startPrivateDockerd({ name: 'suite' });
+  log(`Docker engine: own private dockerd, pid ${owned.pid}, storage ${owned.storageDriver}, ${owned.host} (up in ${Date.now() - started} ms)`);
+  return { host: owned.host, owned };
+}
+
+async function testFiles(patterns: string[]): Promise<string[]> {
+  const files = new Set<string>();
+  for (const pattern of patterns) {
+    const info = await stat(pattern).catch(() => undefined);
+    if (info?.isFile()) {
+      files.add(pattern);
+      continue;
+    }
+    const expanded = info?.isDirectory() ? path.join(pattern, '**/*.test.ts') : pattern;
+    let matched = false;
+    for await (const file of glob(expanded)) {
+      files.add(file);
+      matched = true;
+    }
+    if (!matched && patterns !== DEFAULT_PATTERNS) throw new Error(`no test files match ${pattern}`);
+  }
+  return [...files].sort();
+}
+
+function runTests(files: string[], nodeArgs: string[], host: string | undefined, onSpawn: (c: ChildProcess) => void): Promise<number> {
+  const env = { ...process.env };
+  if (host) env.DOCKHAND_TEST_DOCKER_HOST = host;
+  else delete env.DOCKHAND_TEST_DOCKER_HOST;
+  const args = ['--test', '--test-concurrency=1', `--test-timeout=${TEST_TIMEOUT_MS}`, ...nodeArgs, ...files];
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, args, { stdio: 'inherit', env });
+    onSpawn(child);
+    child.on('error', reject);
+    child.on('exit', (code, signal) => resolve(code ?? 128 + (SIGNAL_NUMBERS[signal ?? ''] ?? 1)));
+  });
+}
+
+async function main(): Promise<number> {
+  process.chdir(path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..'));
+  const argv = process.argv.slice(2);
+  const nodeArgs = argv.filter((a) => a.startsWith('--'));
+  const patterns = argv.filter((a) => !a.startsWith('--'));
+
+  let interrupted: NodeJS.Signals | undefined;
+  let child: ChildProcess | undefined;
+  const onSignal = (signal: NodeJS.Signals): void => {
+    interrupted ??= signal;
+    child?.kill(signal);
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+
+  const files = await testFiles(patterns.length > 0 ? patterns : DEFAULT_PATTERNS);
+  let engine: Engine | undefined;
+  try {
+    try {
+      engine = await findEngine();
+    } catch (err) {
+      if (process.env.CI === 'true') throw err;
+      log(`could not start a private dockerd: ${(err as Error).message}`);
+    }
+    if (!engine) {
+      if (process.env.CI === 'true') {
+        log('ERROR: no Docker engine (no DOCKHAND_TEST_DOCKER_HOST/DOCKER_HOST or /var/run/docker.sock answering, and no private dockerd could be started); CI=true, so integration tests may not be skipped');
+        return 1;
+      }
+      log('no Docker engine found: integration tests will be skipped');
+    }
+    if (interrupted) return 128 + (SIGNAL_NUMBERS[interrupted] ?? 1);
+    if (engine) await ensureTestImage(engine.host);
+    if (files.length === 0) {
+      log('no test files found');
+      return 0;
+    }
+    if (interrupted) return 128 + (SIGNAL_NUMBERS[interrupted] ?? 1);
+    return await runTests(files, nodeArgs, engine?.host, (c) => { child = c; });
+  } finally {
+    if (engine?.owned) await engine.owned.cleanup();
+  }
+}
+
+main().then(
+  (code) => { process.exitCode = code; },
+  (err: unknown) => {
+    log(`ERROR: ${err instanceof Error ? err.stack ?? err.message : String(err)}`);
+    process.exitCode = 1;
+  },
+);

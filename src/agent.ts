@@ -1,0 +1,167 @@
+/**
+ * Builds the components from the configuration and owns their lifecycle: start in dependency
+ * order (state → Docker watcher → API), stop in reverse, each step registered on a disposer
+ * stack so a failed start unwinds exactly what it started. Docker being down is not a start
+ * failure (the watcher retries and reports); an API that cannot listen is.
+ */
+import { mkdir } from 'node:fs/promises';
+import type { Logger } from 'pino';
+import { ApiServer } from './api/server.ts';
+import type { AgentView, Readiness } from './api/view.ts';
+import type { LoadedConfig } from './config/load.ts';
+import type { Config } from './config/schema.ts';
+import { DisposerStack } from './core/disposer.ts';
+import { DockhandError, errorMessage, systemCode } from './core/errors.ts';
+import { RecentEvents } from './core/recent-events.ts';
+import { createDockerClient } from './docker/client.ts';
+import { ContainerInventory } from './docker/inventory.ts';
+import { DockerWatcher } from './docker/watcher.ts';
+import { HostStatusReporter } from './host/host-status.ts';
+import { AgentMetrics } from './metrics/agent-metrics.ts';
+
+export interface AgentOptions {
+  loaded: LoadedConfig;
+  logger: Logger;
+  version: string;
+}
+
+export class Agent {
+  readonly #config: Config;
+  readonly #configSource: string;
+  readonly #logger: Logger;
+  readonly #version: string;
+  readonly #startedAt = Date.now();
+  readonly #disposers = new DisposerStack();
+  readonly inventory = new ContainerInventory();
+  readonly events: RecentEvents;
+  readonly metrics: AgentMetrics;
+  #watcher: DockerWatcher | undefined;
+  #api: ApiServer | undefined;
+  #host: HostStatusReporter | undefined;
+  #stopping: Promise<void> | undefined;
+
+  constructor(options: AgentOptions) {
+    this.#config = options.loaded.config;
+    this.#configSource = options.loaded.source;
+    this.#logger = options.logger;
+    this.#version = options.version;
+    this.events = new RecentEvents(this.#config.docker.events_buffer);
+    this.metrics = new AgentMetrics({ version: this.#version, inventory: this.inventory });
+  }
+
+  /** Starts everything; on failure stops what was started and rethrows. Returns the API's URL. */
+  async start(): Promise<{ apiUrl: string }> {
+    const config = this.#config;
+    try {
+      await this.#prepareStateDir(config.state_dir);
+
+      const docker = createDockerClient(config.docker);
+      const watcher = new DockerWatcher({
+        docker,
+        inventory: this.inventory,
+        events: this.events,
+        logger: this.#logger.child({ component: 'docker' }),
+        reconnectBaseMs: config.docker.reconnect_base,
+        reconnectMaxMs: config.docker.reconnect_max,
+        resyncIntervalMs: config.docker.resync_interval,
+        callTimeoutMs: config.docker.timeout,
+        metrics: this.metrics,
+      });
+      this.#watcher = watcher;
+      watcher.start();
+      this.#disposers.push('docker watcher', () => watcher.stop());
+
+      this.#host = new HostStatusReporter({
+        watcher,
+        inventory: this.inventory,
+        version: this.#version,
+        startedAt: this.#startedAt,
+        configSource: this.#configSource,
+        importantPaths: () => [watcher.engine?.rootDir ?? '', ...config.logs.roots, config.state_dir].filter((p) => p),
+      });
+      this.#host.warm();
+
+      const api = new ApiServer({ options: config.api, view: this.view(), logger: this.#logger.child({ component: 'api' }) });
+      this.#api = api;
+      const { url } = await api.start();
+      this.#disposers.push('api', () => api.close());
+
+      this.#logger.info({ api: url, config: this.#configSource, docker: config.docker.host }, 'dockhand started');
+      return { apiUrl: url };
+    } catch (err) {
+      await this.#disposeAll();
+      throw err;
+    }
+  }
+
+  /** Graceful stop, in reverse start order; idempotent. */
+  stop(): Promise<void> {
+    this.#stopping ??= (async () => {
+      this.#logger.info('stopping');
+      await this.#disposeAll();
+      this.#logger.info('stopped');
+    })();
+    return this.#stopping;
+  }
+
+  /** SIGHUP: applies what is safe to change live; names what needs a restart. */
+  async reload(next: LoadedConfig): Promise<void> {
+    const changed = diffKeys(this.#config, next.config);
+    this.#logger.level = next.config.log_level;
+    const live = new Set(['log_level']);
+    if (this.#config.api.token_file !== null && next.config.api.token_file === this.#config.api.token_file) {
+      await this.#api?.reloadToken();
+    }
+    const needRestart = changed.filter((k) => !live.has(k));
+    if (needRestart.length > 0) this.#logger.warn({ keys: needRestart }, 'configuration reloaded; these changes take effect at the next restart');
+    else this.#logger.info({ keys: changed }, 'configuration reloaded');
+  }
+
+  view(): AgentView {
+    return {
+      readiness: () => this.#readiness(),
+      host: () => this.#hostStatus(),
+      containers: () => this.inventory.list(),
+      container: (ref) => this.inventory.find(ref),
+      events: (since, limit) => this.events.since(since, limit),
+      metrics: () => this.metrics.exposition(),
+    };
+  }
+
+  #readiness(): Readiness {
+    const w = this.#watcher;
+    const dockerOk = w?.state === 'connected';
+    return {
+      ready: dockerOk,
+      checks: [{ name: 'docker', ok: dockerOk, detail: dockerOk ? `connected, ${this.inventory.size} containers` : `${w?.state ?? 'not started'}: ${w?.lastError || 'no connection yet'}` }],
+    };
+  }
+
+  #hostStatus(): Promise<Record<string, unknown>> {
+    if (!this.#host) throw new DockhandError('UNAVAILABLE', 'agent is not started');
+    return this.#host.status();
+  }
+
+  async #prepareStateDir(dir: string): Promise<void> {
+    try {
+      await mkdir(dir, { recursive: true, mode: 0o750 });
+    } catch (err) {
+      throw new DockhandError('CONFIG_INVALID', `state_dir: cannot create ${dir}: ${systemCode(err) ?? errorMessage(err)}`, { cause: err });
+    }
+  }
+
+  async #disposeAll(): Promise<void> {
+    for (const f of await this.#disposers.disposeAll()) {
+      this.#logger.error({ component: f.name, err: errorMessage(f.error) }, 'error while stopping');
+    }
+  }
+}
+
+/** Dotted paths of the leaves that differ between two configs. */
+export function diffKeys(a: unknown, b: unknown, path = ''): string[] {
+  if (typeof a === 'object' && a !== null && typeof b === 'object' && b !== null && !Array.isArray(a) && !Array.isArray(b)) {
+    const keys = new Set([...Object.keys(a), ...Object.keys(b)]);
+    return [...keys].flatMap((k) => diffKeys((a as Record<string, unknown>)[k], (b as Record<string, unknown>)[k], path ? `${path}.${k}` : k));
+  }
+  return JSON.stringify(a) === JSON.stringify(b) ? [] : [path];
+}

@@ -1,0 +1,174 @@
+/**
+ * The configuration file's schema: every key, its default and its documentation, in one place.
+ * Key names are fixed by SPEC §8 (operators' Ansible roles are written against them): add keys,
+ * never rename. The README's configuration reference is generated from this file
+ * (`npm run config-reference`) and a unit test keeps the two in step.
+ */
+import { isIP } from 'node:net';
+import { isAbsolute } from 'node:path';
+import type { Infer, SchemaNode } from './schema-dsl.ts';
+import { bool, duration, int, list, nullable, obj, oneOf, requiredStr, size, str } from './schema-dsl.ts';
+
+export interface HostPort {
+  host: string;
+  port: number;
+}
+
+const HOSTNAME = /^(?=.{1,253}$)[a-zA-Z0-9]([a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?(\.[a-zA-Z0-9]([a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?)*$/;
+
+/** `host:port`, `[v6]:port`; returns an error message or the parts. */
+export function parseHostPort(text: string, allowPortZero: boolean): HostPort | string {
+  const m = /^\[([^\]]+)\]:(\d+)$/.exec(text) ?? /^([^:[\]]+):(\d+)$/.exec(text);
+  if (!m) return `"${text}" is not host:port (IPv6 as [::1]:port)`;
+  const host = m[1] as string;
+  const port = Number(m[2]);
+  if (!(isIP(host) || HOSTNAME.test(host))) return `"${host}" is not an IP address or host name`;
+  if (port > 65535 || (port === 0 && !allowPortZero)) return `port ${port} is out of range`;
+  return { host, port };
+}
+
+function hostPort(doc: string, def: string, allowPortZero: boolean): SchemaNode<HostPort> {
+  const defaultValue = parseHostPort(def, allowPortZero);
+  if (typeof defaultValue === 'string') throw new Error(defaultValue);
+  const base = str(doc, def, (s) => {
+    const r = parseHostPort(s, allowPortZero);
+    return typeof r === 'string' ? r : undefined;
+  });
+  return {
+    ...base,
+    typeName: 'host:port',
+    decode(raw, path, ctx) {
+      const text = base.decode(raw, path, ctx);
+      const r = parseHostPort(text, allowPortZero);
+      return typeof r === 'string' ? defaultValue : r;
+    },
+  };
+}
+
+function absolutePath(s: string): string | undefined {
+  if (s === '') return 'must not be empty';
+  if (!isAbsolute(s)) return `"${s}" is not an absolute path`;
+  if (s.includes('\0')) return 'contains a NUL byte';
+  return undefined;
+}
+
+const path = (doc: string, def: string) => ({ ...str(doc, def, absolutePath), typeName: 'path' });
+const requiredPath = (doc: string) => ({ ...requiredStr(doc, absolutePath), typeName: 'path' });
+
+function dockerHost(s: string): string | undefined {
+  if (s.startsWith('unix://')) return absolutePath(s.slice('unix://'.length)) ? `"${s}": unix:// needs an absolute socket path` : undefined;
+  if (s.startsWith('tcp://') || s.startsWith('https://') || s.startsWith('http://')) {
+    const r = parseHostPort(s.replace(/^[a-z]+:\/\//, '').replace(/\/$/, ''), false);
+    return typeof r === 'string' ? `"${s}": ${r}` : undefined;
+  }
+  return `"${s}" is not unix:///path or tcp://host:port`;
+}
+
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+
+const clientTls = obj('TLS client files for the Docker API (as `dockerd --tlsverify` expects).', {
+  ca: requiredPath('CA certificate that signed the daemon\'s certificate.'),
+  cert: requiredPath('Client certificate.'),
+  key: requiredPath('Client private key.'),
+});
+
+const outputTls = obj('TLS towards Logstash.', {
+  ca: nullable(requiredPath('CA file to verify Logstash\'s certificate (pins the CA).')),
+  cert: nullable(requiredPath('Client certificate, when Logstash requires one.')),
+  key: nullable(requiredPath('Client private key.')),
+  server_name: nullable(requiredStr('Name to verify in the server certificate (defaults to the host).')),
+  verify: bool('Verify the server certificate. Only for tests; never turn off in production.', true),
+});
+
+const output = obj('One Logstash output.', {
+  type: oneOf('Protocol: Beats/Lumberjack v2 (Logstash `beats` input), TCP json_lines, or HTTP.', ['beats', 'tcp', 'http'], 'beats'),
+  hosts: list('Logstash endpoints (host:port; for http, host:port or a URL).', requiredStr('endpoint'), ['127.0.0.1:5044'], '[127.0.0.1:5044]', 1),
+  loadbalance: bool('Spread batches over all hosts (true) or use one and fail over (false).', false),
+  tls: nullable(outputTls, 'TLS towards Logstash (null = plain).'),
+  compression_level: int('zlib level for Beats `2C` frames (0 = off).', 0, 0, 9),
+  bulk_max_size: int('Events per batch / Beats window upper bound.', 2048, 1, 65536),
+  timeout: duration('Time to wait for an ACK (or a keep-alive) before the connection is considered dead.', '30s', 1000),
+  backoff_base: duration('First reconnect delay; doubles up to backoff_max, with jitter.', '1s', 1),
+  backoff_max: duration('Longest reconnect delay.', '60s', 1),
+});
+
+export const configSchema = obj('dockhand configuration', {
+  log_level: oneOf('pino log level of the agent\'s own JSON logs on stdout.', LOG_LEVELS, 'info'),
+  state_dir: path('Directory for state that must survive a restart (log offsets). Created when missing.', '/var/lib/dockhand'),
+  docker: obj('Connection to the Docker engine.', {
+    host: str('Docker API address: unix:///path or tcp://host:port (TCP requires `tls` unless allow_insecure).', 'unix:///var/run/docker.sock', dockerHost),
+    tls: nullable(clientTls, 'TLS client certificate files for tcp:// (null = none).'),
+    allow_insecure: bool('Allow plain TCP without TLS. The Docker API is root on the host: leave false.', false),
+    timeout: duration('Timeout of one Docker API call (list, inspect).', '10s', 100),
+    reconnect_base: duration('First delay before reconnecting a lost event stream; doubles with jitter.', '500ms', 1),
+    reconnect_max: duration('Longest delay between reconnect attempts.', '30s', 1),
+    resync_interval: duration('Full re-list and reconcile of the inventory as a safety net (0 = only on (re)connect).', '5m'),
+    events_buffer: int('Recent events kept in memory for /v1/events.', 1000, 10, 1_000_000),
+  }),
+  api: obj('HTTP API for the control plane, Prometheus and Zabbix.', {
+    listen: hostPort('Address to listen on. Off loopback it requires token_file or tls.client_ca.', '127.0.0.1:9731', true),
+    token_file: nullable(requiredPath('File holding the bearer token; when set, every endpoint but /healthz requires it.')),
+    tls: nullable(
+      obj('HTTPS for the API.', {
+        cert: requiredPath('Server certificate (PEM).'),
+        key: requiredPath('Server private key (PEM).'),
+        client_ca: nullable(requiredPath('CA for client certificates: set = mutual TLS required.')),
+      }),
+      'HTTPS (null = plain HTTP).',
+    ),
+    metrics_auth: bool('Require the token on /metrics (false = open for Prometheus).', true),
+  }),
+  logs: obj('Log collection from the conventional directory (see SPEC §2).', {
+    roots: list('Directories to watch.', requiredPath('directory'), ['/data/application/logs', '/data/application/logs/tracing'], '[/data/application/logs, /data/application/logs/tracing]'),
+    include: list('Glob patterns (file names) to tail.', requiredStr('glob'), ['*.log'], '["*.log"]'),
+    exclude: list('Glob patterns to skip.', requiredStr('glob'), [], '[]'),
+    start_at: oneOf('Where to start in a file seen for the first time.', ['beginning', 'end'], 'beginning'),
+    close_inactive: duration('Close a file after this long without new data; reopened when it grows.', '5m', 1000),
+    max_open_files: int('Bound on files held open at once.', 1024, 1, 1_000_000),
+    max_line_bytes: size('Longer lines are truncated and tagged.', '1MiB', 1024),
+    rescan_interval: duration('Periodic directory rescan, a safety net for missed watch events.', '10s', 100),
+    multiline: obj('Joining continuation lines (Java stack traces) into one event.', {
+      pattern: str('Regular expression of a continuation line.', '^(\\s+at |\\s+\\.\\.\\. \\d+ more|Caused by:)', (s) => {
+        try {
+          new RegExp(s);
+          return undefined;
+        } catch (err) {
+          return `not a valid regular expression: ${(err as Error).message}`;
+        }
+      }),
+      negate: bool('Lines NOT matching the pattern are continuations.', false),
+      match: oneOf('Continuations join the event before (after) or after (before) them.', ['after', 'before'], 'after'),
+      max_lines: int('Lines per joined event; the rest is dropped and flagged.', 500, 1, 100_000),
+      timeout: duration('Flush a pending multiline event after this long.', '5s', 10),
+    }),
+    stall_warning: duration('Warn when shipping has made no progress for this long while events wait.', '60s', 1000),
+    env_codes: list('Environment codes in file names (first three letters of the environment).', requiredStr('code'), ['dev', 'nor', 'eme', 'spe', 'mir', 'pro'], '[dev, nor, eme, spe, mir, pro]'),
+  }),
+  outputs: list('Logstash outputs; events go to each.', output, [output.decode(undefined, '', { problems: [], envSources: new Map() })], '[{type: beats, hosts: [127.0.0.1:5044]}]'),
+  metrics: obj('Container and host metrics.', {
+    interval: duration('Sampling interval.', '10s', 1000),
+    container_labels: list('Container labels exported as container_label_<k>.', requiredStr('label'), [], '[]'),
+    keep_stopped: duration('How long stopped containers stay in metrics and the API.', '1h'),
+  }),
+  health: obj('Health probes and restart policies.', {
+    defaults: obj('Probe defaults; container labels override them.', {
+      interval: duration('Between probes.', '10s', 100),
+      timeout: duration('One probe.', '2s', 10),
+      grace: duration('Start period after a container start during which failures do not count.', '60s'),
+      healthy_threshold: int('Consecutive successes to become healthy.', 1, 1, 100),
+      unhealthy_threshold: int('Consecutive failures to become unhealthy.', 3, 1, 100),
+    }),
+    restart: obj('Host-wide default restart policy (label dockhand.restart overrides).', {
+      policy: oneOf('When the agent restarts a container.', ['no', 'on-unhealthy', 'on-failure', 'always'], 'no'),
+      max_restarts: int('Restarts allowed in `window` before the container is marked crash-looping.', 5, 1, 1000),
+      window: duration('Window for max_restarts.', '10m', 1000),
+      backoff_base: duration('First restart delay; doubles with jitter.', '1s', 1),
+      backoff_max: duration('Longest restart delay.', '5m', 1),
+      reset_after: duration('Healthy this long resets the backoff.', '10m', 1000),
+      max_concurrent: int('Restarts in progress at once, host-wide.', 2, 1, 100),
+    }),
+  }),
+});
+
+export type Config = Infer<typeof configSchema>;
+export type OutputConfig = Config['outputs'][number];

@@ -1,0 +1,91 @@
+/**
+ * The live set of containers on this host. A plain map with lookups by id, id prefix and name;
+ * the DockerWatcher keeps it current from events and reconciliation.
+ */
+import { DockhandError } from '../core/errors.ts';
+import type { ContainerRecord, ContainerState } from './types.ts';
+
+export interface ReconcileResult {
+  added: string[];
+  removed: string[];
+  updated: string[];
+}
+
+export class ContainerInventory {
+  readonly #byId = new Map<string, ContainerRecord>();
+
+  get size(): number {
+    return this.#byId.size;
+  }
+
+  list(): ContainerRecord[] {
+    return [...this.#byId.values()].sort((a, b) => a.name.localeCompare(b.name));
+  }
+
+  byId(id: string): ContainerRecord | undefined {
+    return this.#byId.get(id);
+  }
+
+  ids(): string[] {
+    return [...this.#byId.keys()];
+  }
+
+  /**
+   * By full id, name (with or without Docker's leading slash), or unique id prefix of at least
+   * 4 characters. An ambiguous prefix is the caller's mistake: BAD_REQUEST.
+   */
+  find(ref: string): ContainerRecord | undefined {
+    const exact = this.#byId.get(ref);
+    if (exact) return exact;
+    const name = ref.replace(/^\//, '');
+    for (const r of this.#byId.values()) if (r.name === name) return r;
+    if (ref.length < 4 || !/^[0-9a-f]+$/.test(ref)) return undefined;
+    let found: ContainerRecord | undefined;
+    for (const r of this.#byId.values()) {
+      if (!r.id.startsWith(ref)) continue;
+      if (found) throw new DockhandError('BAD_REQUEST', `container id prefix "${ref}" is ambiguous`);
+      found = r;
+    }
+    return found;
+  }
+
+  upsert(record: ContainerRecord): void {
+    this.#byId.set(record.id, record);
+  }
+
+  /** Applies a partial change to a known container; false when unknown. */
+  patch(id: string, change: Partial<ContainerRecord>): boolean {
+    const r = this.#byId.get(id);
+    if (!r) return false;
+    this.#byId.set(id, { ...r, ...change });
+    return true;
+  }
+
+  remove(id: string): boolean {
+    return this.#byId.delete(id);
+  }
+
+  /** Makes the inventory exactly `records` (a fresh listing), reporting what changed. */
+  replaceAll(records: readonly ContainerRecord[]): ReconcileResult {
+    const result: ReconcileResult = { added: [], removed: [], updated: [] };
+    const seen = new Set<string>();
+    for (const r of records) {
+      seen.add(r.id);
+      (this.#byId.has(r.id) ? result.updated : result.added).push(r.id);
+      this.#byId.set(r.id, r);
+    }
+    for (const id of [...this.#byId.keys()]) {
+      if (!seen.has(id)) {
+        this.#byId.delete(id);
+        result.removed.push(id);
+      }
+    }
+    return result;
+  }
+
+  countByState(): Map<ContainerState, number> {
+    const counts = new Map<ContainerState, number>();
+    for (const r of this.#byId.values()) counts.set(r.state, (counts.get(r.state) ?? 0) + 1);
+    return counts;
+  }
+}

@@ -1,0 +1,87 @@
+/**
+ * Mapping Docker's inspect document to the agent's ContainerRecord, and the small parsers that
+ * go with it (image tag, zero times, ports). Pure functions: unit-tested against recorded JSON.
+ */
+import type { ContainerInspectInfo } from 'dockerode';
+import type { ContainerHealth, ContainerRecord, ContainerState, PublishedPort } from './types.ts';
+
+const STATES: readonly ContainerState[] = ['created', 'running', 'paused', 'restarting', 'removing', 'exited', 'dead'];
+const HEALTH: readonly ContainerHealth[] = ['starting', 'healthy', 'unhealthy'];
+
+export function toState(s: string | undefined): ContainerState {
+  return STATES.find((x) => x === s) ?? 'unknown';
+}
+
+export function toHealth(s: string | undefined): ContainerHealth {
+  return HEALTH.find((x) => x === s) ?? 'none';
+}
+
+/** Docker reports "never" as Go's zero time. */
+export function dockerTime(s: string | undefined): string | null {
+  if (!s || s.startsWith('0001-01-01')) return null;
+  return s;
+}
+
+/**
+ * Tag of an image reference: `repo:8` → `8`; `registry:5000/repo` → `latest` (the colon belongs
+ * to the registry's port); `repo@sha256:…` and bare image ids → ''.
+ */
+export function imageTag(ref: string): string {
+  if (ref.includes('@') || /^(sha256:)?[0-9a-f]{64}$/.test(ref)) return '';
+  const slash = ref.lastIndexOf('/');
+  const colon = ref.lastIndexOf(':');
+  return colon > slash ? ref.slice(colon + 1) : 'latest';
+}
+
+type PortMap = Record<string, { HostIp: string; HostPort: string }[] | null> | undefined;
+
+export function publishedPorts(ports: PortMap): PublishedPort[] {
+  const out: PublishedPort[] = [];
+  for (const [key, bindings] of Object.entries(ports ?? {})) {
+    const [portText, proto] = key.split('/');
+    const containerPort = Number(portText);
+    const protocol = proto === 'udp' || proto === 'sctp' ? proto : 'tcp';
+    for (const b of bindings ?? []) {
+      const hostPort = Number(b.HostPort);
+      if (Number.isInteger(containerPort) && Number.isInteger(hostPort) && hostPort > 0) {
+        out.push({ containerPort, protocol, hostIp: b.HostIp || '0.0.0.0', hostPort });
+      }
+    }
+  }
+  return out.sort((a, b) => a.containerPort - b.containerPort || (a.hostIp < b.hostIp ? -1 : a.hostIp > b.hostIp ? 1 : 0));
+}
+
+export function recordFromInspect(info: ContainerInspectInfo, cgroupPath: string, now: number): ContainerRecord {
+  const state = info.State;
+  const networks = info.NetworkSettings?.Networks ?? {};
+  const ips: Record<string, string> = {};
+  for (const [name, n] of Object.entries(networks)) ips[name] = n?.IPAddress ?? '';
+  const startedAt = dockerTime(state?.StartedAt);
+  const image = info.Config?.Image ?? info.Image;
+  return {
+    id: info.Id,
+    name: info.Name.replace(/^\//, ''),
+    image,
+    imageTag: imageTag(image),
+    imageId: info.Image,
+    labels: { ...(info.Config?.Labels ?? {}) },
+    state: toState(state?.Status),
+    health: toHealth(state?.Health?.Status),
+    restartCount: info.RestartCount ?? 0,
+    restartPolicy: info.HostConfig?.RestartPolicy?.Name || 'no',
+    restartPolicyMaxRetries: info.HostConfig?.RestartPolicy?.MaximumRetryCount ?? 0,
+    // A container that never ran has ExitCode 0 too; only a finished run has a meaningful one.
+    exitCode: dockerTime(state?.FinishedAt) !== null ? (state?.ExitCode ?? null) : null,
+    oomKilled: state?.OOMKilled ?? false,
+    createdAt: dockerTime(info.Created),
+    startedAt,
+    finishedAt: dockerTime(state?.FinishedAt),
+    pid: state?.Pid ?? 0,
+    hostname: info.Config?.Hostname ?? '',
+    networkMode: info.HostConfig?.NetworkMode ?? '',
+    ips,
+    ports: publishedPorts(info.NetworkSettings?.Ports as PortMap),
+    cgroupPath,
+    updatedAt: now,
+  };
+}

@@ -1,0 +1,384 @@
+/**
+ * Keeps the ContainerInventory live: open the event stream first, then list and reconcile, so no
+ * event between the two is missed (Vector's docker_logs does the same); on a broken stream,
+ * reconnect with backoff and resume with `since=<last event time>`, then re-list. Docker being
+ * unreachable is a state (reported, retried), never a crash.
+ */
+import type Docker from 'dockerode';
+import type { Logger } from 'pino';
+import { Backoff } from '../core/backoff.ts';
+import { errorMessage } from '../core/errors.ts';
+import type { RecentEvents } from '../core/recent-events.ts';
+import { sleep } from '../core/sleep.ts';
+import { cgroupPathFromProc, derivedCgroupPath } from './cgroup-path.ts';
+import { dockerInfo, dockerVersion, isNotFound } from './client.ts';
+import { openEventStream } from './event-stream.ts';
+import type { EventSubscription, RawDockerEvent } from './event-stream.ts';
+import type { ContainerInventory } from './inventory.ts';
+import { recordFromInspect, toHealth } from './records.ts';
+import type { ContainerAction, ContainerEvent, ContainerRecord } from './types.ts';
+
+export type DockerConnectionState = 'connecting' | 'connected' | 'disconnected' | 'stopped';
+
+/** What the agent learns about the engine on each connect. */
+export interface EngineInfo {
+  version: string;
+  apiVersion: string;
+  os: string;
+  kernel: string;
+  cgroupDriver: string;
+  cgroupVersion: string;
+  rootDir: string;
+  storageDriver: string;
+}
+
+/** Hooks the metrics layer implements; the watcher only counts. */
+export interface DockerWatcherMetrics {
+  connectionState(state: DockerConnectionState): void;
+  reconnect(): void;
+  event(action: string): void;
+  badEventLine(): void;
+  reconcile(durationMs: number, inventorySize: number): void;
+}
+
+export interface DockerWatcherOptions {
+  docker: Docker;
+  inventory: ContainerInventory;
+  events: RecentEvents;
+  logger: Logger;
+  reconnectBaseMs: number;
+  reconnectMaxMs: number;
+  /** Periodic full re-list as a safety net; 0 = only on (re)connect. */
+  resyncIntervalMs: number;
+  /** Per-call timeout for list/inspect/info. */
+  callTimeoutMs: number;
+  metrics?: DockerWatcherMetrics;
+  /** Inspect calls in flight during a reconcile. */
+  inspectConcurrency?: number;
+  procRoot?: string;
+}
+
+/** Actions recorded as lifecycle events. exec_*, attach, resize, top, … are noise (HEALTHCHECK runs an exec every interval). */
+const LIFECYCLE = new Set<ContainerAction>(['create', 'start', 'restart', 'die', 'oom', 'kill', 'stop', 'pause', 'unpause', 'health_status', 'destroy', 'rename', 'update']);
+/** Event attributes that are not container labels. */
+const NON_LABEL_ATTRIBUTES = new Set(['name', 'image', 'exitCode', 'signal', 'oldName', 'execDuration', 'container']);
+
+export class DockerWatcher {
+  readonly #o: DockerWatcherOptions;
+  readonly #backoff: Backoff;
+  readonly #abort = new AbortController();
+  #state: DockerConnectionState = 'disconnected';
+  #lastError = '';
+  #engine: EngineInfo | undefined;
+  #loop: Promise<void> | undefined;
+  #subscription: EventSubscription | undefined;
+  /** Resume point and the events already seen at exactly that time (Docker re-sends them on resume). */
+  #lastNano: bigint | undefined;
+  #seenAtLastNano = new Set<string>();
+  /** While reconciling, event-driven changes wait here so a stale listing cannot overwrite them. */
+  #pending: RawDockerEvent[] | undefined;
+  readonly #refreshing = new Map<string, boolean>();
+  #reconnects = 0;
+
+  constructor(options: DockerWatcherOptions) {
+    this.#o = options;
+    this.#backoff = new Backoff({ baseMs: options.reconnectBaseMs, maxMs: options.reconnectMaxMs });
+  }
+
+  get state(): DockerConnectionState {
+    return this.#state;
+  }
+
+  get lastError(): string {
+    return this.#lastError;
+  }
+
+  get reconnects(): number {
+    return this.#reconnects;
+  }
+
+  get engine(): EngineInfo | undefined {
+    return this.#engine;
+  }
+
+  /** Starts the connect loop in the background; never throws for an unreachable Docker. */
+  start(): void {
+    this.#loop ??= this.#run();
+  }
+
+  async stop(): Promise<void> {
+    this.#abort.abort();
+    this.#subscription?.close();
+    await this.#loop;
+    this.#setState('stopped');
+  }
+
+  async #run(): Promise<void> {
+    const signal = this.#abort.signal;
+    let everConnected = false;
+    let resync: NodeJS.Timeout | undefined;
+    while (!signal.aborted) {
+      this.#setState('connecting');
+      try {
+        const sub = await this.#connect(signal);
+        this.#setState('connected');
+        this.#backoff.reset();
+        if (everConnected) {
+          this.#reconnects++;
+          this.#o.metrics?.reconnect();
+          this.#agentEvent('docker.reconnected', 'info', `Docker event stream resumed; inventory has ${this.#o.inventory.size} containers`);
+        }
+        everConnected = true;
+        if (this.#o.resyncIntervalMs > 0) resync = setInterval(() => void this.#periodicResync(), this.#o.resyncIntervalMs);
+        const err = await sub.done;
+        clearInterval(resync);
+        if (signal.aborted) break;
+        this.#lastError = err ? errorMessage(err) : 'event stream ended';
+        this.#setState('disconnected');
+        this.#agentEvent('docker.disconnected', 'warn', `Docker event stream lost: ${this.#lastError}`);
+      } catch (err) {
+        clearInterval(resync);
+        if (signal.aborted) break;
+        const message = errorMessage(err);
+        const first = this.#lastError !== message || this.#backoff.attempt === 0;
+        this.#lastError = message;
+        this.#setState('disconnected');
+        if (first) this.#agentEvent('docker.unreachable', 'error', `cannot reach Docker: ${message}`);
+        else this.#o.logger.debug({ attempt: this.#backoff.attempt, err: message }, 'Docker still unreachable');
+      }
+      await sleep(this.#backoff.next(), signal);
+    }
+  }
+
+  /** Stream first, then list: events during the listing are queued and replayed after it. */
+  async #connect(signal: AbortSignal): Promise<EventSubscription> {
+    this.#pending = [];
+    const sub = await openEventStream(this.#o.docker, {
+      sinceNano: this.#lastNano,
+      signal,
+      onEvent: (e) => this.#onRawEvent(e),
+      onBadLine: (line) => {
+        this.#o.metrics?.badEventLine();
+        this.#o.logger.warn({ line: line.slice(0, 200) }, 'unparseable line on the Docker event stream');
+      },
+    });
+    this.#subscription = sub;
+    try {
+      this.#engine = await this.#fetchEngine();
+      await this.#reconcile(true);
+    } catch (err) {
+      sub.close();
+      throw err;
+    }
+    return sub;
+  }
+
+  async #fetchEngine(): Promise<EngineInfo> {
+    const signal = AbortSignal.timeout(this.#o.callTimeoutMs);
+    const [version, info] = await Promise.all([dockerVersion(this.#o.docker, signal), dockerInfo(this.#o.docker, signal)]);
+    return {
+      version: version.Version,
+      apiVersion: version.ApiVersion,
+      os: String(info.OperatingSystem ?? ''),
+      kernel: String(info.KernelVersion ?? version.KernelVersion ?? ''),
+      cgroupDriver: String(info.CgroupDriver ?? 'cgroupfs'),
+      cgroupVersion: String(info.CgroupVersion ?? '1'),
+      rootDir: String(info.DockerRootDir ?? ''),
+      storageDriver: String(info.Driver ?? ''),
+    };
+  }
+
+  /** Live `docker info` for the host endpoint (counts change); undefined when unreachable. */
+  async info(): Promise<Record<string, unknown> | undefined> {
+    try {
+      return await dockerInfo(this.#o.docker, AbortSignal.timeout(this.#o.callTimeoutMs));
+    } catch {
+      return undefined;
+    }
+  }
+
+  async #periodicResync(): Promise<void> {
+    if (this.#state !== 'connected' || this.#pending) return;
+    this.#pending = [];
+    try {
+      await this.#reconcile(false);
+    } catch (err) {
+      const pending = this.#pending ?? [];
+      this.#pending = undefined;
+      for (const e of pending) this.#applyToInventory(e);
+      this.#o.logger.warn({ err: errorMessage(err) }, 'periodic Docker resync failed');
+    }
+  }
+
+  /**
+   * Lists every container and inspects those that are new or changed (all of them when `full`,
+   * after a (re)connect, since pids and states may all have moved), then replays queued events.
+   */
+  async #reconcile(full: boolean): Promise<void> {
+    const started = performance.now();
+    const inventory = this.#o.inventory;
+    const listed = await this.#o.docker.listContainers({ all: true, abortSignal: AbortSignal.timeout(this.#o.callTimeoutMs) });
+    const toInspect = listed.filter((c) => full || inventory.byId(c.Id)?.state !== c.State).map((c) => c.Id);
+    const fresh = new Map<string, ContainerRecord>();
+    await mapLimit(toInspect, this.#o.inspectConcurrency ?? 8, async (id) => {
+      const r = await this.#inspect(id);
+      if (r) fresh.set(id, r);
+    });
+    const records: ContainerRecord[] = [];
+    for (const c of listed) {
+      const r = fresh.get(c.Id) ?? inventory.byId(c.Id);
+      if (r) records.push(r);
+    }
+    const result = inventory.replaceAll(records);
+    const pending = this.#pending ?? [];
+    this.#pending = undefined;
+    for (const e of pending) this.#applyToInventory(e);
+    const ms = performance.now() - started;
+    this.#o.metrics?.reconcile(ms, inventory.size);
+    this.#o.logger.info(
+      { containers: inventory.size, inspected: toInspect.length, added: result.added.length, removed: result.removed.length, ms: Math.round(ms) },
+      'Docker inventory reconciled',
+    );
+  }
+
+  /** Inspect → record; undefined when the container vanished meanwhile (not an error). */
+  async #inspect(id: string): Promise<ContainerRecord | undefined> {
+    try {
+      const info = await this.#o.docker.getContainer(id).inspect({ abortSignal: AbortSignal.timeout(this.#o.callTimeoutMs) });
+      const pid = info.State?.Pid ?? 0;
+      const cgroup =
+        (await cgroupPathFromProc(pid, this.#o.procRoot)) ??
+        derivedCgroupPath(info.Id, this.#engine?.cgroupDriver ?? 'cgroupfs', info.HostConfig?.CgroupParent ?? '');
+      return recordFromInspect(info, cgroup, Date.now());
+    } catch (err) {
+      if (isNotFound(err)) return undefined;
+      throw err;
+    }
+  }
+
+  #onRawEvent(e: RawDockerEvent): void {
+    // Resume re-sends events at exactly the `since` time: drop the ones already seen.
+    const key = `${e.Actor.ID}|${e.Action}`;
+    if (this.#lastNano !== undefined && e.nano < this.#lastNano) return;
+    if (e.nano === this.#lastNano) {
+      if (this.#seenAtLastNano.has(key)) return;
+    } else {
+      this.#lastNano = e.nano;
+      this.#seenAtLastNano = new Set();
+    }
+    this.#seenAtLastNano.add(key);
+
+    const [verb, detail] = splitAction(e.Action);
+    this.#o.metrics?.event(verb);
+    if (!LIFECYCLE.has(verb as ContainerAction)) return;
+    this.#recordLifecycle(e, verb as ContainerAction, detail);
+    if (this.#pending) this.#pending.push(e);
+    else this.#applyToInventory(e);
+  }
+
+  #recordLifecycle(e: RawDockerEvent, action: ContainerAction, detail: string): void {
+    const attrs = e.Actor.Attributes ?? {};
+    const known = this.#o.inventory.byId(e.Actor.ID);
+    const labels: Record<string, string> = {};
+    for (const [k, v] of Object.entries(attrs)) if (!NON_LABEL_ATTRIBUTES.has(k)) labels[k] = v;
+    const event: Omit<ContainerEvent, 'seq'> = {
+      kind: 'container',
+      time: Number(e.nano / 1_000_000n),
+      action,
+      containerId: e.Actor.ID,
+      containerName: attrs.name ?? known?.name ?? '',
+      image: attrs.image ?? known?.image ?? '',
+      labels: known?.labels ?? labels,
+    };
+    if (action === 'die' && attrs.exitCode !== undefined) event.exitCode = Number(attrs.exitCode);
+    if (action === 'kill' && attrs.signal !== undefined) event.signal = attrs.signal;
+    if (action === 'health_status') event.health = toHealth(detail);
+    this.#o.events.record(event);
+  }
+
+  /** Fast state change from the event itself, then an inspect for the full truth. */
+  #applyToInventory(e: RawDockerEvent): void {
+    const id = e.Actor.ID;
+    const [verb, detail] = splitAction(e.Action);
+    const inv = this.#o.inventory;
+    const attrs = e.Actor.Attributes ?? {};
+    switch (verb) {
+      case 'destroy':
+        inv.remove(id);
+        this.#refreshing.delete(id);
+        return;
+      case 'start':
+      case 'unpause':
+        inv.patch(id, { state: 'running' });
+        break;
+      case 'die':
+        inv.patch(id, { state: 'exited', exitCode: attrs.exitCode === undefined ? null : Number(attrs.exitCode), pid: 0 });
+        break;
+      case 'pause':
+        inv.patch(id, { state: 'paused' });
+        break;
+      case 'oom':
+        inv.patch(id, { oomKilled: true });
+        break;
+      case 'health_status':
+        inv.patch(id, { health: toHealth(detail) });
+        break;
+      case 'rename':
+        if (attrs.name) inv.patch(id, { name: attrs.name });
+        break;
+    }
+    this.#refresh(id);
+  }
+
+  /**
+   * Re-inspects a container, coalescing bursts: while an inspect is in flight, further requests
+   * only mark it dirty, and one more inspect runs after it (so the last answer is never stale).
+   */
+  #refresh(id: string): void {
+    if (this.#refreshing.has(id)) {
+      this.#refreshing.set(id, true);
+      return;
+    }
+    this.#refreshing.set(id, false);
+    void (async () => {
+      try {
+        do {
+          this.#refreshing.set(id, false);
+          const r = await this.#inspect(id);
+          if (!this.#refreshing.has(id)) return; // destroyed meanwhile
+          if (r) this.#o.inventory.upsert(r);
+          else this.#o.inventory.remove(id);
+        } while (this.#refreshing.get(id) === true && !this.#abort.signal.aborted);
+      } catch (err) {
+        this.#o.logger.warn({ container: id, err: errorMessage(err) }, 'inspect after event failed; the next reconcile will catch up');
+      } finally {
+        this.#refreshing.delete(id);
+      }
+    })();
+  }
+
+  #setState(state: DockerConnectionState): void {
+    if (this.#state === state) return;
+    this.#state = state;
+    this.#o.metrics?.connectionState(state);
+  }
+
+  #agentEvent(action: string, level: 'info' | 'warn' | 'error', message: string): void {
+    this.#o.logger[level]({ event: action, docker: this.#state }, message);
+    this.#o.events.record({ kind: 'agent', time: Date.now(), action, level, message });
+  }
+}
+
+/** `health_status: healthy` → ['health_status', 'healthy']; `exec_start: sh -c …` → ['exec_start', …]. */
+export function splitAction(action: string): [string, string] {
+  const i = action.indexOf(':');
+  return i < 0 ? [action, ''] : [action.slice(0, i), action.slice(i + 1).trim()];
+}
+
+async function mapLimit<T>(items: readonly T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < items.length) await fn(items[next++] as T);
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+}

@@ -1,0 +1,84 @@
+/**
+ * The agent's own Prometheus registry: Node process metrics (prom-client defaults, prefixed
+ * `dockhand_`) plus `dockhand_*` figures for the Docker connection and inventory. One registry
+ * per agent instance (not prom-client's global) so tests can run several agents in one process.
+ */
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { ContainerInventory } from '../docker/inventory.ts';
+import type { DockerConnectionState, DockerWatcherMetrics } from '../docker/watcher.ts';
+
+const CONNECTION_STATES: DockerConnectionState[] = ['connecting', 'connected', 'disconnected', 'stopped'];
+
+export class AgentMetrics implements DockerWatcherMetrics {
+  readonly registry = new Registry();
+  readonly #dockerUp: Gauge;
+  readonly #dockerState: Gauge<'state'>;
+  readonly #reconnects: Counter;
+  readonly #events: Counter<'action'>;
+  readonly #badLines: Counter;
+  readonly #reconcileSeconds: Histogram;
+
+  constructor(options: { version: string; inventory: ContainerInventory }) {
+    const registers = [this.registry];
+    collectDefaultMetrics({ register: this.registry, prefix: 'dockhand_' });
+    new Gauge({
+      name: 'dockhand_build_info',
+      help: 'Agent version and Node.js runtime; always 1.',
+      labelNames: ['version', 'node'],
+      registers,
+    }).set({ version: options.version, node: process.version }, 1);
+    this.#dockerUp = new Gauge({ name: 'dockhand_docker_up', help: '1 when the Docker event stream is connected and the inventory reconciled.', registers });
+    this.#dockerState = new Gauge({
+      name: 'dockhand_docker_connection_state',
+      help: 'Docker connection state: 1 for the current state, 0 for the others.',
+      labelNames: ['state'],
+      registers,
+    });
+    this.#reconnects = new Counter({ name: 'dockhand_docker_event_stream_reconnects_total', help: 'Times the Docker event stream was re-established after a loss.', registers });
+    this.#events = new Counter({ name: 'dockhand_docker_events_total', help: 'Docker container events received, by action.', labelNames: ['action'], registers });
+    this.#badLines = new Counter({ name: 'dockhand_docker_event_parse_errors_total', help: 'Lines on the Docker event stream that were not valid events.', registers });
+    this.#reconcileSeconds = new Histogram({
+      name: 'dockhand_docker_reconcile_duration_seconds',
+      help: 'Time to list and reconcile the container inventory.',
+      buckets: [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+      registers,
+    });
+    const inventory = options.inventory;
+    new Gauge({
+      name: 'dockhand_inventory_containers',
+      help: 'Containers in the agent\'s inventory, by state.',
+      labelNames: ['state'],
+      registers,
+      collect() {
+        this.reset();
+        for (const [state, n] of inventory.countByState()) this.set({ state }, n);
+      },
+    });
+    this.connectionState('disconnected');
+  }
+
+  connectionState(state: DockerConnectionState): void {
+    for (const s of CONNECTION_STATES) this.#dockerState.set({ state: s }, s === state ? 1 : 0);
+    this.#dockerUp.set(state === 'connected' ? 1 : 0);
+  }
+
+  reconnect(): void {
+    this.#reconnects.inc();
+  }
+
+  event(action: string): void {
+    this.#events.inc({ action });
+  }
+
+  badEventLine(): void {
+    this.#badLines.inc();
+  }
+
+  reconcile(durationMs: number): void {
+    this.#reconcileSeconds.observe(durationMs / 1000);
+  }
+
+  async exposition(): Promise<{ contentType: string; body: string }> {
+    return { contentType: this.registry.contentType, body: await this.registry.metrics() };
+  }
+}
