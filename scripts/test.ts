@@ -11,7 +11,7 @@ import type { ChildProcess } from 'node:child_process';
 import { glob, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { ensureTestImage, findDockerd, pingDocker, startPrivateDockerd } from '../test/helpers/docker-engine.ts';
+import { ensureTestImage, findDockerd, pingDocker, reapOrphanedDockerds, startPrivateDockerd } from '../test/helpers/docker-engine.ts';
 import type { PrivateDockerd } from '../test/helpers/docker-engine.ts';
 
 const DEFAULT_PATTERNS = ['test/unit/**/*.test.ts', 'test/integration/**/*.test.ts'];
@@ -43,6 +43,13 @@ async function findEngine(): Promise<Engine | undefined> {
   const owned = await startPrivateDockerd({ name: 'suite' });
   log(`Docker engine: own private dockerd, pid ${owned.pid}, storage ${owned.storageDriver}, ${owned.host} (up in ${Date.now() - started} ms)`);
   return { host: owned.host, owned };
+}
+
+// A test file killed by the runner (SIGINT/SIGTERM) skips its after hooks, so its private
+// dockerd outlives it; reapOrphanedDockerds() only touches daemons whose owner is gone.
+async function reapOrphans(when: string): Promise<void> {
+  const reaped = await reapOrphanedDockerds();
+  if (reaped > 0) log(`removed ${reaped} orphaned private dockerd(s) ${when}`);
 }
 
 async function testFiles(patterns: string[]): Promise<string[]> {
@@ -93,6 +100,7 @@ async function main(): Promise<number> {
   process.on('SIGTERM', onSignal);
 
   const files = await testFiles(patterns.length > 0 ? patterns : DEFAULT_PATTERNS);
+  await reapOrphans('left by an earlier run');
   let engine: Engine | undefined;
   try {
     try {
@@ -118,6 +126,7 @@ async function main(): Promise<number> {
     return await runTests(files, nodeArgs, engine?.host, (c) => { child = c; });
   } finally {
     if (engine?.owned) await engine.owned.cleanup();
+    await reapOrphans('after the run');
   }
 }
 

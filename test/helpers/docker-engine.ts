@@ -150,17 +150,78 @@ async function unmountUnder(dir: string): Promise<void> {
   for (const point of points) await runCommand('umount', ['-l', point]).catch(() => undefined);
 }
 
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
+/** Fields of /proc/<pid>/stat after the command name, which may itself hold spaces. */
+async function procStat(pid: number): Promise<string[] | undefined> {
+  const stat = await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => undefined);
+  return stat?.slice(stat.lastIndexOf(')') + 2).split(' ');
+}
+
+/** For processes that are not our children: init reaps them, so they vanish or turn zombie. */
+async function waitGone(pid: number, ms: number): Promise<boolean> {
+  for (const deadline = Date.now() + ms; Date.now() < deadline; await sleep(100)) {
+    const fields = await procStat(pid);
+    if (!fields || fields[0] === 'Z') return true;
   }
+  return false;
 }
 
 function killQuietly(pid: number, signal: NodeJS.Signals): void {
   try { process.kill(pid, signal); } catch { /* already gone */ }
+}
+
+// After a clean shutdown nothing is left; after a SIGKILL the daemon's containerd, shims and
+// container processes may be, and they would keep the mounts under the dir busy.
+async function killLeftovers(dir: string): Promise<void> {
+  for (const entry of await readdir('/proc').catch(() => [])) {
+    if (!/^\d+$/.test(entry)) continue;
+    const cmdline = await readFile(`/proc/${entry}/cmdline`, 'utf8').catch(() => '');
+    const argv0 = path.basename(cmdline.split('\0')[0] ?? '');
+    if (/^(dockerd|containerd)/.test(argv0) && cmdline.includes(`${dir}/`)) killQuietly(Number(entry), 'SIGKILL');
+  }
+  for (const id of await readdir(path.join(dir, 'data', 'containers')).catch(() => [])) {
+    for (const cg of [`pids/docker/${id}`, `memory/docker/${id}`, `docker/${id}`, `system.slice/docker-${id}.scope`]) {
+      const procs = await readFile(`/sys/fs/cgroup/${cg}/cgroup.procs`, 'utf8').catch(() => '');
+      for (const pid of procs.split('\n').filter(Boolean)) killQuietly(Number(pid), 'SIGKILL');
+    }
+  }
+}
+
+async function removeDir(dir: string): Promise<void> {
+  await unmountUnder(dir);
+  await rm(dir, { recursive: true, force: true, maxRetries: 3 });
+}
+
+const DIR_PREFIX = 'dockhand-dockerd-';
+const OWNER_FILE = 'owner';
+
+/**
+ * Stops and removes the private dockerds whose owning process died without cleanup() — a test
+ * file the runner killed on SIGTERM/SIGINT skips its after hooks. A daemon is left alone while
+ * its owner (pid + start time, so a reused pid does not count) lives. Returns how many it reaped.
+ */
+export async function reapOrphanedDockerds(): Promise<number> {
+  let reaped = 0;
+  for (const entry of await readdir(tmpdir()).catch(() => [])) {
+    if (!entry.startsWith(DIR_PREFIX)) continue;
+    const dir = path.join(await realpath(tmpdir()), entry);
+    const [ownerPid, ownerStart] = (await readFile(path.join(dir, OWNER_FILE), 'utf8').catch(() => '')).trim().split(' ');
+    // no owner file: still being created, or not made by this helper
+    if (!ownerPid || !ownerStart) continue;
+    if ((await procStat(Number(ownerPid)))?.[19] === ownerStart) continue;
+    const pid = Number.parseInt(await readFile(path.join(dir, 'dockerd.pid'), 'utf8').catch(() => ''), 10);
+    const cmdline = pid > 0 ? await readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => '') : '';
+    if (cmdline.includes(`${dir}/`)) {
+      killQuietly(pid, 'SIGTERM');
+      if (!(await waitGone(pid, STOP_GRACE_MS))) {
+        killQuietly(pid, 'SIGKILL');
+        await waitGone(pid, KILL_WAIT_MS);
+      }
+    }
+    await killLeftovers(dir);
+    await removeDir(dir);
+    reaped++;
+  }
+  return reaped;
 }
 
 class PrivateDockerdProcess implements PrivateDockerd {
@@ -246,7 +307,7 @@ class PrivateDockerdProcess implements PrivateDockerd {
         await this.#waitExit(KILL_WAIT_MS);
       }
     }
-    await this.#killLeftovers();
+    await killLeftovers(this.dir);
   }
 
   async restart(): Promise<void> {
@@ -262,8 +323,7 @@ class PrivateDockerdProcess implements PrivateDockerd {
       if (ids.length > 0) await docker(this.host, ['rm', '-f', '-v', ...ids], { allowFail: true, timeoutMs: 30_000 });
     }
     await this.stop();
-    await unmountUnder(this.dir);
-    await rm(this.dir, { recursive: true, force: true, maxRetries: 3 });
+    await removeDir(this.dir);
   }
 
   /** Removes the data of a failed start so the next storage driver begins afresh. */
@@ -281,26 +341,6 @@ class PrivateDockerdProcess implements PrivateDockerd {
       clearTimeout(timer);
     }
   }
-
-  // After a clean shutdown nothing is left; after a SIGKILL its containerd, shims and the
-  // container processes may be, and they would keep mounts under the dir busy.
-  async #killLeftovers(): Promise<void> {
-    const containerdPid = Number.parseInt(await readFile(path.join(this.dir, 'exec', 'containerd', 'containerd.pid'), 'utf8').catch(() => ''), 10);
-    if (containerdPid > 0 && isAlive(containerdPid)) killQuietly(containerdPid, 'SIGKILL');
-    for (const entry of await readdir('/proc').catch(() => [])) {
-      if (!/^\d+$/.test(entry)) continue;
-      const cmdline = await readFile(`/proc/${entry}/cmdline`, 'utf8').catch(() => '');
-      const argv0 = path.basename(cmdline.split('\0')[0] ?? '');
-      if (/^(dockerd|containerd)/.test(argv0) && cmdline.includes(`${this.dir}/`)) killQuietly(Number(entry), 'SIGKILL');
-    }
-    const ids = await readdir(path.join(this.dir, 'data', 'containers')).catch(() => []);
-    for (const id of ids) {
-      for (const cg of [`/sys/fs/cgroup/pids/docker/${id}`, `/sys/fs/cgroup/memory/docker/${id}`, `/sys/fs/cgroup/docker/${id}`, `/sys/fs/cgroup/system.slice/docker-${id}.scope`]) {
-        const procs = await readFile(`${cg}/cgroup.procs`, 'utf8').catch(() => '');
-        for (const pid of procs.split('\n').filter(Boolean)) killQuietly(Number(pid), 'SIGKILL');
-      }
-    }
-  }
 }
 
 /**
@@ -312,7 +352,9 @@ export async function startPrivateDockerd(opts: { name?: string } = {}): Promise
   const dockerdPath = await findDockerd();
   if (!dockerdPath) throw new Error('dockerd is not installed (Debian: apt-get install docker.io)');
   const name = (opts.name ?? 'test').replace(/[^a-zA-Z0-9_-]/g, '-').slice(0, 20);
-  const dir = await realpath(await mkdtemp(path.join(tmpdir(), `dockhand-dockerd-${name}-`)));
+  const dir = await realpath(await mkdtemp(path.join(tmpdir(), `${DIR_PREFIX}${name}-`)));
+  // lets reapOrphanedDockerds() tell a live owner from a dead one
+  await writeFile(path.join(dir, OWNER_FILE), `${process.pid} ${(await procStat(process.pid))?.[19] ?? ''}\n`);
   // sun_path holds 108 bytes; containerd's socket under exec/ is the longest path we create
   if (path.join(dir, 'exec', 'containerd', 'containerd.sock').length > 100) {
     await rm(dir, { recursive: true, force: true });
