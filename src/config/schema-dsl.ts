@@ -50,7 +50,7 @@ interface ScalarSpec<T> {
   defaultText: string;
   /** Returns the decoded value or an error message. */
   parse(raw: unknown): { value: T } | { error: string };
-  fromEnv?(text: string): unknown;
+  fromEnv?: (text: string) => unknown;
 }
 
 function scalar<T>(spec: ScalarSpec<T>): SchemaNode<T> {

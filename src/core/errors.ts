@@ -60,7 +60,7 @@ export function errorMessage(err: unknown): string {
 /** Node system error code (ECONNREFUSED, ENOENT, …) if there is one. */
 export function systemCode(err: unknown): string | undefined {
   if (typeof err === 'object' && err !== null && 'code' in err) {
-    const code = (err as { code: unknown }).code;
+    const code = err.code;
     if (typeof code === 'string') return code;
   }
   return undefined;

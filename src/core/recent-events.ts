@@ -25,7 +25,7 @@ export class RecentEvents {
   }
 
   record(event: NewEvent): RecordedEvent {
-    const recorded = { ...event, seq: ++this.#seq } as RecordedEvent;
+    const recorded: RecordedEvent = { ...event, seq: ++this.#seq };
     this.#ring[recorded.seq % this.#capacity] = recorded;
     for (const listener of this.#listeners) listener(recorded);
     return recorded;

@@ -80,7 +80,7 @@ export function recordFromInspect(info: ContainerInspectInfo, cgroupPath: string
     hostname: info.Config?.Hostname ?? '',
     networkMode: info.HostConfig?.NetworkMode ?? '',
     ips,
-    ports: publishedPorts(info.NetworkSettings?.Ports as PortMap),
+    ports: publishedPorts(info.NetworkSettings?.Ports),
     cgroupPath,
     updatedAt: now,
   };

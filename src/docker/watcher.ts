@@ -179,12 +179,12 @@ export class DockerWatcher {
     return {
       version: version.Version,
       apiVersion: version.ApiVersion,
-      os: String(info.OperatingSystem ?? ''),
-      kernel: String(info.KernelVersion ?? version.KernelVersion ?? ''),
-      cgroupDriver: String(info.CgroupDriver ?? 'cgroupfs'),
-      cgroupVersion: String(info.CgroupVersion ?? '1'),
-      rootDir: String(info.DockerRootDir ?? ''),
-      storageDriver: String(info.Driver ?? ''),
+      os: text(info.OperatingSystem, ''),
+      kernel: text(info.KernelVersion, version.KernelVersion ?? ''),
+      cgroupDriver: text(info.CgroupDriver, 'cgroupfs'),
+      cgroupVersion: text(info.CgroupVersion, '1'),
+      rootDir: text(info.DockerRootDir, ''),
+      storageDriver: text(info.Driver, ''),
     };
   }
 
@@ -367,6 +367,10 @@ export class DockerWatcher {
     this.#o.logger[level]({ event: action, docker: this.#state }, message);
     this.#o.events.record({ kind: 'agent', time: Date.now(), action, level, message });
   }
+}
+
+function text(v: unknown, fallback: string): string {
+  return typeof v === 'string' || typeof v === 'number' ? String(v) : fallback;
 }
 
 /** `health_status: healthy` → ['health_status', 'healthy']; `exec_start: sh -c …` → ['exec_start', …]. */

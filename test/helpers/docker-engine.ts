@@ -210,12 +210,11 @@ export async function reapOrphanedDockerds(): Promise<number> {
     if ((await procStat(Number(ownerPid)))?.[19] === ownerStart) continue;
     const pid = Number.parseInt(await readFile(path.join(dir, 'dockerd.pid'), 'utf8').catch(() => ''), 10);
     const cmdline = pid > 0 ? await readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => '') : '';
+    // nothing of an orphan is worth a graceful stop (10 s per `sleep` container); the forced
+    // path below takes down its containerd, shims and containers too
     if (cmdline.includes(`${dir}/`)) {
-      killQuietly(pid, 'SIGTERM');
-      if (!(await waitGone(pid, STOP_GRACE_MS))) {
-        killQuietly(pid, 'SIGKILL');
-        await waitGone(pid, KILL_WAIT_MS);
-      }
+      killQuietly(pid, 'SIGKILL');
+      await waitGone(pid, KILL_WAIT_MS);
     }
     await killLeftovers(dir);
     await removeDir(dir);

@@ -8,10 +8,11 @@ void test('the suite engine runs the test image with the busybox applets tests r
   const host = await requireDocker(t);
   if (!host) return;
   const image = await ensureTestImage(host);
-  t.after(() => removeAllContainers(host));
 
   const run = await docker(host, ['run', '-d', '--network', 'none', '--label', TEST_LABEL, image, 'sleep', '300']);
   const id = run.stdout.trim();
+  // by id, not by label: on a shared engine another run's test containers carry the label too
+  t.after(() => docker(host, ['rm', '-f', id], { allowFail: true }));
   const inspect = await docker(host, ['inspect', '--format', '{{.State.Running}} {{.Config.Image}}', id]);
   assert.equal(inspect.stdout.trim(), `true ${image}`);
 
@@ -58,6 +59,7 @@ void test('a second private dockerd survives restart() with its containers and c
   }
   assert.equal(status, 'running');
 
+  assert.equal(await removeAllContainers(daemon.host), 1);
   await daemon.cleanup();
   const gone = await docker(daemon.host, ['version'], { allowFail: true, timeoutMs: 10_000 });
   assert.notEqual(gone.code, 0, 'the daemon still answers after cleanup()');

@@ -10,7 +10,7 @@ test('disposers run in reverse order, all of them, and failures are returned', a
     order.push('b');
     throw new Error('b failed');
   });
-  stack.push('c', async () => void order.push('c'));
+  stack.push('c', () => Promise.resolve().then(() => void order.push('c')));
   const failures = await stack.disposeAll();
   assert.deepEqual(order, ['c', 'b', 'a']);
   assert.equal(failures.length, 1);
