@@ -5,7 +5,6 @@
  */
 import { createHash, createPrivateKey, timingSafeEqual, X509Certificate } from 'node:crypto';
 import { open } from 'node:fs/promises';
-import { isIP } from 'node:net';
 import { createSecureContext } from 'node:tls';
 import { DockhandError, errorMessage, systemCode } from '../core/errors.ts';
 
@@ -154,11 +153,3 @@ export async function loadTlsMaterial(files: TlsFiles, keyPath = 'api.tls'): Pro
   return { cert, key, clientCa, notAfter: x509.validToDate };
 }
 
-/** Loopback listeners are reachable only from the host itself, so they may run without a token. */
-export function isLoopbackHost(host: string): boolean {
-  if (host === 'localhost') return true;
-  const family = isIP(host);
-  if (family === 4) return host.startsWith('127.');
-  if (family === 6) return host === '::1' || /^(0{1,4}:){7}0{0,3}1$/.test(host) || /^::ffff:127\./i.test(host);
-  return false;
-}

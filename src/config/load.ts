@@ -4,8 +4,8 @@
  * key path, so `dockhand check-config` can list them all in one go (Ansible's `validate:`).
  */
 import { accessSync, constants, readFileSync } from 'node:fs';
-import { isIP } from 'node:net';
 import { parseDocument } from 'yaml';
+import { isLoopbackHost } from '../core/net.ts';
 import { ConfigError, errorMessage, systemCode } from '../core/errors.ts';
 import type { ConfigProblem } from '../core/errors.ts';
 import type { DecodeContext, SchemaNode } from './schema-dsl.ts';
@@ -109,15 +109,9 @@ function isPlainObject(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
-export function isLoopback(host: string): boolean {
-  if (host === 'localhost') return true;
-  if (isIP(host) === 4) return host.startsWith('127.');
-  return host === '::1' || host === '0:0:0:0:0:0:0:1';
-}
-
 function checkCrossKeys(config: Config, problems: ConfigProblem[]): void {
   const { api, docker } = config;
-  if (!isLoopback(api.listen.host) && api.token_file === null && api.tls?.client_ca == null) {
+  if (!isLoopbackHost(api.listen.host) && api.token_file === null && api.tls?.client_ca == null) {
     problems.push({
       path: 'api.listen',
       reason: `listening on ${api.listen.host} (not loopback) requires api.token_file or api.tls.client_ca: the API exposes the host's containers`,

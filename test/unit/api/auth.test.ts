@@ -4,7 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { DockhandError } from '../../../src/core/errors.ts';
-import { BearerTokenCheck, isLoopbackHost, parseBearer, readTokenFile, TOKEN_FILE_MAX_BYTES } from '../../../src/api/auth.ts';
+import { BearerTokenCheck, parseBearer, readTokenFile, TOKEN_FILE_MAX_BYTES } from '../../../src/api/auth.ts';
+import { isLoopbackHost } from '../../../src/core/net.ts';
 
 function configInvalid(message: RegExp): (err: unknown) => boolean {
   return (err) => err instanceof DockhandError && err.code === 'CONFIG_INVALID' && message.test(err.message);

@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
-import { isLoopback, loadConfig } from '../../../src/config/load.ts';
+import { loadConfig } from '../../../src/config/load.ts';
 import { ConfigError } from '../../../src/core/errors.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'dockhand-config-'));
@@ -217,9 +217,4 @@ test('restart policy "no" survives YAML 1.1 habits', () => {
 
 test('cross-key bounds', () => {
   assert.ok(problems('docker:\n  reconnect_base: 1m\n  reconnect_max: 1s\n').includes('docker.reconnect_base: must not exceed docker.reconnect_max'));
-});
-
-test('isLoopback', () => {
-  for (const h of ['127.0.0.1', '127.1.2.3', '::1', 'localhost']) assert.equal(isLoopback(h), true, h);
-  for (const h of ['0.0.0.0', '10.0.0.1', '::', 'example.com']) assert.equal(isLoopback(h), false, h);
 });
