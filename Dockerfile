@@ -55,11 +55,9 @@ WORKDIR /src
 COPY package.json package-lock.json ./
 RUN npm ci --no-audit --no-fund
 COPY . .
-# tsc does not set the executable bit; config/ is created so the COPY below works whether or not
-# the repo ships default config files there.
+# config/ is created so the COPY below works whether or not the repo ships files there.
 RUN npm run build \
  && npm prune --omit=dev --no-audit --no-fund \
- && chmod 0755 dist/main.js \
  && mkdir -p config
 
 # ---- runtime ----------------------------------------------------------------------------------
