@@ -52,13 +52,13 @@ WORKDIR /src
 # that runs tsc here; pruned below). package.json `allowScripts` lets only that script run; an
 # npm older than 11.16 ignores the field and also tries ssh2's and cpu-features' native builds,
 # which fail harmlessly without a compiler (both optional; dockerode works without them).
+# stubs/: local packages that replace dockerode's ssh2 and gRPC (see stubs/README.md); npm ci links them.
 COPY package.json package-lock.json ./
+COPY stubs ./stubs
 RUN npm ci --no-audit --no-fund
 COPY . .
-# config/ is created so the COPY below works whether or not the repo ships files there.
 RUN npm run build \
- && npm prune --omit=dev --no-audit --no-fund \
- && mkdir -p config
+ && npm prune --omit=dev --no-audit --no-fund
 
 # ---- runtime ----------------------------------------------------------------------------------
 FROM ${NODE_IMAGE}
@@ -83,7 +83,7 @@ WORKDIR /app
 COPY --from=build /src/package.json ./package.json
 COPY --from=build /src/node_modules ./node_modules
 COPY --from=build /src/dist ./dist
-COPY --from=build /src/config ./config
+COPY --from=build /src/stubs ./stubs
 # Default state directory, writable by the image user. A named volume mounted here inherits this
 # ownership; a bind mount keeps the host directory's owner (see --user above).
 RUN install -d -o node -g node -m 0750 /var/lib/dockhand
@@ -102,6 +102,6 @@ STOPSIGNAL SIGTERM
 HEALTHCHECK --interval=30s --timeout=5s --start-period=30s --retries=3 \
   CMD ["node", "-e", "fetch(process.env.HEALTHCHECK_URL, { signal: AbortSignal.timeout(4000) }).then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
 
-ENTRYPOINT ["node", "/app/dist/main.js"]
+ENTRYPOINT ["/app/dist/main.js"]
 # `docker run IMAGE check-config /etc/dockhand/dockhand.yaml` and `... version` work too.
 CMD ["run"]

@@ -27,4 +27,9 @@ export default tseslint.config(
     files: ['**/*.js', '**/*.mjs'],
     extends: [tseslint.configs.disableTypeChecked],
   },
+  {
+    // CommonJS stand-ins for dockerode's ssh2/gRPC dependencies (see stubs/README.md).
+    files: ['stubs/**/*.js'],
+    languageOptions: { sourceType: 'commonjs', globals: { module: 'writable', require: 'readonly' } },
+  },
 );

@@ -1,4 +1,4 @@
-#!/usr/bin/env node
+#!/usr/bin/env -S node --max-semi-space-size=1
 /**
  * CLI: `dockhand run [--config FILE]`, `dockhand check-config FILE`, `dockhand version`.
  * Exit codes are an interface (SPEC §8): 0 ok, 78 configuration error (EX_CONFIG, sysexits.h),

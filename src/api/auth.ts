@@ -13,7 +13,10 @@ export const TOKEN_FILE_MAX_BYTES = 4096;
 
 export interface TokenFile {
   token: string;
-  /** Group/other permission bits are set: worth a warning, since the token grants API access. */
+  /**
+   * Readable or writable by other users: worth a warning, since the token grants API access.
+   * Group bits are fine: the documented install is root:dockhand 0640.
+   */
   looselyPermitted: boolean;
 }
 
@@ -54,7 +57,7 @@ export async function readTokenFile(path: string, keyPath = 'api.token_file'): P
     // A header value cannot carry it as one token (RFC 6750 §2.1 b64token), so no client could match.
     throw new DockhandError('CONFIG_INVALID', `${keyPath}: ${path} holds whitespace inside the token`);
   }
-  return { token, looselyPermitted: (mode & 0o077) !== 0 };
+  return { token, looselyPermitted: (mode & 0o007) !== 0 };
 }
 
 /** The token from an `Authorization: Bearer <token>` header; the scheme is case-insensitive (RFC 7235 §2.1). */

@@ -128,7 +128,7 @@ export class ApiServer {
     if (tokenFile !== null) {
       const { token, looselyPermitted } = await readTokenFile(tokenFile);
       this.#auth.set(token);
-      if (looselyPermitted) this.#logger.warn({ file: tokenFile }, 'api.token_file is readable by group or others');
+      if (looselyPermitted) this.#logger.warn({ file: tokenFile }, 'api.token_file is accessible to other users');
     }
     const material = tls === null ? null : await loadTlsMaterial(tls);
     if (material !== null && material.notAfter.getTime() < Date.now()) {
@@ -176,7 +176,7 @@ export class ApiServer {
     if (file === null) return;
     const { token, looselyPermitted } = await readTokenFile(file);
     this.#auth.set(token);
-    if (looselyPermitted) this.#logger.warn({ file }, 'api.token_file is readable by group or others');
+    if (looselyPermitted) this.#logger.warn({ file }, 'api.token_file is accessible to other users');
     this.#logger.info({ file }, 'api token reloaded');
   }
 

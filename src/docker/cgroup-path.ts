@@ -15,6 +15,9 @@ export function parseProcCgroup(text: string): string | undefined {
     if (first < 0 || second < 0) continue;
     const controllers = line.slice(first + 1, second);
     const path = line.slice(second + 1);
+    // In a private cgroup namespace paths are relative to its root (`/..` climbs out of it):
+    // not usable from the host's mount, so the derived path is the better answer.
+    if (path.startsWith('/..')) continue;
     if (line.startsWith('0::') && path !== '/') return path;
     if (controllers.split(',').includes('memory')) v1 = path;
     else if (controllers === 'name=systemd') named = path;

@@ -2,6 +2,7 @@
  * The live set of containers on this host. A plain map with lookups by id, id prefix and name;
  * the DockerWatcher keeps it current from events and reconciliation.
  */
+import { byCodeUnit } from '../core/compare.ts';
 import { DockhandError } from '../core/errors.ts';
 import type { ContainerRecord, ContainerState } from './types.ts';
 
@@ -19,7 +20,7 @@ export class ContainerInventory {
   }
 
   list(): ContainerRecord[] {
-    return [...this.#byId.values()].sort((a, b) => a.name.localeCompare(b.name));
+    return [...this.#byId.values()].sort((a, b) => byCodeUnit(a.name, b.name));
   }
 
   byId(id: string): ContainerRecord | undefined {

@@ -3,6 +3,7 @@
  * go with it (image tag, zero times, ports). Pure functions: unit-tested against recorded JSON.
  */
 import type { ContainerInspectInfo } from 'dockerode';
+import { byCodeUnit } from '../core/compare.ts';
 import type { ContainerHealth, ContainerRecord, ContainerState, PublishedPort } from './types.ts';
 
 const STATES: readonly ContainerState[] = ['created', 'running', 'paused', 'restarting', 'removing', 'exited', 'dead'];
@@ -48,7 +49,7 @@ export function publishedPorts(ports: PortMap): PublishedPort[] {
       }
     }
   }
-  return out.sort((a, b) => a.containerPort - b.containerPort || (a.hostIp < b.hostIp ? -1 : a.hostIp > b.hostIp ? 1 : 0));
+  return out.sort((a, b) => a.containerPort - b.containerPort || byCodeUnit(a.hostIp, b.hostIp));
 }
 
 export function recordFromInspect(info: ContainerInspectInfo, cgroupPath: string, now: number): ContainerRecord {

@@ -6,6 +6,7 @@
  */
 import os from 'node:os';
 import si from 'systeminformation';
+import { byCodeUnit } from '../core/compare.ts';
 import type { ContainerInventory } from '../docker/inventory.ts';
 import type { DockerWatcher } from '../docker/watcher.ts';
 
@@ -99,7 +100,7 @@ export class HostStatusReporter {
           usePercent: round(d.use),
           holds: important.filter((p) => containingMount(p, disks.map((x) => x.mount)) === d.mount),
         }))
-        .sort((a, b) => b.holds.length - a.holds.length || a.mount.localeCompare(b.mount)),
+        .sort((a, b) => b.holds.length - a.holds.length || byCodeUnit(a.mount, b.mount)),
       uptimeSeconds: Math.round(os.uptime()),
       docker: {
         state: watcher.state,

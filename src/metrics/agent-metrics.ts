@@ -20,7 +20,7 @@ export class AgentMetrics implements DockerWatcherMetrics {
 
   constructor(options: { version: string; inventory: ContainerInventory }) {
     const registers = [this.registry];
-    collectDefaultMetrics({ register: this.registry, prefix: 'dockhand_' });
+    collectDefaultMetrics({ register: this.registry, prefix: 'dockhand_', eventLoopMonitoringPrecision: 100 });
     new Gauge({
       name: 'dockhand_build_info',
       help: 'Agent version and Node.js runtime; always 1.',

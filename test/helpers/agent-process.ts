@@ -4,13 +4,20 @@
  */
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
 export const MAIN = fileURLToPath(new URL('../../dist/main.js', import.meta.url));
 
 export function assertBuilt(): void {
   if (!existsSync(MAIN)) throw new Error(`${MAIN} is missing: run \`npm run build\` first (npm test does)`);
+}
+
+/** The V8 flags of the shebang (`#!/usr/bin/env -S node --max-semi-space-size=1`), so tests and benches run the agent as production does. */
+function shebangFlags(): string[] {
+  const first = readFileSync(MAIN, 'utf8').split('\n', 1)[0] ?? '';
+  const m = /\bnode((?:\s+--\S+)*)\s*$/.exec(first);
+  return m?.[1]?.trim().split(/\s+/).filter(Boolean) ?? [];
 }
 
 export interface CliResult {
@@ -30,7 +37,7 @@ export function cleanEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv 
 export function runCli(args: string[], env: NodeJS.ProcessEnv = cleanEnv(), timeoutMs = 30_000): Promise<CliResult> {
   assertBuilt();
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [MAIN, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [...shebangFlags(), MAIN, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (b: Buffer) => (stdout += b.toString()));
@@ -59,7 +66,7 @@ export class AgentProcess {
 
   constructor(args: string[], env: NodeJS.ProcessEnv) {
     assertBuilt();
-    this.child = spawn(process.execPath, [MAIN, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    this.child = spawn(process.execPath, [...shebangFlags(), MAIN, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
     this.child.stdout?.on('data', (b: Buffer) => {
       this.#carry += b.toString();
       let nl: number;

@@ -68,6 +68,8 @@ void describe('readTokenFile', () => {
     await writeFile(file, '  tok-en_1\n\n');
     await chmod(file, 0o600);
     assert.deepEqual(await readTokenFile(file), { token: 'tok-en_1', looselyPermitted: false });
+    await chmod(file, 0o640);
+    assert.equal((await readTokenFile(file)).looselyPermitted, false, 'root:dockhand 0640 is the documented install');
     await chmod(file, 0o644);
     assert.equal((await readTokenFile(file)).looselyPermitted, true);
   });

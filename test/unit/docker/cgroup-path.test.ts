@@ -13,6 +13,7 @@ test('cgroup v1 prefers the memory controller, then name=systemd', () => {
   assert.equal(parseProcCgroup(v1), `/docker/${id}`);
   assert.equal(parseProcCgroup(`1:name=systemd:/system.slice/docker-${id}.scope\n`), `/system.slice/docker-${id}.scope`);
   assert.equal(parseProcCgroup('garbage\n'), undefined);
+  assert.equal(parseProcCgroup('0::/../../system.slice/x.scope\n'), undefined, 'paths of another cgroup namespace are not ours');
 });
 
 test('derived paths follow the cgroup driver', () => {
