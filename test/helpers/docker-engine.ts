@@ -228,15 +228,17 @@ class PrivateDockerdProcess implements PrivateDockerd {
   readonly socketPath: string;
   readonly host: string;
   #dockerdPath: string;
+  #extraArgs: readonly string[];
   #driver = '';
   #child: ChildProcess | undefined;
   #alive = false;
   #exited: Promise<void> = Promise.resolve();
   #exitNote = '';
 
-  constructor(dir: string, dockerdPath: string) {
+  constructor(dir: string, dockerdPath: string, extraArgs: readonly string[]) {
     this.dir = dir;
     this.#dockerdPath = dockerdPath;
+    this.#extraArgs = extraArgs;
     this.socketPath = path.join(dir, 'docker.sock');
     this.host = `unix://${this.socketPath}`;
   }
@@ -259,6 +261,7 @@ class PrivateDockerdProcess implements PrivateDockerd {
       // iptables and sysctls stay untouched
       '--bridge=none', '--iptables=false', '--ip6tables=false', '--ip-forward=false', '--ip-masq=false',
       '--userland-proxy=false',
+      ...this.#extraArgs,
     ];
     const log = await open(this.#logPath, 'a');
     let child: ChildProcess;
@@ -346,8 +349,9 @@ class PrivateDockerdProcess implements PrivateDockerd {
  * Starts a dockerd with its own dir under os.tmpdir() (data root, exec root, socket, log), so it
  * can run beside the host's engine. Tries overlay2, then vfs when the daemon dies with overlay2
  * (e.g. when tmpdir is itself on overlayfs); DOCKHAND_TEST_STORAGE_DRIVER forces one. Needs root.
+ * `extraArgs` are appended to dockerd's own (e.g. a `--tlsverify` TCP listener).
  */
-export async function startPrivateDockerd(opts: { name?: string } = {}): Promise<PrivateDockerd> {
+export async function startPrivateDockerd(opts: { name?: string; extraArgs?: string[] } = {}): Promise<PrivateDockerd> {
   const dockerdPath = await findDockerd();
   if (!dockerdPath) throw new Error('dockerd is not installed (Debian: apt-get install docker.io)');
   const name = (opts.name ?? 'test').replace(/[^a-zA-Z0-9_-]/g, '-').slice(0, 20);
@@ -361,7 +365,7 @@ export async function startPrivateDockerd(opts: { name?: string } = {}): Promise
   }
   // an empty config file, so a host /etc/docker/daemon.json (say with "hosts") cannot clash with ours
   await writeFile(path.join(dir, 'daemon.json'), '{}\n');
-  const daemon = new PrivateDockerdProcess(dir, dockerdPath);
+  const daemon = new PrivateDockerdProcess(dir, dockerdPath, opts.extraArgs ?? []);
   const forced = process.env.DOCKHAND_TEST_STORAGE_DRIVER;
   const drivers = forced ? [forced] : ['overlay2', 'vfs'];
   for (const [i, driver] of drivers.entries()) {

@@ -3,9 +3,7 @@
  * lifecycle, HTTPS and mutual TLS with certificates made here by the openssl CLI.
  */
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
-import { randomInt } from 'node:crypto';
-import { mkdtemp, readFile, rm, unlink, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm, unlink, writeFile } from 'node:fs/promises';
 import http from 'node:http';
 import type { IncomingHttpHeaders } from 'node:http';
 import https from 'node:https';
@@ -13,7 +11,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as delay } from 'node:timers/promises';
-import { promisify } from 'node:util';
 import { pino } from 'pino';
 import { ApiServer } from '../../src/api/server.ts';
 import type { ApiAddress, ApiLimits, ApiOptions } from '../../src/api/server.ts';
@@ -21,8 +18,9 @@ import type { RouteDefinition } from '../../src/api/routes.ts';
 import type { AgentView, Readiness } from '../../src/api/view.ts';
 import { DockhandError } from '../../src/core/errors.ts';
 import type { ContainerRecord, RecordedEvent } from '../../src/docker/types.ts';
+import { createPki } from '../helpers/pki.ts';
+import type { Pki } from '../helpers/pki.ts';
 
-const run = promisify(execFile);
 
 function record(id: string, name: string): ContainerRecord {
   return {
@@ -543,36 +541,19 @@ void describe('close and destroy', () => {
 });
 
 void describe('HTTPS and mutual TLS', () => {
-  let pki = '';
+  let pki: Pki;
   const pem: Record<string, Buffer> = {};
-  const path = (name: string): string => join(pki, name);
-
-  const openssl = (...args: string[]): Promise<unknown> => run('openssl', args, { cwd: pki });
-  const newCa = (name: string): Promise<unknown> =>
-    openssl('req', '-x509', '-new', '-config', 'openssl.cnf', '-extensions', 'ca_ext', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256',
-      '-nodes', '-keyout', `${name}.key`, '-out', `${name}.crt`, '-days', '2', '-subj', `/CN=${name}`);
-  async function newLeaf(name: string, ca: string, ext: string): Promise<void> {
-    await openssl('req', '-new', '-config', 'openssl.cnf', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes',
-      '-keyout', `${name}.key`, '-out', `${name}.csr`, '-subj', `/CN=${name}`);
-    await openssl('x509', '-req', '-in', `${name}.csr`, '-CA', `${ca}.crt`, '-CAkey', `${ca}.key`, '-set_serial', String(randomInt(1, 2 ** 47)),
-      '-days', '2', '-extfile', 'openssl.cnf', '-extensions', ext, '-out', `${name}.crt`);
-  }
+  const path = (name: string): string => pki.path(name);
 
   before(async () => {
-    pki = await mkdtemp(join(tmpdir(), 'dockhand-pki-'));
-    await writeFile(path('openssl.cnf'), [
-      '[req]', 'distinguished_name = dn', 'prompt = no', '[dn]', 'CN = placeholder',
-      '[ca_ext]', 'basicConstraints = critical, CA:TRUE', 'keyUsage = critical, keyCertSign, cRLSign', 'subjectKeyIdentifier = hash',
-      '[server_ext]', 'basicConstraints = CA:FALSE', 'keyUsage = critical, digitalSignature', 'extendedKeyUsage = serverAuth',
-      'subjectAltName = IP:127.0.0.1, DNS:localhost',
-      '[client_ext]', 'basicConstraints = CA:FALSE', 'keyUsage = critical, digitalSignature', 'extendedKeyUsage = clientAuth', '',
-    ].join('\n'));
-    await Promise.all([newCa('ca'), newCa('other-ca')]);
-    await Promise.all([newLeaf('server', 'ca', 'server_ext'), newLeaf('client', 'ca', 'client_ext'), newLeaf('rogue', 'other-ca', 'client_ext')]);
-    for (const name of ['ca.crt', 'server.crt', 'server.key', 'client.crt', 'client.key', 'rogue.crt', 'rogue.key']) pem[name] = await readFile(path(name));
+    pki = await createPki({
+      cas: ['ca', 'other-ca'],
+      leaves: [['server', 'ca', 'server'], ['client', 'ca', 'client'], ['rogue', 'other-ca', 'client']],
+    });
+    for (const name of ['ca.crt', 'server.crt', 'server.key', 'client.crt', 'client.key', 'rogue.crt', 'rogue.key']) pem[name] = pki.pem(name);
   });
   after(async () => {
-    await rm(pki, { recursive: true, force: true });
+    await pki.cleanup();
   });
 
   const tlsOptions = (clientCa: string | null): ApiOptions['tls'] => ({ cert: path('server.crt'), key: path('server.key'), client_ca: clientCa });
@@ -600,7 +581,7 @@ void describe('HTTPS and mutual TLS', () => {
   });
 
   void it('mutual TLS with a token requires both', async () => {
-    const file = join(pki, 'token');
+    const file = path('token');
     await writeFile(file, 'tok-mtls');
     const s = await start({ tls: tlsOptions(path('ca.crt')), token_file: file });
     const client = { ca: pem['ca.crt'], cert: pem['client.crt'], key: pem['client.key'] };
@@ -618,7 +599,7 @@ void describe('HTTPS and mutual TLS', () => {
   });
 
   void it('bad TLS files are CONFIG_INVALID naming the key path', async () => {
-    const garbage = join(pki, 'garbage.pem');
+    const garbage = path('garbage.pem');
     await writeFile(garbage, 'not a certificate\n');
     const cases: Array<[ApiOptions['tls'], RegExp]> = [
       [{ cert: garbage, key: path('server.key'), client_ca: null }, /^api\.tls\.cert: .*garbage\.pem is not a PEM certificate/],

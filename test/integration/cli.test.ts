@@ -1,11 +1,13 @@
 // The CLI as operators and Ansible use it: `version`, `check-config` (exit 78 naming every bad
 // key), and `run` end to end against a real dockerd with a token-protected API, then SIGTERM.
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
+import type { TestContext } from 'node:test';
 import { TEST_LABEL, docker, ensureTestImage, removeAllContainers, requireDocker } from '../helpers/docker-engine.ts';
 import { AgentProcess, cleanEnv, runCli } from '../helpers/agent-process.ts';
 import { waitFor } from '../helpers/wait.ts';
@@ -92,6 +94,17 @@ void describe('dockhand check-config', () => {
   });
 });
 
+/** `promtool check metrics` (Debian's prometheus package, installed by .ci/run) must find nothing to complain about. */
+async function checkWithPromtool(t: TestContext, exposition: string): Promise<void> {
+  const result = spawnSync('promtool', ['check', 'metrics'], { input: exposition, encoding: 'utf8' });
+  if (result.error) {
+    if (process.env.CI === 'true') throw new Error(`promtool is required in CI: ${result.error.message}`);
+    t.diagnostic('promtool not installed: skipped the exposition lint');
+    return;
+  }
+  assert.equal(result.status, 0, `promtool check metrics:\n${result.stdout}${result.stderr}`);
+}
+
 async function freePort(): Promise<number> {
   const srv = createServer();
   await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
@@ -165,6 +178,15 @@ api:
     assert.match(metrics, /^dockhand_docker_events_total\{action="destroy"\} [1-9]/m);
     assert.match(metrics, /^dockhand_build_info\{version="[^"]+",node="v\d+/m);
     assert.match(metrics, /^dockhand_process_resident_memory_bytes \d+/m);
+    await checkWithPromtool(t, metrics);
+
+    // SIGHUP: a rotated token is picked up without a restart; the old one stops working.
+    writeFileSync(tokenFile, 'rotated-token\n', { mode: 0o600 });
+    t.after(() => writeFileSync(tokenFile, `${TOKEN}\n`, { mode: 0o600 }));
+    agent.child.kill('SIGHUP');
+    await waitFor('token reloaded', () => agent.find('api token reloaded'));
+    assert.equal((await fetch(`${base}/v1/containers`, { headers: auth })).status, 401);
+    assert.equal((await fetch(`${base}/v1/containers`, { headers: { authorization: 'Bearer rotated-token' } })).status, 200);
 
     const stopAt = Date.now();
     agent.child.kill('SIGTERM');
