@@ -95,7 +95,7 @@ void describe('dockhand check-config', () => {
 });
 
 /** `promtool check metrics` (Debian's prometheus package, installed by .ci/run) must find nothing to complain about. */
-async function checkWithPromtool(t: TestContext, exposition: string): Promise<void> {
+function checkWithPromtool(t: TestContext, exposition: string): void {
   const result = spawnSync('promtool', ['check', 'metrics'], { input: exposition, encoding: 'utf8' });
   if (result.error) {
     if (process.env.CI === 'true') throw new Error(`promtool is required in CI: ${result.error.message}`);
@@ -178,7 +178,7 @@ api:
     assert.match(metrics, /^dockhand_docker_events_total\{action="destroy"\} [1-9]/m);
     assert.match(metrics, /^dockhand_build_info\{version="[^"]+",node="v\d+/m);
     assert.match(metrics, /^dockhand_process_resident_memory_bytes \d+/m);
-    await checkWithPromtool(t, metrics);
+    checkWithPromtool(t, metrics);
 
     // SIGHUP: a rotated token is picked up without a restart; the old one stops working.
     writeFileSync(tokenFile, 'rotated-token\n', { mode: 0o600 });
