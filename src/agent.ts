@@ -7,7 +7,8 @@
 import { mkdir } from 'node:fs/promises';
 import type { Logger } from 'pino';
 import { ApiServer } from './api/server.ts';
-import type { AgentView, Readiness } from './api/view.ts';
+import type { RouteDefinition } from './api/routes.ts';
+import type { AgentView, ContainerDetails, Readiness, ReadinessCheck } from './api/view.ts';
 import type { LoadedConfig } from './config/load.ts';
 import type { Config } from './config/schema.ts';
 import { DisposerStack } from './core/disposer.ts';
@@ -15,6 +16,7 @@ import { DockhandError, errorMessage, systemCode } from './core/errors.ts';
 import { RecentEvents } from './core/recent-events.ts';
 import { createDockerClient } from './docker/client.ts';
 import { ContainerInventory } from './docker/inventory.ts';
+import type { ContainerRecord } from './docker/types.ts';
 import { DockerWatcher } from './docker/watcher.ts';
 import { HostStatusReporter } from './host/host-status.ts';
 import { AgentMetrics } from './metrics/agent-metrics.ts';
@@ -23,6 +25,16 @@ export interface AgentOptions {
   loaded: LoadedConfig;
   logger: Logger;
   version: string;
+}
+
+/**
+ * What a capability (metrics sampler, health prober, log shipper) contributes to the API:
+ * extra routes, an extra key in each container's details, a readiness check.
+ */
+interface Contributions {
+  routes: RouteDefinition[];
+  containerDetails: { key: string; get: (record: ContainerRecord) => unknown }[];
+  readiness: (() => ReadinessCheck)[];
 }
 
 export class Agent {
@@ -39,6 +51,7 @@ export class Agent {
   #api: ApiServer | undefined;
   #host: HostStatusReporter | undefined;
   #stopping: Promise<void> | undefined;
+  readonly #contributions: Contributions = { routes: [], containerDetails: [], readiness: [] };
 
   constructor(options: AgentOptions) {
     this.#config = options.loaded.config;
@@ -81,7 +94,15 @@ export class Agent {
       });
       this.#host.warm();
 
-      const api = new ApiServer({ options: config.api, view: this.view(), logger: this.#logger.child({ component: 'api' }) });
+      // Capabilities start here, between the Docker watcher and the API, each registering its
+      // disposer and its contributions (routes, container details, readiness checks).
+
+      const api = new ApiServer({
+        options: config.api,
+        view: this.view(),
+        logger: this.#logger.child({ component: 'api' }),
+        routes: this.#contributions.routes,
+      });
       this.#api = api;
       const { url } = await api.start();
       this.#disposers.push('api', () => api.close());
@@ -121,20 +142,30 @@ export class Agent {
     return {
       readiness: () => this.#readiness(),
       host: () => this.#hostStatus(),
-      containers: () => this.inventory.list(),
-      container: (ref) => this.inventory.find(ref),
+      containers: () => this.inventory.list().map((r) => this.#details(r)),
+      container: (ref) => {
+        const r = this.inventory.find(ref);
+        return r && this.#details(r);
+      },
       events: (since, limit) => this.events.since(since, limit),
       metrics: () => this.metrics.exposition(),
     };
   }
 
+  #details(record: ContainerRecord): ContainerDetails {
+    const details: ContainerDetails = { ...record };
+    for (const { key, get } of this.#contributions.containerDetails) details[key] = get(record);
+    return details;
+  }
+
   #readiness(): Readiness {
     const w = this.#watcher;
     const dockerOk = w?.state === 'connected';
-    return {
-      ready: dockerOk,
-      checks: [{ name: 'docker', ok: dockerOk, detail: dockerOk ? `connected, ${this.inventory.size} containers` : `${w?.state ?? 'not started'}: ${w?.lastError || 'no connection yet'}` }],
-    };
+    const checks: ReadinessCheck[] = [
+      { name: 'docker', ok: dockerOk, detail: dockerOk ? `connected, ${this.inventory.size} containers` : `${w?.state ?? 'not started'}: ${w?.lastError || 'no connection yet'}` },
+      ...this.#contributions.readiness.map((check) => check()),
+    ];
+    return { ready: checks.every((c) => c.ok), checks };
   }
 
   #hostStatus(): Promise<Record<string, unknown>> {

@@ -14,7 +14,8 @@ export interface PublishedPort {
   hostPort: number;
 }
 
-export interface ContainerRecord {
+// A type alias, not an interface: API views extend records with an index signature.
+export type ContainerRecord = {
   id: string;
   /** Name without Docker's leading slash. */
   name: string;
@@ -48,7 +49,7 @@ export interface ContainerRecord {
   cgroupPath: string;
   /** Unix ms when the agent last refreshed this record from Docker. */
   updatedAt: number;
-}
+};
 
 /** Lifecycle actions the agent records and ships (Docker's names). */
 export type ContainerAction =
