@@ -1,0 +1,43 @@
+/**
+ * Which file is this? Device + inode say where it lives, but inodes are reused as soon as a
+ * file is deleted, and copytruncate keeps the inode while replacing the content. So, as
+ * Filebeat's `fingerprint` file identity does, a hash of the first bytes is part of the
+ * identity: same dev+inode with different first bytes is a different file.
+ */
+import { createHash } from 'node:crypto';
+import type { FileHandle } from 'node:fs/promises';
+
+/** Bytes hashed for the fingerprint (Filebeat's default fingerprint length). */
+export const FINGERPRINT_BYTES = 1024;
+
+export interface FileIdentity {
+  dev: number;
+  ino: number;
+  /** How many leading bytes the fingerprint covers (less than FINGERPRINT_BYTES for a file that was shorter). */
+  fpLen: number;
+  /** sha256 (hex, first 32 chars) of those bytes; '' when fpLen is 0. */
+  fp: string;
+}
+
+export function identityKey(dev: number, ino: number): string {
+  return `${dev}:${ino}`;
+}
+
+/** Reads up to `length` leading bytes and hashes them. */
+export async function fingerprint(handle: FileHandle, length: number): Promise<{ fpLen: number; fp: string }> {
+  if (length <= 0) return { fpLen: 0, fp: '' };
+  const buf = Buffer.allocUnsafe(length);
+  const { bytesRead } = await handle.read(buf, 0, length, 0);
+  return { fpLen: bytesRead, fp: bytesRead === 0 ? '' : createHash('sha256').update(buf.subarray(0, bytesRead)).digest('hex').slice(0, 32) };
+}
+
+/**
+ * Does the open file still hold what `known` fingerprinted? Compares the same number of leading
+ * bytes; a file now shorter than the fingerprint was truncated (or replaced).
+ */
+export async function sameContent(handle: FileHandle, size: number, known: FileIdentity): Promise<boolean> {
+  if (known.fpLen === 0) return true;
+  if (size < known.fpLen) return false;
+  const now = await fingerprint(handle, known.fpLen);
+  return now.fp === known.fp;
+}

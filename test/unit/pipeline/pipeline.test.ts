@@ -1,0 +1,131 @@
+// Pipeline logic with scripted outputs (the real outputs are tested against real receivers in
+// test/integration/outputs-*.test.ts): retries of a batch's rest, out-of-order completion,
+// several outputs, fatal rejections.
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { pino } from 'pino';
+import { DockhandError } from '../../../src/core/errors.ts';
+import type { EncodedEvent, Output, OutputStats, SendOutcome } from '../../../src/outputs/types.ts';
+import { EventQueue } from '../../../src/pipeline/event-queue.ts';
+import { OffsetTracker } from '../../../src/pipeline/offset-tracker.ts';
+import { Pipeline } from '../../../src/pipeline/pipeline.ts';
+
+type Script = (events: readonly EncodedEvent[], call: number) => Promise<SendOutcome> | SendOutcome;
+
+class ScriptedOutput implements Output {
+  readonly name: string;
+  readonly maxInFlight: number;
+  readonly received: string[] = [];
+  calls = 0;
+  readonly #script: Script;
+  constructor(name: string, script: Script, maxInFlight = 4) {
+    this.name = name;
+    this.#script = script;
+    this.maxInFlight = maxInFlight;
+  }
+  start(): void {}
+  async send(events: readonly EncodedEvent[]): Promise<SendOutcome> {
+    const outcome = await this.#script(events, this.calls++);
+    const n = outcome.kind === 'acked' ? events.length : outcome.acked;
+    for (const e of events.slice(0, n)) this.received.push(String(e));
+    return outcome;
+  }
+  stats(): OutputStats {
+    return { state: 'connected', hosts: [], eventsAcked: 0, batchesInFlight: 0, lastAckAt: null, reconnects: 0 };
+  }
+  async close(): Promise<void> {}
+  destroy(): void {}
+}
+
+const logger = pino({ level: 'silent' });
+const err = new DockhandError('UNAVAILABLE', 'x', { transient: true });
+
+function fill(queue: EventQueue, tracker: OffsetTracker, n: number, prefix = 'e'): void {
+  for (let i = 1; i <= n; i++) assert.ok(queue.push(Buffer.from(`${prefix}${i}`), tracker, tracker.register(i * 10)));
+}
+
+async function until(cond: () => boolean): Promise<void> {
+  for (let i = 0; i < 500 && !cond(); i++) await new Promise((r) => setTimeout(r, 5));
+  assert.ok(cond(), 'condition not reached');
+}
+
+test('a partial ACK resends only the rest; the offset ends at the last event', async () => {
+  const queue = new EventQueue({ maxEvents: 100, maxBytes: 10_000 });
+  const commits: number[] = [];
+  const tracker = new OffsetTracker(0, (o) => commits.push(o));
+  fill(queue, tracker, 10);
+  const out = new ScriptedOutput('o', (events, call) => (call === 0 ? { kind: 'retry', acked: 4, error: err } : { kind: 'acked' }));
+  const p = new Pipeline({ queue, outputs: [out], logger, bulkMaxSize: 10, retryBaseMs: 1, retryMaxMs: 2 });
+  p.start();
+  await until(() => tracker.committed === 100);
+  await p.stop();
+  assert.deepEqual(out.received, ['e1', 'e2', 'e3', 'e4', 'e5', 'e6', 'e7', 'e8', 'e9', 'e10'], 'exactly once, in order');
+  assert.deepEqual(commits, [10, 20, 30, 40, 50, 60, 70, 80, 90, 100], 'one commit per acknowledged event, in order');
+});
+
+test('batches finishing out of order never move the offset past an unacknowledged one', async () => {
+  const queue = new EventQueue({ maxEvents: 100, maxBytes: 10_000 });
+  const tracker = new OffsetTracker(0, () => undefined);
+  fill(queue, tracker, 6);
+  let releaseFirst!: () => void;
+  const firstHeld = new Promise<void>((r) => (releaseFirst = r));
+  const out = new ScriptedOutput('o', async (_events, call) => {
+    if (call === 0) await firstHeld;
+    return { kind: 'acked' };
+  });
+  const p = new Pipeline({ queue, outputs: [out], logger, bulkMaxSize: 3, retryBaseMs: 1, retryMaxMs: 2 });
+  p.start();
+  await until(() => out.calls === 2 && out.received.length === 3);
+  assert.equal(tracker.committed, 0, 'second batch acked, first still in flight');
+  releaseFirst();
+  await until(() => tracker.committed === 60);
+  await p.stop();
+});
+
+test('with two outputs an event counts once both acknowledged it', async () => {
+  const queue = new EventQueue({ maxEvents: 100, maxBytes: 10_000 });
+  const tracker = new OffsetTracker(0, () => undefined);
+  fill(queue, tracker, 4);
+  let down = true;
+  const a = new ScriptedOutput('a', () => ({ kind: 'acked' }));
+  const b = new ScriptedOutput('b', () => (down ? { kind: 'retry', acked: 0, error: err } : { kind: 'acked' }));
+  const p = new Pipeline({ queue, outputs: [a, b], logger, bulkMaxSize: 10, retryBaseMs: 1, retryMaxMs: 5 });
+  p.start();
+  await until(() => a.received.length === 4 && b.calls > 3);
+  assert.equal(tracker.committed, 0);
+  down = false;
+  await until(() => tracker.committed === 40);
+  await p.stop();
+  assert.equal(b.received.length, 4);
+});
+
+test('a fatal rejection is counted as dropped and does not block the file', async () => {
+  const queue = new EventQueue({ maxEvents: 100, maxBytes: 10_000 });
+  const tracker = new OffsetTracker(0, () => undefined);
+  fill(queue, tracker, 5);
+  const dropped: [number, string][] = [];
+  const out = new ScriptedOutput('o', (_e, call) => (call === 0 ? { kind: 'fatal', acked: 2, error: new DockhandError('BAD_REQUEST', '400') } : { kind: 'acked' }));
+  const p = new Pipeline({
+    queue, outputs: [out], logger, bulkMaxSize: 10, retryBaseMs: 1, retryMaxMs: 2,
+    metrics: { acked: () => undefined, retried: () => undefined, dropped: (n, reason) => dropped.push([n, reason]) },
+  });
+  p.start();
+  await until(() => tracker.committed === 50);
+  await p.stop();
+  assert.deepEqual(dropped, [[3, 'rejected']]);
+});
+
+test('drain delivers what is queued, then stops', async () => {
+  const queue = new EventQueue({ maxEvents: 1000, maxBytes: 100_000 });
+  const tracker = new OffsetTracker(0, () => undefined);
+  fill(queue, tracker, 300);
+  const out = new ScriptedOutput('o', async () => {
+    await new Promise((r) => setTimeout(r, 2));
+    return { kind: 'acked' };
+  }, 2);
+  const p = new Pipeline({ queue, outputs: [out], logger, bulkMaxSize: 50, retryBaseMs: 1, retryMaxMs: 2 });
+  p.start();
+  assert.equal(await p.drain(5000), true);
+  assert.equal(tracker.committed, 3000);
+  assert.equal(p.eventsAcked, 300);
+});
