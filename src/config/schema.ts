@@ -128,9 +128,9 @@ export const configSchema = obj('dockhand configuration', {
     max_line_bytes: size('Longer lines are truncated and tagged.', '1MiB', 1024),
     rescan_interval: duration('Periodic directory rescan, a safety net for missed watch events.', '10s', 100),
     multiline: obj('Joining continuation lines (Java stack traces) into one event.', {
-      pattern: str('Regular expression of a continuation line.', '^(\\s+at |\\s+\\.\\.\\. \\d+ more|Caused by:)', (s) => {
+      pattern: str('Regular expression of a continuation line ("" = no multiline joining).', '^(\\s+at |\\s+\\.\\.\\. \\d+ more|Caused by:)', (s) => {
         try {
-          new RegExp(s);
+          if (s !== '') new RegExp(s);
           return undefined;
         } catch (err) {
           return `not a valid regular expression: ${(err as Error).message}`;
@@ -142,6 +142,10 @@ export const configSchema = obj('dockhand configuration', {
       timeout: duration('Flush a pending multiline event after this long.', '5s', 10),
     }),
     stall_warning: duration('Warn when shipping has made no progress for this long while events wait.', '60s', 1000),
+    lag_warning: size('Warn when a file is this far behind (bytes not yet acknowledged by Logstash).', '256MiB', 1),
+    release_deleted_after: duration('A deleted file still held open (output down) is released after this long; its unread bytes are counted as lost.', '30m', 1000),
+    queue_max_events: int('Events buffered in memory between files and outputs; reading pauses when full.', 16_384, 64, 10_000_000),
+    queue_max_bytes: size('Bytes buffered in memory between files and outputs; reading pauses when full.', '64MiB', 65_536),
     env_codes: list('Environment codes in file names (first three letters of the environment).', requiredStr('code'), ['dev', 'nor', 'eme', 'spe', 'mir', 'pro'], '[dev, nor, eme, spe, mir, pro]'),
   }),
   outputs: list('Logstash outputs; events go to each.', output, [output.decode(undefined, '', { problems: [], envSources: new Map() })], '[{type: beats, hosts: [127.0.0.1:5044]}]'),

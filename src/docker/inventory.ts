@@ -12,8 +12,18 @@ export interface ReconcileResult {
   updated: string[];
 }
 
+/** How long a removed container is remembered, so late log lines still get its metadata. */
+export const REMEMBER_REMOVED_MS = 10 * 60_000;
+
 export class ContainerInventory {
   readonly #byId = new Map<string, ContainerRecord>();
+  readonly #removed = new Map<string, { record: ContainerRecord; at: number }>();
+  #version = 0;
+
+  /** Changes with every mutation: consumers cache lookups and recompute when it moves. */
+  get version(): number {
+    return this.#version;
+  }
 
   get size(): number {
     return this.#byId.size;
@@ -52,6 +62,8 @@ export class ContainerInventory {
 
   upsert(record: ContainerRecord): void {
     this.#byId.set(record.id, record);
+    this.#removed.delete(record.id);
+    this.#version++;
   }
 
   /** Applies a partial change to a known container; false when unknown. */
@@ -59,11 +71,35 @@ export class ContainerInventory {
     const r = this.#byId.get(id);
     if (!r) return false;
     this.#byId.set(id, { ...r, ...change });
+    this.#version++;
     return true;
   }
 
   remove(id: string): boolean {
-    return this.#byId.delete(id);
+    const r = this.#byId.get(id);
+    if (!r) return false;
+    this.#byId.delete(id);
+    this.#removed.set(id, { record: r, at: Date.now() });
+    this.#version++;
+    return true;
+  }
+
+  /**
+   * The container a log file's `<hostname>` token belongs to: a live container with that
+   * hostname, else one whose id starts with it (Docker's default hostname is the id's first 12
+   * hex digits), else one removed in the last REMEMBER_REMOVED_MS.
+   */
+  findByHostname(hostname: string, now = Date.now()): ContainerRecord | undefined {
+    if (!hostname) return undefined;
+    const idPrefix = /^[0-9a-f]{12,64}$/.test(hostname);
+    const match = (r: ContainerRecord): boolean => r.hostname === hostname || (idPrefix && r.id.startsWith(hostname));
+    for (const r of this.#byId.values()) if (match(r)) return r;
+    let found: ContainerRecord | undefined;
+    for (const [id, { record, at }] of this.#removed) {
+      if (now - at > REMEMBER_REMOVED_MS) this.#removed.delete(id);
+      else if (match(record)) found = record;
+    }
+    return found;
   }
 
   /** Makes the inventory exactly `records` (a fresh listing), reporting what changed. */
@@ -77,10 +113,11 @@ export class ContainerInventory {
     }
     for (const id of [...this.#byId.keys()]) {
       if (!seen.has(id)) {
-        this.#byId.delete(id);
+        this.remove(id);
         result.removed.push(id);
       }
     }
+    this.#version++;
     return result;
   }
 

@@ -49,3 +49,21 @@ test('since is seconds.nanoseconds, exactly', () => {
   assert.equal(formatSince(1763780400123456789n), '1763780400.123456789');
   assert.equal(formatSince(1763780400000000005n), '1763780400.000000005');
 });
+
+test('log hostnames resolve to live containers, id prefixes, and recently removed ones', () => {
+  const inv = new ContainerInventory();
+  const a = { ...rec('a1b2c3d4e5f6'.padEnd(64, '0'), 'web'), hostname: '778283' };
+  const b = { ...rec('0123456789ab'.padEnd(64, '1'), 'db'), hostname: '0123456789ab' };
+  inv.upsert(a);
+  inv.upsert(b);
+  const v0 = inv.version;
+  assert.equal(inv.findByHostname('778283')?.name, 'web');
+  assert.equal(inv.findByHostname('0123456789ab')?.name, 'db');
+  assert.equal(inv.findByHostname('a1b2c3d4e5f6')?.name, 'web', 'Docker default hostname = 12-hex id prefix');
+  assert.equal(inv.findByHostname('a1b2'), undefined, 'short prefixes are not ids');
+  inv.remove(a.id);
+  assert.ok(inv.version > v0);
+  assert.equal(inv.byId(a.id), undefined);
+  assert.equal(inv.findByHostname('778283')?.name, 'web', 'remembered after removal for late lines');
+  assert.equal(inv.findByHostname('778283', Date.now() + 11 * 60_000), undefined, 'forgotten after the retention');
+});
