@@ -1,0 +1,118 @@
+/**
+ * Finds log files and notices when they change, without one watcher per file: chokidar watches
+ * only the root directories (depth 0, files ignored — one inotify watch per directory instead of
+ * one per file, measured in bench/logs), its raw directory events say which file changed, and a
+ * periodic rescan (readdir + stat) is the safety net for lost events (inotify queue overflow,
+ * roots created after start, file systems without inotify).
+ */
+import { readdir, stat } from 'node:fs/promises';
+import type { Stats } from 'node:fs';
+import { basename, join } from 'node:path';
+import { watch } from 'chokidar';
+import type { FSWatcher } from 'chokidar';
+import type { Logger } from 'pino';
+import { errorMessage, systemCode } from '../core/errors.ts';
+import { NameFilter } from './glob.ts';
+
+export interface DiscoveredFile {
+  path: string;
+  stats: Stats;
+}
+
+export interface DiscoveryOptions {
+  roots: readonly string[];
+  include: readonly string[];
+  exclude: readonly string[];
+  rescanIntervalMs: number;
+  logger: Logger;
+  /** A periodic or initial scan found these (matching) files. */
+  onScan(files: DiscoveredFile[], initial: boolean): void;
+  /** Something happened to this path (any name in a watched directory, matching or not). */
+  onChange(path: string): void;
+}
+
+export class LogDiscovery {
+  readonly #o: DiscoveryOptions;
+  readonly #filter: NameFilter;
+  #watcher: FSWatcher | undefined;
+  #timer: NodeJS.Timeout | undefined;
+  #scanning: Promise<void> | undefined;
+  readonly #watchedRoots = new Set<string>();
+  readonly #missingRoots = new Set<string>();
+  #stopped = false;
+
+  constructor(options: DiscoveryOptions) {
+    this.#o = options;
+    this.#filter = new NameFilter(options.include, options.exclude);
+  }
+
+  matches(path: string): boolean {
+    return this.#filter.matches(basename(path));
+  }
+
+  get watchedDirectories(): number {
+    return this.#watchedRoots.size;
+  }
+
+  async start(): Promise<void> {
+    this.#watcher = watch([], {
+      depth: 0,
+      persistent: false,
+      ignoreInitial: true,
+      // Files are not watched one by one: the directory's own events name them.
+      ignored: (_path: string, stats?: Stats) => stats?.isFile() ?? false,
+    });
+    this.#watcher.on('raw', (_event, name, details) => {
+      const dir = (details as { watchedPath?: unknown } | undefined)?.watchedPath;
+      if (!name || typeof dir !== 'string') return;
+      this.#o.onChange(join(dir, name));
+    });
+    this.#watcher.on('error', (err: unknown) => this.#o.logger.warn({ err: errorMessage(err) }, 'log directory watcher error; the periodic rescan continues'));
+    await this.scan(true);
+    this.#timer = setInterval(() => void this.scan(false), this.#o.rescanIntervalMs);
+  }
+
+  /** Lists every root (adding watches for roots that appeared); one scan at a time. */
+  scan(initial = false): Promise<void> {
+    this.#scanning ??= this.#scan(initial).finally(() => (this.#scanning = undefined));
+    return this.#scanning;
+  }
+
+  async #scan(initial: boolean): Promise<void> {
+    const found: DiscoveredFile[] = [];
+    for (const root of this.#o.roots) {
+      let names: string[];
+      try {
+        names = (await readdir(root, { withFileTypes: true })).filter((d) => d.isFile()).map((d) => d.name);
+      } catch (err) {
+        if (!this.#missingRoots.has(root)) {
+          this.#missingRoots.add(root);
+          this.#o.logger.warn({ root, err: systemCode(err) ?? errorMessage(err) }, 'log root not readable; will look again at every rescan');
+        }
+        continue;
+      }
+      if (this.#missingRoots.delete(root)) this.#o.logger.info({ root }, 'log root is readable now');
+      if (!this.#watchedRoots.has(root) && this.#watcher && !this.#stopped) {
+        this.#watchedRoots.add(root);
+        this.#watcher.add(root);
+      }
+      for (const name of names) {
+        if (!this.#filter.matches(name)) continue;
+        const path = join(root, name);
+        try {
+          found.push({ path, stats: await stat(path) });
+        } catch {
+          // gone between readdir and stat: nothing to do
+        }
+      }
+    }
+    if (!this.#stopped) this.#o.onScan(found, initial);
+  }
+
+  async stop(): Promise<void> {
+    this.#stopped = true;
+    clearInterval(this.#timer);
+    await this.#scanning;
+    await this.#watcher?.close();
+  }
+}
