@@ -17,6 +17,7 @@ import { RecentEvents } from './core/recent-events.ts';
 import { createDockerClient } from './docker/client.ts';
 import { ContainerInventory } from './docker/inventory.ts';
 import type { ContainerRecord } from './docker/types.ts';
+import { ownContainerId } from './docker/self.ts';
 import { DockerWatcher } from './docker/watcher.ts';
 import { HostStatusReporter } from './host/host-status.ts';
 import { AgentMetrics } from './metrics/agent-metrics.ts';
@@ -67,6 +68,7 @@ export class Agent {
     const config = this.#config;
     try {
       await this.#prepareStateDir(config.state_dir);
+      this.inventory.selfId = await ownContainerId();
 
       const docker = createDockerClient(config.docker);
       const watcher = new DockerWatcher({

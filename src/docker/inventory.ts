@@ -19,6 +19,8 @@ export class ContainerInventory {
   readonly #byId = new Map<string, ContainerRecord>();
   readonly #removed = new Map<string, { record: ContainerRecord; at: number }>();
   #version = 0;
+  /** The agent's own container when it runs as one (src/docker/self.ts): never probed, never restarted. */
+  selfId: string | undefined;
 
   /** Changes with every mutation: consumers cache lookups and recompute when it moves. */
   get version(): number {
