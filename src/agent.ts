@@ -19,8 +19,16 @@ import { ContainerInventory } from './docker/inventory.ts';
 import type { ContainerRecord } from './docker/types.ts';
 import { ownContainerId } from './docker/self.ts';
 import { DockerWatcher } from './docker/watcher.ts';
+import { HealthMonitor } from './health/health-monitor.ts';
+import { healthRoutes } from './health/health-routes.ts';
 import { HostStatusReporter } from './host/host-status.ts';
+import { LogShipping } from './logs/log-shipping.ts';
 import { AgentMetrics } from './metrics/agent-metrics.ts';
+import { MetricsCollector } from './metrics/metrics-collector.ts';
+import { ZabbixEndpoints, logSnapshotFrom, probeSnapshotsFromDocument } from './metrics/zabbix.ts';
+
+/** Part of the stop bound (main.ts: 25 s) given to delivering queued log events. */
+const LOG_DRAIN_MS = 10_000;
 
 export interface AgentOptions {
   loaded: LoadedConfig;
@@ -48,9 +56,12 @@ export class Agent {
   readonly inventory = new ContainerInventory();
   readonly events: RecentEvents;
   readonly metrics: AgentMetrics;
+  /** Zabbix discovery and item endpoints; the log shipper registers its snapshot with setLogSource(). */
+  zabbix: ZabbixEndpoints | undefined;
   #watcher: DockerWatcher | undefined;
   #api: ApiServer | undefined;
   #host: HostStatusReporter | undefined;
+  #shipping: LogShipping | undefined;
   #stopping: Promise<void> | undefined;
   readonly #contributions: Contributions = { routes: [], containerDetails: [], readiness: [] };
 
@@ -81,6 +92,7 @@ export class Agent {
         resyncIntervalMs: config.docker.resync_interval,
         callTimeoutMs: config.docker.timeout,
         metrics: this.metrics,
+        procRoot: config.metrics.proc_root,
       });
       this.#watcher = watcher;
       watcher.start();
@@ -93,11 +105,83 @@ export class Agent {
         startedAt: this.#startedAt,
         configSource: this.#configSource,
         importantPaths: () => [watcher.engine?.rootDir ?? '', ...config.logs.roots, config.state_dir].filter((p) => p),
+        pipeline: () => this.#shipping?.status() ?? null,
+        procRoot: config.metrics.proc_root,
+        excludeInterfaces: config.metrics.host_exclude_interfaces,
       });
-      this.#host.warm();
+      const host = this.#host;
+      host.warm();
 
       // Capabilities start here, between the Docker watcher and the API, each registering its
       // disposer and its contributions (routes, container details, readiness checks).
+
+      // Log shipping: files and Docker events → pipeline → Logstash, offsets on ACK.
+      const shipping = new LogShipping({
+        config,
+        inventory: this.inventory,
+        events: this.events,
+        logger: this.#logger.child({ component: 'logs' }),
+        registry: this.metrics.registry,
+        version: this.#version,
+      });
+      await shipping.start();
+      this.#disposers.push('log shipping', () => shipping.stop(LOG_DRAIN_MS));
+      this.#shipping = shipping;
+      this.#contributions.routes.push({ method: 'GET', pattern: '/v1/logs', handler: () => ({ json: { ...shipping.status(), files: shipping.files() } }) });
+      this.#contributions.readiness.push(() => shipping.readiness());
+
+      // Container and host metrics: /metrics series, per-container stats, Zabbix endpoints.
+      const containerMetrics = new MetricsCollector({
+        config: config.metrics,
+        inventory: this.inventory,
+        events: this.events,
+        docker,
+        dockerTimeoutMs: config.docker.timeout,
+        engine: () => watcher.engine,
+        host: () => host.sample(),
+        registry: this.metrics.registry,
+        logger: this.#logger.child({ component: 'metrics' }),
+      });
+      containerMetrics.start();
+      this.#disposers.push('metrics', () => containerMetrics.stop());
+      this.metrics.addTextSource(() => containerMetrics.exposition());
+      this.zabbix = new ZabbixEndpoints(
+        {
+          exported: () => containerMetrics.exported(),
+          rates: (id) => containerMetrics.rates(id),
+          lifecycle: (id) => containerMetrics.lifecycle(id),
+          inventory: this.inventory,
+          docker: () => ({ state: watcher.state, reconnects: watcher.reconnects }),
+          lastSweepAt: () => containerMetrics.lastSweep?.at ?? null,
+          version: this.#version,
+          startedAt: this.#startedAt,
+        },
+        config.metrics.container_labels,
+      );
+      this.zabbix.setLogSource(() => logSnapshotFrom(shipping.status(), shipping.files()));
+      this.#contributions.routes.push(...this.zabbix.routes());
+      this.#contributions.containerDetails.push(
+        { key: 'stats', get: (r) => containerMetrics.statsView(r) },
+        { key: 'lifecycle', get: (r) => containerMetrics.lifecycleView(r) },
+      );
+      this.#contributions.readiness.push(() => containerMetrics.readiness());
+
+      const health = new HealthMonitor({
+        config: config.health,
+        stateDir: config.state_dir,
+        inventory: this.inventory,
+        events: this.events,
+        docker,
+        dockerState: () => watcher.state,
+        callTimeoutMs: config.docker.timeout,
+        logger: this.#logger.child({ component: 'health' }),
+        registry: this.metrics.registry,
+      });
+      await health.start();
+      this.#disposers.push('health', () => health.stop());
+      this.#contributions.routes.push(...healthRoutes(health));
+      this.#contributions.containerDetails.push({ key: 'probe', get: (r) => health.probeDetails(r) }, { key: 'restart', get: (r) => health.restartDetails(r) });
+      this.zabbix.setProbeSource(() => probeSnapshotsFromDocument(health.probesDocument(null)));
 
       const api = new ApiServer({
         options: config.api,

@@ -8,6 +8,8 @@ import { isIP } from 'node:net';
 import { isAbsolute } from 'node:path';
 import type { Infer, SchemaNode } from './schema-dsl.ts';
 import { bool, duration, int, list, nullable, obj, oneOf, requiredStr, size, str } from './schema-dsl.ts';
+import { uniqueContainerLabels } from '../metrics/label-names.ts';
+import { parseStatusRanges } from '../health/status-ranges.ts';
 
 export interface HostPort {
   host: string;
@@ -43,6 +45,13 @@ function hostPort(doc: string, def: string, allowPortZero: boolean): SchemaNode<
       return typeof r === 'string' ? defaultValue : r;
     },
   };
+}
+
+/** An output host: `host:port`, or an http(s) URL (only the http output takes those; it checks). */
+function outputEndpoint(s: string): string | undefined {
+  if (/^https?:\/\//i.test(s)) return URL.canParse(s) ? undefined : `"${s}" is not a valid URL`;
+  const r = parseHostPort(s, false);
+  return typeof r === 'string' ? r : undefined;
 }
 
 function absolutePath(s: string): string | undefined {
@@ -82,7 +91,7 @@ const outputTls = obj('TLS towards Logstash.', {
 
 const output = obj('One Logstash output.', {
   type: oneOf('Protocol: Beats/Lumberjack v2 (Logstash `beats` input), TCP json_lines, or HTTP.', ['beats', 'tcp', 'http'], 'beats'),
-  hosts: list('Logstash endpoints (host:port; for http, host:port or a URL).', requiredStr('endpoint'), ['127.0.0.1:5044'], '[127.0.0.1:5044]', 1),
+  hosts: list('Logstash endpoints (host:port; for http, host:port or a URL).', requiredStr('endpoint', outputEndpoint), ['127.0.0.1:5044'], '[127.0.0.1:5044]', 1),
   loadbalance: bool('Spread batches over all hosts (true) or use one and fail over (false).', false),
   tls: nullable(outputTls, 'TLS towards Logstash (null = plain).'),
   compression_level: int('zlib level for Beats `2C` frames (0 = off).', 0, 0, 9),
@@ -90,7 +99,75 @@ const output = obj('One Logstash output.', {
   timeout: duration('Time to wait for an ACK (or a keep-alive) before the connection is considered dead.', '30s', 1000),
   backoff_base: duration('First reconnect delay; doubles up to backoff_max, with jitter.', '1s', 1),
   backoff_max: duration('Longest reconnect delay.', '60s', 1),
+  pipelining: int('Beats windows (tcp/http: batches) in flight per connection without waiting for ACKs.', 2, 1, 64),
+  slow_start: bool('Beats: start with 10-event windows and grow by 1.5× per ACKed window up to bulk_max_size; halve on errors (Filebeat\'s slow start).', true),
+  max_retries: int('Failed attempts (without progress) before the rest of a batch is dropped and counted; -1 = retry forever.', -1, -1, 1_000_000),
 });
+
+const RESTART_POLICIES = ['no', 'on-unhealthy', 'on-failure', 'always'] as const;
+
+/**
+ * Probe settings of a `health.rules[]` entry. The `dockhand.probe.<key>` container labels are
+ * decoded with these same nodes (src/health/spec.ts), so a label and a rule accept exactly the
+ * same values. null = not set here: labels win over rules, rules over `health.defaults`.
+ */
+export const probeSettings = obj('Probe settings (null = not set by this rule). Container labels `dockhand.probe.*` override them.', {
+  type: nullable(oneOf('tcp (connect), http (status check), or none (no probe, e.g. to opt a container out).', ['tcp', 'http', 'none'], 'tcp')),
+  port: nullable(int('Container port; resolved to its published host port, the container IP, or 127.0.0.1 under host networking. Unset: the only published TCP port.', 1, 1, 65535)),
+  path: nullable(str('HTTP path (default /).', '/', (s) => (s.startsWith('/') && !/[\s#]/.test(s) ? undefined : `"${s}" must start with / and contain no spaces or #`))),
+  method: nullable(oneOf('HTTP method (default get).', ['get', 'head', 'post'], 'get')),
+  expect: nullable(str('Accepted HTTP status codes: codes, ranges, classes, comma-separated (default 200-399).', '200-399', (s) => {
+    const r = parseStatusRanges(s);
+    return typeof r === 'string' ? r : undefined;
+  })),
+  host_header: nullable(str('Host header to send; also the TLS server name checked.', '', (s) => {
+    const host = s.replace(/:\d{1,5}$/, '');
+    return isIP(host) || HOSTNAME.test(host) ? undefined : `"${s}" is not a host name[:port]`;
+  })),
+  tls: nullable(bool('HTTPS instead of HTTP.', false)),
+  tls_verify: nullable(bool('Verify the HTTPS certificate (default true).', true)),
+  interval: nullable(duration('Between probes (default health.defaults.interval).', '10s', 100)),
+  timeout: nullable(duration('One probe; capped at the interval (default health.defaults.timeout).', '2s', 10)),
+  grace: nullable(duration('Start period after each container start (default health.defaults.grace).', '60s')),
+  healthy_threshold: nullable(int('Consecutive successes to become healthy (default health.defaults.healthy_threshold).', 1, 1, 100)),
+  unhealthy_threshold: nullable(int('Consecutive failures to become unhealthy (default health.defaults.unhealthy_threshold).', 3, 1, 100)),
+});
+
+/** Restart settings of a `health.rules[]` entry; labels `dockhand.restart` and `dockhand.restart.<key>` use the same nodes. */
+export const restartSettings = obj('Restart policy settings (null = not set by this rule). Labels `dockhand.restart` and `dockhand.restart.*` override them.', {
+  policy: nullable(oneOf('When the agent restarts the container (default health.restart.policy).', RESTART_POLICIES, 'no')),
+  max_restarts: nullable(int('Restarts in `window` before the container is marked crash-looping.', 5, 1, 1000)),
+  window: nullable(duration('Window for max_restarts.', '10m', 1000)),
+  backoff_base: nullable(duration('First restart delay.', '1s', 1)),
+  backoff_max: nullable(duration('Longest restart delay.', '5m', 1)),
+  reset_after: nullable(duration('Healthy this long resets the backoff.', '10m', 1000)),
+  stop_timeout: nullable(duration('Time the container gets to stop before SIGKILL on restart.', '10s')),
+});
+
+const ruleMatchFields = obj('Which containers the rule applies to; every key given must match (at least one).', {
+  name: nullable(str('Container name glob (`*`, `?`).', '')),
+  image: nullable(str('Image reference glob, e.g. `registry.local/payments/*`.', '')),
+  label: nullable(str('Label `key` (present) or `key=value`.', '', (s) => (s === '' || s.startsWith('=') ? `"${s}" is not key or key=value` : undefined))),
+});
+const ruleMatch: typeof ruleMatchFields = {
+  ...ruleMatchFields,
+  decode(raw, path, ctx) {
+    const m = ruleMatchFields.decode(raw, path, ctx);
+    if (m.name === null && m.image === null && m.label === null) ctx.problems.push({ path, reason: 'needs at least one of name, image, label' });
+    return m;
+  },
+};
+
+const healthRuleFields = obj('One rule.', { match: ruleMatch, probe: probeSettings, restart: restartSettings });
+const healthRule: typeof healthRuleFields = {
+  ...healthRuleFields,
+  decode(raw, path, ctx) {
+    const rule = healthRuleFields.decode(raw, path, ctx);
+    const { backoff_base: base, backoff_max: max } = rule.restart;
+    if (base !== null && max !== null && base > max) ctx.problems.push({ path: `${path}.restart.backoff_base`, reason: 'must not exceed backoff_max' });
+    return rule;
+  },
+};
 
 export const configSchema = obj('dockhand configuration', {
   log_level: oneOf('pino log level of the agent\'s own JSON logs on stdout.', LOG_LEVELS, 'info'),
@@ -151,8 +228,14 @@ export const configSchema = obj('dockhand configuration', {
   outputs: list('Logstash outputs; events go to each.', output, [output.decode(undefined, '', { problems: [], envSources: new Map() })], '[{type: beats, hosts: [127.0.0.1:5044]}]'),
   metrics: obj('Container and host metrics.', {
     interval: duration('Sampling interval.', '10s', 1000),
-    container_labels: list('Container labels exported as container_label_<k>.', requiredStr('label'), [], '[]'),
-    keep_stopped: duration('How long stopped containers stay in metrics and the API.', '1h'),
+    container_labels: uniqueContainerLabels(list('Container labels exported as container_label_<k> (characters outside [a-zA-Z0-9_] become `_`).', requiredStr('label', (s) => (s === '' ? 'must not be empty' : undefined)), [], '[]')),
+    keep_stopped: duration('How long stopped and removed containers stay in metrics and the Zabbix endpoints (lifecycle figures: exit code, OOM kill, last seen).', '1h'),
+    scrape_cache: duration('A /metrics scrape reuses a sample younger than this, so scrapers within it share one sweep (0 = sample on every scrape).', '1s'),
+    proc_root: path('Where the host\'s /proc is: the sampler reads /proc/<pid>/net/dev and /proc/<pid>/cgroup of container processes (e.g. /host/proc in a container without --pid host).', '/proc'),
+    cgroup_root: nullable(requiredPath('Directory holding the host\'s cgroup hierarchy: a cgroup2 mount, or v1 controller directories (memory, cpu, cpuacct, blkio, pids).'), 'cgroup hierarchy location (null = detect from /proc/self/mountinfo).'),
+    exclude_interfaces: list('Container network interfaces left out (exact names, or prefixes written `veth*`).', requiredStr('interface'), ['lo'], '[lo]'),
+    host_exclude_interfaces: list('Host network interfaces left out of node_network_* and /v1/host (exact names or `prefix*`).', requiredStr('interface'), ['veth*'], '["veth*"]'),
+    stats_api_fallback: bool('Read containers whose cgroup files are unreadable through the Docker stats API (one-shot) instead of leaving them out.', true),
   }),
   health: obj('Health probes and restart policies.', {
     defaults: obj('Probe defaults; container labels override them.', {
@@ -163,14 +246,18 @@ export const configSchema = obj('dockhand configuration', {
       unhealthy_threshold: int('Consecutive failures to become unhealthy.', 3, 1, 100),
     }),
     restart: obj('Host-wide default restart policy (label dockhand.restart overrides).', {
-      policy: oneOf('When the agent restarts a container.', ['no', 'on-unhealthy', 'on-failure', 'always'], 'no'),
+      policy: oneOf('When the agent restarts a container.', RESTART_POLICIES, 'no'),
       max_restarts: int('Restarts allowed in `window` before the container is marked crash-looping.', 5, 1, 1000),
       window: duration('Window for max_restarts.', '10m', 1000),
       backoff_base: duration('First restart delay; doubles with jitter.', '1s', 1),
       backoff_max: duration('Longest restart delay.', '5m', 1),
       reset_after: duration('Healthy this long resets the backoff.', '10m', 1000),
       max_concurrent: int('Restarts in progress at once, host-wide.', 2, 1, 100),
+      stop_timeout: duration('Time a container gets to stop before SIGKILL when the agent restarts it.', '10s'),
+      stagger: duration('Spacing of the restarts due after a host reboot or a Docker daemon restart.', '1s'),
     }),
+    max_concurrent_probes: int('Probes in flight at once, host-wide.', 100, 1, 10_000),
+    rules: list('Probe and restart settings by container name, image or label: matching rules apply in order, a later one overriding the keys it sets.', healthRule, [], '[]'),
   }),
 });
 

@@ -1,14 +1,23 @@
 /**
- * The `/v1/host` document: what the control plane asks of a host — identity, OS, CPU, memory,
- * disks, Docker state, the agent itself. systeminformation shells out for some figures (df) and
- * measures CPU load between calls, so results are cached briefly: two callers within `cacheMs`
- * share one sample, and a burst of API calls costs one.
+ * Host figures, sampled once and served twice: the `/v1/host` document the control plane reads
+ * (identity, OS, CPU, memory, disks, network, Docker state, the agent itself) and the host series
+ * on /metrics (src/metrics/host-exposition.ts). systeminformation shells out for some figures
+ * (df) and measures CPU load between calls, so samples are cached briefly: callers within
+ * `cacheMs` share one, and a burst of API calls or two Prometheus scrapers cost one.
+ *
+ * Network counters come from /proc/<pid>/net/dev of the host's init process rather than
+ * si.networkStats, which spawns a shell running `cat` per interface per call; the interface list
+ * (si.networkInterfaces, ~60 ms wall and several child processes) only feeds the host's IP
+ * addresses and is refreshed once a minute.
  */
+import { readFileSync } from 'node:fs';
 import os from 'node:os';
 import si from 'systeminformation';
 import { byCodeUnit } from '../core/compare.ts';
 import type { ContainerInventory } from '../docker/inventory.ts';
 import type { DockerWatcher } from '../docker/watcher.ts';
+import { InterfaceFilter, parseNetDev } from '../metrics/proc-net.ts';
+import type { NetworkInterfaceFigures } from '../metrics/types.ts';
 
 export interface HostStatusOptions {
   watcher: DockerWatcher;
@@ -18,7 +27,13 @@ export interface HostStatusOptions {
   configSource: string;
   /** Mount points reported first (Docker root, log directory, state dir): the disks that matter. */
   importantPaths: () => string[];
+  /** Log pipeline state (queue, in flight, outputs, last ACK); null when log shipping is not running. */
+  pipeline: () => Record<string, unknown> | null;
   cacheMs?: number;
+  /** Where the host's /proc is (`metrics.proc_root`). */
+  procRoot?: string;
+  /** Host interfaces left out of the network figures (`metrics.host_exclude_interfaces`). */
+  excludeInterfaces?: readonly string[];
 }
 
 interface StaticFacts {
@@ -26,21 +41,86 @@ interface StaticFacts {
   cpu: si.Systeminformation.CpuData;
 }
 
+export interface HostFilesystem {
+  mount: string;
+  device: string;
+  type: string;
+  sizeBytes: number;
+  usedBytes: number;
+  availableBytes: number;
+  usePercent: number;
+  readOnly: boolean;
+  /** Important paths (Docker root, log roots, state dir) on this file system. */
+  holds: string[];
+}
+
+export interface HostInterface extends NetworkInterfaceFigures {
+  rxBytesPerSecond: number | null;
+  txBytesPerSecond: number | null;
+}
+
+/** Docker's own counts (`docker info`); undefined while Docker is unreachable. */
+export interface DockerCounts {
+  containers: number;
+  running: number;
+  paused: number;
+  stopped: number;
+  images: number;
+}
+
+export interface HostSample {
+  at: number;
+  hostname: string;
+  os: { platform: string; distro: string; release: string; kernel: string; arch: string };
+  cpu: {
+    model: string;
+    cores: number;
+    usagePercent: number;
+    load: [number, number, number];
+    /** Per logical CPU, cumulative seconds by mode (os.cpus(): /proc/stat). */
+    times: { user: number; nice: number; system: number; idle: number; irq: number }[];
+  };
+  memory: {
+    totalBytes: number;
+    freeBytes: number;
+    availableBytes: number;
+    usedBytes: number;
+    buffersBytes: number;
+    cachedBytes: number;
+    swapTotalBytes: number;
+    swapFreeBytes: number;
+    swapUsedBytes: number;
+  };
+  filesystems: HostFilesystem[];
+  network: HostInterface[];
+  ips: string[];
+  bootTimeSeconds: number;
+  uptimeSeconds: number;
+  docker: DockerCounts | undefined;
+}
+
+const IFACE_REFRESH_MS = 60_000;
+
 export class HostStatusReporter {
   readonly #o: HostStatusOptions;
+  readonly #interfaces: InterfaceFilter;
   #static: Promise<StaticFacts> | undefined;
-  #cached: { at: number; value: Promise<Record<string, unknown>> } | undefined;
+  #cached: { at: number; value: Promise<HostSample> } | undefined;
+  #ips: { at: number; value: Promise<string[]> } | undefined;
+  #previousNet: { at: number; byName: Map<string, NetworkInterfaceFigures> } | undefined;
 
   constructor(options: HostStatusOptions) {
     this.#o = options;
+    this.#interfaces = new InterfaceFilter(options.excludeInterfaces ?? []);
   }
 
   /** Primes the slow first samples (CPU load needs a baseline) so the first API call is fast. */
   warm(): void {
-    void this.status().catch(() => undefined);
+    void this.sample().catch(() => undefined);
   }
 
-  status(): Promise<Record<string, unknown>> {
+  /** The latest host sample, at most `cacheMs` old. */
+  sample(): Promise<HostSample> {
     const now = Date.now();
     if (this.#cached && now - this.#cached.at < (this.#o.cacheMs ?? 5000)) return this.#cached.value;
     const value = this.#collect();
@@ -51,60 +131,40 @@ export class HostStatusReporter {
     return value;
   }
 
-  async #collect(): Promise<Record<string, unknown>> {
-    this.#static ??= Promise.all([si.osInfo(), si.cpu()]).then(([o, c]) => ({ os: o, cpu: c }));
-    const [facts, mem, load, disks, nets, dockerInfo] = await Promise.all([
-      this.#static,
-      si.mem(),
-      si.currentLoad(),
-      si.fsSize(),
-      si.networkInterfaces(),
-      this.#o.watcher.info(),
-    ]);
-    const important = this.#o.importantPaths();
+  /** The `/v1/host` document. */
+  async status(): Promise<Record<string, unknown>> {
+    const s = await this.sample();
     const watcher = this.#o.watcher;
     const engine = watcher.engine;
-    const ifaces = Array.isArray(nets) ? nets : [nets];
-    const [load1, load5, load15] = os.loadavg();
     return {
-      hostname: os.hostname(),
-      ips: ifaces.filter((n) => !n.internal).flatMap((n) => [n.ip4, n.ip6].filter((ip) => ip)),
-      os: {
-        platform: facts.os.platform,
-        distro: facts.os.distro,
-        release: facts.os.release,
-        kernel: facts.os.kernel,
-        arch: facts.os.arch,
-      },
-      cpu: {
-        model: `${facts.cpu.manufacturer} ${facts.cpu.brand}`.trim(),
-        cores: facts.cpu.cores,
-        usagePercent: round(load.currentLoad),
-        load: [load1, load5, load15].map((x) => round(x ?? 0)),
-      },
+      hostname: s.hostname,
+      ips: s.ips,
+      os: s.os,
+      cpu: { model: s.cpu.model, cores: s.cpu.cores, usagePercent: s.cpu.usagePercent, load: s.cpu.load },
       memory: {
-        totalBytes: mem.total,
-        usedBytes: mem.active,
-        availableBytes: mem.available,
-        swapTotalBytes: mem.swaptotal,
-        swapUsedBytes: mem.swapused,
+        totalBytes: s.memory.totalBytes,
+        usedBytes: s.memory.usedBytes,
+        availableBytes: s.memory.availableBytes,
+        buffersBytes: s.memory.buffersBytes,
+        cachedBytes: s.memory.cachedBytes,
+        swapTotalBytes: s.memory.swapTotalBytes,
+        swapUsedBytes: s.memory.swapUsedBytes,
       },
-      disks: disks
-        .map((d) => ({
-          mount: d.mount,
-          device: d.fs,
-          type: d.type,
-          sizeBytes: d.size,
-          usedBytes: d.used,
-          availableBytes: d.available,
-          usePercent: round(d.use),
-          holds: important.filter((p) => containingMount(p, disks.map((x) => x.mount)) === d.mount),
-        }))
-        .sort((a, b) => b.holds.length - a.holds.length || byCodeUnit(a.mount, b.mount)),
-      uptimeSeconds: Math.round(os.uptime()),
+      disks: s.filesystems.map((d) => ({
+        mount: d.mount,
+        device: d.device,
+        type: d.type,
+        sizeBytes: d.sizeBytes,
+        usedBytes: d.usedBytes,
+        availableBytes: d.availableBytes,
+        usePercent: d.usePercent,
+        holds: d.holds,
+      })),
+      network: s.network,
+      uptimeSeconds: s.uptimeSeconds,
       docker: {
         state: watcher.state,
-        reachable: dockerInfo !== undefined,
+        reachable: s.docker !== undefined,
         lastError: watcher.lastError || null,
         reconnects: watcher.reconnects,
         version: engine?.version ?? null,
@@ -113,15 +173,8 @@ export class HostStatusReporter {
         cgroupDriver: engine?.cgroupDriver ?? null,
         cgroupVersion: engine?.cgroupVersion ?? null,
         rootDir: engine?.rootDir ?? null,
-        containers: dockerInfo
-          ? {
-              total: dockerInfo.Containers,
-              running: dockerInfo.ContainersRunning,
-              paused: dockerInfo.ContainersPaused,
-              stopped: dockerInfo.ContainersStopped,
-            }
-          : null,
-        images: dockerInfo?.Images ?? null,
+        containers: s.docker ? { total: s.docker.containers, running: s.docker.running, paused: s.docker.paused, stopped: s.docker.stopped } : null,
+        images: s.docker?.images ?? null,
         inventorySize: this.#o.inventory.size,
       },
       agent: {
@@ -133,8 +186,119 @@ export class HostStatusReporter {
         rssBytes: process.memoryUsage.rss(),
         configSource: this.#o.configSource,
       },
+      pipeline: this.#o.pipeline(),
     };
   }
+
+  async #collect(): Promise<HostSample> {
+    this.#static ??= Promise.all([si.osInfo(), si.cpu()]).then(([o, c]) => ({ os: o, cpu: c }));
+    const [facts, mem, load, disks, ips, dockerInfo] = await Promise.all([
+      this.#static,
+      si.mem(),
+      si.currentLoad(),
+      si.fsSize(),
+      this.#hostIps(),
+      this.#o.watcher.info(),
+    ]);
+    const at = Date.now();
+    const important = this.#o.importantPaths();
+    const rootDir = this.#o.watcher.engine?.rootDir ?? '';
+    // Containers' root file systems and shm mounts live under Docker's root: one per container,
+    // nothing an operator sizes (node_exporter excludes /var/lib/docker/.+ by default too).
+    const hostDisks = disks.filter((d) => !(rootDir && d.mount.startsWith(`${rootDir}/`)));
+    const [load1, load5, load15] = os.loadavg();
+    const uptime = os.uptime();
+    return {
+      at,
+      hostname: os.hostname(),
+      ips,
+      os: {
+        platform: facts.os.platform,
+        distro: facts.os.distro,
+        release: facts.os.release,
+        kernel: facts.os.kernel,
+        arch: facts.os.arch,
+      },
+      cpu: {
+        model: `${facts.cpu.manufacturer} ${facts.cpu.brand}`.trim(),
+        cores: facts.cpu.cores,
+        usagePercent: round(load.currentLoad),
+        load: [round(load1 ?? 0), round(load5 ?? 0), round(load15 ?? 0)],
+        times: os.cpus().map((c) => ({ user: c.times.user / 1000, nice: c.times.nice / 1000, system: c.times.sys / 1000, idle: c.times.idle / 1000, irq: c.times.irq / 1000 })),
+      },
+      memory: {
+        totalBytes: mem.total,
+        freeBytes: mem.free,
+        availableBytes: mem.available,
+        usedBytes: mem.active,
+        buffersBytes: mem.buffers,
+        cachedBytes: mem.cached,
+        swapTotalBytes: mem.swaptotal,
+        swapFreeBytes: mem.swapfree,
+        swapUsedBytes: mem.swapused,
+      },
+      filesystems: hostDisks
+        .map((d) => ({
+          mount: d.mount,
+          device: d.fs,
+          type: d.type,
+          sizeBytes: d.size,
+          usedBytes: d.used,
+          availableBytes: d.available,
+          usePercent: round(d.use),
+          readOnly: d.rw === false,
+          holds: important.filter((p) => containingMount(p, hostDisks.map((x) => x.mount)) === d.mount),
+        }))
+        .sort((a, b) => b.holds.length - a.holds.length || byCodeUnit(a.mount, b.mount)),
+      network: this.#network(at),
+      bootTimeSeconds: Math.round(at / 1000 - uptime),
+      uptimeSeconds: Math.round(uptime),
+      docker: dockerInfo ? dockerCounts(dockerInfo) : undefined,
+    };
+  }
+
+  /** The host's interfaces (its init process's network namespace), with rates since the last sample. */
+  #network(at: number): HostInterface[] {
+    const procRoot = this.#o.procRoot ?? '/proc';
+    let text: string | undefined;
+    for (const file of [`${procRoot}/1/net/dev`, '/proc/net/dev']) {
+      try {
+        text = readFileSync(file, 'latin1');
+        break;
+      } catch {
+        // /proc/1 of another pid namespace may be hidden; the agent's own namespace is the next best
+      }
+    }
+    const current = text === undefined ? [] : parseNetDev(text, this.#interfaces);
+    const previous = this.#previousNet;
+    this.#previousNet = { at, byName: new Map(current.map((n) => [n.name, n])) };
+    const seconds = previous ? (at - previous.at) / 1000 : 0;
+    return current.map((n) => {
+      const before = previous?.byName.get(n.name);
+      const rate = (now: number, then: number | undefined): number | null =>
+        then === undefined || seconds <= 0 || now < then ? null : round((now - then) / seconds);
+      return { ...n, rxBytesPerSecond: rate(n.rxBytes, before?.rxBytes), txBytesPerSecond: rate(n.txBytes, before?.txBytes) };
+    });
+  }
+
+  #hostIps(): Promise<string[]> {
+    const now = Date.now();
+    if (this.#ips && now - this.#ips.at < IFACE_REFRESH_MS) return this.#ips.value;
+    const value = si.networkInterfaces().then((nets) => {
+      const ifaces = Array.isArray(nets) ? nets : [nets];
+      return ifaces.filter((n) => !n.internal).flatMap((n) => [n.ip4, n.ip6].filter((ip) => ip));
+    });
+    this.#ips = { at: now, value };
+    value.catch(() => {
+      if (this.#ips?.value === value) this.#ips = undefined;
+    });
+    return value;
+  }
+}
+
+function dockerCounts(info: Record<string, unknown>): DockerCounts {
+  const n = (v: unknown): number => (typeof v === 'number' ? v : 0);
+  return { containers: n(info.Containers), running: n(info.ContainersRunning), paused: n(info.ContainersPaused), stopped: n(info.ContainersStopped), images: n(info.Images) };
 }
 
 function round(x: number): number {

@@ -17,6 +17,7 @@ export class AgentMetrics implements DockerWatcherMetrics {
   readonly #events: Counter<'action'>;
   readonly #badLines: Counter;
   readonly #reconcileSeconds: Histogram;
+  readonly #textSources: (() => Promise<string>)[] = [];
 
   constructor(options: { version: string; inventory: ContainerInventory }) {
     const registers = [this.registry];
@@ -85,7 +86,16 @@ export class AgentMetrics implements DockerWatcherMetrics {
     this.#reconcileSeconds.observe(durationMs / 1000);
   }
 
+  /**
+   * Adds families rendered outside prom-client (per-container and host series, rebuilt from
+   * fresh samples on every scrape: see src/metrics/exposition.ts), appended after the registry's.
+   */
+  addTextSource(source: () => Promise<string>): void {
+    this.#textSources.push(source);
+  }
+
   async exposition(): Promise<{ contentType: string; body: string }> {
-    return { contentType: this.registry.contentType, body: await this.registry.metrics() };
+    const [own, ...extra] = await Promise.all([this.registry.metrics(), ...this.#textSources.map((source) => source())]);
+    return { contentType: this.registry.contentType, body: [own, ...extra].join('') };
   }
 }

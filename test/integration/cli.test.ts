@@ -10,6 +10,7 @@ import { after, describe, it } from 'node:test';
 import type { TestContext } from 'node:test';
 import { TEST_LABEL, docker, ensureTestImage, removeAllContainers, requireDocker } from '../helpers/docker-engine.ts';
 import { AgentProcess, cleanEnv, runCli } from '../helpers/agent-process.ts';
+import { BeatsReceiver } from '../helpers/beats-receiver.ts';
 import { waitFor } from '../helpers/wait.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'dockhand-cli-'));
@@ -122,6 +123,9 @@ void describe('dockhand run', () => {
     const id = (await docker(host, ['run', '-d', '--name', `dh-cli-${process.pid}`, '--label', TEST_LABEL, '--network', 'none', image, 'sleep', '300'])).stdout.trim();
 
     const port = await freePort();
+    // Ready means Docker connected and the outputs connected: give it a Logstash to talk to.
+    const receiver = await BeatsReceiver.start();
+    t.after(() => receiver.close());
     const config = file(`
 state_dir: ${dir}/state
 docker:
@@ -129,6 +133,11 @@ docker:
 api:
   listen: 127.0.0.1:${port}
   token_file: ${tokenFile}
+logs:
+  roots: [${dir}/logs]
+outputs:
+  - type: beats
+    hosts: [${receiver.address}]
 `);
     const agent = new AgentProcess(['run', '--config', config], cleanEnv());
     t.after(() => agent.dispose());

@@ -1,0 +1,330 @@
+/**
+ * Encodes log lines and agent/container events as ECS JSON, the shape Filebeat sends to
+ * Logstash's beats input (nested objects; `@metadata.beat` is what a Logstash `index =>
+ * "%{[@metadata][beat]}-…"` uses), so existing pipelines and dashboards keep working.
+ *
+ * Per line, in this order (constant parts precomputed once per file in an EncodedPrefix):
+ *   {"@timestamp":"…",  ← per line (cached per millisecond)
+ *   "@metadata":{…},"event":{"dataset":…},"host":{…},"agent":{…},"ecs":{…},
+ *   "container":{…},"labels":{…},"tags":[…],"log":{"file":{"path":…},"offset":   ← prefix
+ *   123,"flags":[…]},"message":"…"}   ← per line
+ *
+ * The hot path (DESIGN.md "The hot path, measured"): every event is written into a pooled 1 MiB
+ * slab and returned as a subarray — no Buffer.from/concat, no string per line; the message is
+ * scanned once and copied with one memcpy unless it needs escaping or UTF-8 repair
+ * (json-string.ts). Slabs are never reused: a slab is freed by the GC once every event in it has
+ * been acknowledged and dropped by the pipeline, so events may be held as long as needed.
+ *
+ * Container label keys are de-dotted (`com.docker.compose.project` → `com_docker_compose_project`)
+ * as Filebeat's add_docker_metadata does by default (`labels.dedot: true`): Elasticsearch would
+ * otherwise expand the dots into objects, and `a` next to `a.b` is a mapping conflict.
+ */
+import type { ContainerEvent, RecordedEvent } from '../docker/types.ts';
+import { maxEscapedLength, scanPlain, writeEscaped } from './json-string.ts';
+
+export interface FileFields {
+  path: string;
+  dataset: 'app' | 'tracing';
+  /** ECS `labels.*`: from the file name (see labelsForLogFile). */
+  labels: Record<string, string>;
+  container: { id: string; name: string; imageName: string; imageTag: string; labels: Record<string, string> } | null;
+  tags: readonly string[];
+}
+
+/** The constant JSON of one file's events. Opaque: make it with prefixFor, pass it to encodeLine. */
+export interface EncodedPrefix {
+  readonly fields: Readonly<FileFields>;
+  /** @internal The prefix bytes, rebuilt when the encoder's host fields change. */
+  bytes: Buffer;
+  /** @internal */
+  generation: number;
+}
+
+export interface EventEncoderOptions {
+  hostName: string;
+  hostIps: readonly string[];
+  agentVersion: string;
+}
+
+/** ECS version of the field set (as Filebeat 8.x sends in `ecs.version`). */
+export const ECS_VERSION = '8.11.0';
+const SLAB_BYTES = 1024 * 1024;
+/** Events whose worst case exceeds this get their own buffer instead of a slab slice. */
+const SLAB_MAX_EVENT = SLAB_BYTES / 4;
+const OPEN = Buffer.from('{"@timestamp":"', 'latin1');
+const LOG_FLAGS_OPEN = Buffer.from(',"flags":', 'latin1');
+const MESSAGE_OPEN = Buffer.from('},"message":"', 'latin1');
+/** Timestamp (24) + offset digits (≤ 16) + `"}` + slack. */
+const FIXED_EXTRA = 24 + 16 + 2 + 8;
+const MAX_CACHED_FLAGS = 16;
+
+export class EventEncoder {
+  #hostName: string;
+  #hostIps: readonly string[];
+  readonly #agentVersion: string;
+  #generation = 0;
+  #slab: Buffer = Buffer.allocUnsafeSlow(SLAB_BYTES);
+  #pos = 0;
+  #tsMs = Number.NaN;
+  /** `{"@timestamp":"YYYY-MM-DDTHH:MM:SS.mmmZ` of #tsMs (one copy per line for both). */
+  #ts = Buffer.from('{"@timestamp":"1970-01-01T00:00:00.000Z', 'latin1');
+  #tsSecond = Number.NaN;
+  readonly #flagBytes = new Map<readonly string[], Buffer>();
+
+  constructor(options: EventEncoderOptions) {
+    this.#hostName = options.hostName;
+    this.#hostIps = [...options.hostIps];
+    this.#agentVersion = options.agentVersion;
+  }
+
+  /** New host fields (e.g. the host's IPs changed); prefixes made earlier are rebuilt on their next use. */
+  updateHost(hostName: string, hostIps: readonly string[]): void {
+    this.#hostName = hostName;
+    this.#hostIps = [...hostIps];
+    this.#generation++;
+  }
+
+  /** Precomputes the constant JSON of a file's events; call again when its metadata changes. */
+  prefixFor(fields: FileFields): EncodedPrefix {
+    const copy: FileFields = {
+      path: fields.path,
+      dataset: fields.dataset,
+      labels: { ...fields.labels },
+      container: fields.container && { ...fields.container, labels: { ...fields.container.labels } },
+      tags: [...fields.tags],
+    };
+    return { fields: copy, bytes: this.#prefixBytes(copy), generation: this.#generation };
+  }
+
+  /**
+   * One line's event: a JSON object as UTF-8, no newline, valid whatever the bytes of `message`.
+   * The result is a slice of a shared slab: do not modify it (it may be kept as long as needed).
+   */
+  encodeLine(prefix: EncodedPrefix, message: Buffer, offset: number, timestampMs: number, flags: readonly string[]): Buffer {
+    if (prefix.generation !== this.#generation) {
+      prefix.bytes = this.#prefixBytes(prefix.fields);
+      prefix.generation = this.#generation;
+    }
+    const head = prefix.bytes;
+    const flagBytes = flags.length === 0 ? null : this.#flagsJson(flags);
+    const plain = scanPlain(message);
+    const bodyMax = plain ? message.length : maxEscapedLength(message.length);
+    const worst = OPEN.length + head.length + (flagBytes === null ? 0 : LOG_FLAGS_OPEN.length + flagBytes.length) + MESSAGE_OPEN.length + bodyMax + FIXED_EXTRA;
+
+    let out: Buffer;
+    let start: number;
+    if (worst <= SLAB_MAX_EVENT) {
+      if (worst > SLAB_BYTES - this.#pos) {
+        this.#slab = Buffer.allocUnsafeSlow(SLAB_BYTES);
+        this.#pos = 0;
+      }
+      out = this.#slab;
+      start = this.#pos;
+    } else {
+      // A large event gets its own buffer. For a message needing escapes the worst case is 6x
+      // its size; allocUnsafeSlow maps it without touching it, and only the written part is
+      // copied out, so the transient cost is the address space, not resident memory.
+      out = Buffer.allocUnsafeSlow(worst);
+      start = 0;
+    }
+
+    let p = this.#writeTimestamp(out, start, timestampMs);
+    out.set(head, p);
+    p += head.length;
+    p = writeInteger(out, p, offset);
+    if (flagBytes !== null) {
+      out.set(LOG_FLAGS_OPEN, p);
+      p += LOG_FLAGS_OPEN.length;
+      out.set(flagBytes, p);
+      p += flagBytes.length;
+    }
+    out.set(MESSAGE_OPEN, p);
+    p += MESSAGE_OPEN.length;
+    if (plain) {
+      out.set(message, p);
+      p += message.length;
+    } else {
+      p = writeEscaped(message, out, p);
+    }
+    out[p++] = 0x22; // "
+    out[p++] = 0x7d; // }
+
+    if (out === this.#slab) {
+      this.#pos = p;
+      return out.subarray(start, p);
+    }
+    if (p === out.length) return out;
+    const exact = Buffer.allocUnsafeSlow(p);
+    out.copy(exact, 0, 0, p);
+    return exact;
+  }
+
+  /**
+   * A container lifecycle event (`event.dataset: docker.event`) or an agent event
+   * (`dockhand.agent`). `@timestamp` is when it happened (the event's own time);
+   * `event.created` is `timestampMs`, when the agent encoded it. Low rate: JSON.stringify.
+   */
+  encodeRecord(event: RecordedEvent, timestampMs: number): Buffer {
+    const at = Number.isFinite(event.time) ? event.time : timestampMs;
+    const common = {
+      '@timestamp': isoTime(at),
+      '@metadata': this.#metadata(),
+    };
+    const shared = { host: this.#host(), agent: this.#agent(), ecs: { version: ECS_VERSION } };
+    if (event.kind === 'container') {
+      const docker: Record<string, unknown> = {};
+      if (event.exitCode !== undefined) docker.exit_code = event.exitCode;
+      if (event.signal !== undefined) docker.signal = event.signal;
+      if (event.health !== undefined) docker.health = event.health;
+      const labels = dedot(event.labels);
+      return Buffer.from(
+        JSON.stringify({
+          ...common,
+          message: describeContainerEvent(event),
+          event: { kind: 'event', dataset: 'docker.event', action: event.action, sequence: event.seq, created: isoTime(timestampMs) },
+          ...shared,
+          container: {
+            id: event.containerId,
+            name: event.containerName,
+            image: { name: event.image },
+            ...(Object.keys(labels).length > 0 ? { labels } : {}),
+          },
+          ...(Object.keys(docker).length > 0 ? { docker } : {}),
+        }),
+      );
+    }
+    return Buffer.from(
+      JSON.stringify({
+        ...common,
+        message: event.message,
+        event: { kind: 'event', dataset: 'dockhand.agent', action: event.action, sequence: event.seq, created: isoTime(timestampMs) },
+        log: { level: event.level },
+        ...shared,
+        ...(event.details !== undefined ? { dockhand: { details: event.details } } : {}),
+      }),
+    );
+  }
+
+  #metadata(): Record<string, string> {
+    return { beat: 'dockhand', type: '_doc', version: this.#agentVersion };
+  }
+
+  #host(): Record<string, unknown> {
+    return this.#hostIps.length > 0 ? { name: this.#hostName, ip: this.#hostIps } : { name: this.#hostName };
+  }
+
+  #agent(): Record<string, string> {
+    return { type: 'dockhand', version: this.#agentVersion, name: this.#hostName };
+  }
+
+  #prefixBytes(fields: Readonly<FileFields>): Buffer {
+    const constant: Record<string, unknown> = {
+      '@metadata': this.#metadata(),
+      event: { dataset: fields.dataset },
+      host: this.#host(),
+      agent: this.#agent(),
+      ecs: { version: ECS_VERSION },
+    };
+    const c = fields.container;
+    if (c !== null) {
+      const labels = dedot(c.labels);
+      constant.container = {
+        id: c.id,
+        name: c.name,
+        image: c.imageTag === '' ? { name: c.imageName } : { name: c.imageName, tag: c.imageTag },
+        ...(Object.keys(labels).length > 0 ? { labels } : {}),
+      };
+    }
+    if (Object.keys(fields.labels).length > 0) constant.labels = fields.labels;
+    if (fields.tags.length > 0) constant.tags = fields.tags;
+    // `{…}` without its braces, between the timestamp and the per-line `log` object.
+    const body = JSON.stringify(constant).slice(1, -1);
+    return Buffer.from(`",${body},"log":{"file":{"path":${JSON.stringify(fields.path)}},"offset":`, 'utf8');
+  }
+
+  #flagsJson(flags: readonly string[]): Buffer {
+    let bytes = this.#flagBytes.get(flags);
+    if (bytes === undefined) {
+      bytes = Buffer.from(JSON.stringify(flags), 'utf8');
+      // Keyed by identity: the multiline joiner passes a few frozen arrays. Fresh arrays from
+      // another caller are encoded each time rather than growing the cache.
+      if (this.#flagBytes.size < MAX_CACHED_FLAGS) this.#flagBytes.set(flags, bytes);
+    }
+    return bytes;
+  }
+
+  /** Writes `{"@timestamp":"YYYY-MM-DDTHH:MM:SS.mmmZ`; Date#toISOString only once per second. */
+  #writeTimestamp(out: Buffer, p: number, ms: number): number {
+    if (ms !== this.#tsMs) {
+      const t = Number.isFinite(ms) ? Math.trunc(ms) : Date.now();
+      const second = Math.floor(t / 1000);
+      const ts = OPEN.length;
+      if (second !== this.#tsSecond || this.#ts.length !== ts + 24) {
+        const iso = isoTime(t);
+        if (ts + iso.length !== this.#ts.length) {
+          this.#ts = Buffer.alloc(ts + iso.length);
+          OPEN.copy(this.#ts, 0);
+        }
+        this.#ts.write(iso, ts, 'latin1');
+        this.#tsSecond = second;
+      } else {
+        const milli = t - second * 1000;
+        this.#ts[ts + 20] = 0x30 + Math.floor(milli / 100);
+        this.#ts[ts + 21] = 0x30 + (Math.floor(milli / 10) % 10);
+        this.#ts[ts + 22] = 0x30 + (milli % 10);
+      }
+      this.#tsMs = ms;
+    }
+    out.set(this.#ts, p);
+    return p + this.#ts.length;
+  }
+}
+
+/** A non-negative safe integer in decimal (anything else is written as 0). */
+function writeInteger(out: Buffer, p: number, value: number): number {
+  if (!(value >= 0 && value <= Number.MAX_SAFE_INTEGER)) value = 0;
+  value = Math.floor(value);
+  let digits = 1;
+  for (let v = value; v >= 10; v = Math.floor(v / 10)) digits++;
+  let q = value;
+  let k = p + digits - 1;
+  // Float division for the digits above 2^31, then int32 arithmetic (cheaper) for the rest.
+  for (; q >= 0x80000000; k--) {
+    const next = Math.floor(q / 10);
+    out[k] = 0x30 + (q - next * 10);
+    q = next;
+  }
+  for (; k >= p; k--) {
+    const next = (q / 10) | 0;
+    out[k] = 0x30 + (q - next * 10);
+    q = next;
+  }
+  return p + digits;
+}
+
+function isoTime(ms: number): string {
+  const d = new Date(ms);
+  return Number.isNaN(d.getTime()) ? new Date(0).toISOString() : d.toISOString();
+}
+
+function dedot(labels: Record<string, string>): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(labels)) out[k.replaceAll('.', '_')] = v;
+  return out;
+}
+
+function describeContainerEvent(e: ContainerEvent): string {
+  const who = `container ${e.containerName} (${e.containerId.slice(0, 12)})`;
+  switch (e.action) {
+    case 'die':
+      return `${who} died${e.exitCode !== undefined ? ` with exit code ${e.exitCode}` : ''}`;
+    case 'kill':
+      return `${who} was sent ${e.signal ?? 'a signal'}`;
+    case 'health_status':
+      return `${who} is ${e.health ?? 'of unknown health'}`;
+    case 'oom':
+      return `${who} ran out of memory`;
+    default:
+      return `${who}: ${e.action}`;
+  }
+}

@@ -1,0 +1,230 @@
+/**
+ * The log-shipping capability as the agent runs it: registry → outputs → pipeline → collector
+ * (and Docker lifecycle events into the same queue), started in that order and stopped in
+ * reverse: stop reading, deliver what is queued (bounded), persist offsets, close outputs.
+ * Also watches for stalls: events waiting and no ACK for `stall_warning` is logged, recorded as
+ * an agent event and exposed as a metric ("is there a warning when collection is interrupted?").
+ */
+import os from 'node:os';
+import type { Logger } from 'pino';
+import type { Registry } from 'prom-client';
+import type { Config } from '../config/schema.ts';
+import { errorMessage } from '../core/errors.ts';
+import type { RecentEvents } from '../core/recent-events.ts';
+import type { ContainerInventory } from '../docker/inventory.ts';
+import type { RecordedEvent } from '../docker/types.ts';
+import { LogMetrics } from '../metrics/log-metrics.ts';
+import { createOutput } from '../outputs/index.ts';
+import type { Output } from '../outputs/types.ts';
+import { EventQueue } from '../pipeline/event-queue.ts';
+import { Pipeline } from '../pipeline/pipeline.ts';
+import { LogCollector } from './collector.ts';
+import type { LogFileView } from './collector.ts';
+import { EventEncoder } from './event-encoder.ts';
+import { LogFileRegistry } from './registry.ts';
+
+/** Docker/agent events wait here when the queue is full; past this they are dropped and counted. */
+const RECORD_BACKLOG = 10_000;
+
+export interface LogShippingOptions {
+  config: Config;
+  inventory: ContainerInventory;
+  events: RecentEvents;
+  logger: Logger;
+  registry: Registry;
+  version: string;
+}
+
+export class LogShipping {
+  readonly #o: LogShippingOptions;
+  readonly #offsets: LogFileRegistry;
+  readonly #queue: EventQueue;
+  readonly #outputs: Output[];
+  readonly #pipeline: Pipeline;
+  readonly #collector: LogCollector;
+  readonly #encoder: EventEncoder;
+  readonly #metrics: LogMetrics;
+  readonly #backlog: RecordedEvent[] = [];
+  #unsubscribe: (() => void) | undefined;
+  #timer: NodeJS.Timeout | undefined;
+  #stalledSince: number | undefined;
+  #waitingSince: number | undefined;
+  #laggingFiles = new Set<string>();
+  #stopping: Promise<void> | undefined;
+
+  constructor(options: LogShippingOptions) {
+    this.#o = options;
+    const { config, logger } = options;
+    const logs = config.logs;
+    this.#offsets = new LogFileRegistry({ dir: config.state_dir, logger });
+    this.#queue = new EventQueue({ maxEvents: logs.queue_max_events, maxBytes: logs.queue_max_bytes });
+    this.#outputs = config.outputs.map((o, i) => createOutput(o, i, { logger, registry: options.registry }));
+    this.#metrics = new LogMetrics(options.registry, () => this.#gaugeSnapshot());
+    const bulk = Math.min(...config.outputs.map((o) => o.bulk_max_size));
+    this.#pipeline = new Pipeline({
+      queue: this.#queue,
+      outputs: this.#outputs,
+      logger,
+      bulkMaxSize: bulk,
+      bulkMaxBytes: 16 * 1024 * 1024,
+      retryBaseMs: Math.min(...config.outputs.map((o) => o.backoff_base)),
+      retryMaxMs: Math.max(...config.outputs.map((o) => o.backoff_max)),
+      metrics: this.#metrics,
+    });
+    this.#encoder = new EventEncoder({ hostName: os.hostname(), hostIps: hostIps(), agentVersion: options.version });
+    this.#collector = new LogCollector({
+      roots: logs.roots,
+      include: logs.include,
+      exclude: logs.exclude,
+      startAt: logs.start_at,
+      closeInactiveMs: logs.close_inactive,
+      maxOpenFiles: logs.max_open_files,
+      rescanIntervalMs: logs.rescan_interval,
+      releaseDeletedAfterMs: logs.release_deleted_after,
+      envCodes: logs.env_codes,
+      lines: {
+        maxLineBytes: logs.max_line_bytes,
+        multiline: {
+          pattern: logs.multiline.pattern === '' ? null : logs.multiline.pattern,
+          negate: logs.multiline.negate,
+          match: logs.multiline.match,
+          maxLines: logs.multiline.max_lines,
+          timeoutMs: logs.multiline.timeout,
+        },
+      },
+      queue: this.#queue,
+      registry: this.#offsets,
+      encoder: this.#encoder,
+      inventory: options.inventory,
+      logger,
+      metrics: this.#metrics,
+    });
+  }
+
+  async start(): Promise<void> {
+    const loaded = await this.#offsets.load();
+    this.#o.logger.info({ files: loaded.files, registry: this.#offsets.path }, 'log offsets loaded');
+    for (const o of this.#outputs) o.start();
+    this.#pipeline.start();
+    this.#unsubscribe = this.#o.events.subscribe((e) => this.#onRecord(e));
+    await this.#collector.start();
+    this.#timer = setInterval(() => this.#tick(), 1000);
+  }
+
+  /** Graceful stop within `timeoutMs`: stop intake, deliver what is queued, persist offsets, close outputs. */
+  stop(timeoutMs = 10_000): Promise<void> {
+    this.#stopping ??= (async () => {
+      clearInterval(this.#timer);
+      this.#unsubscribe?.();
+      await this.#collector.stop();
+      const drained = await this.#pipeline.drain(timeoutMs);
+      if (!drained) this.#o.logger.warn({ queued: this.#queue.length }, 'stopped before every event was acknowledged; they will be read again after the restart');
+      await this.#offsets.flush().catch(() => undefined);
+      await Promise.all(this.#outputs.map((o) => o.close()));
+    })();
+    return this.#stopping;
+  }
+
+  files(): LogFileView[] {
+    return this.#collector.files();
+  }
+
+  /**
+   * Readiness: every output connected — or, for an output that connects per request (http),
+   * not yet failed.
+   */
+  readiness(): { name: string; ok: boolean; detail: string } {
+    const stats = this.#outputs.map((o) => ({ name: o.name, s: o.stats() }));
+    const states = stats.map(({ name, s }) => `${name}: ${s.state}`);
+    const ok = stats.every(({ s }) => s.state === 'connected' || (s.state === 'connecting' && s.hosts.every((h) => h.lastError === null)));
+    return { name: 'outputs', ok, detail: states.join(', ') };
+  }
+
+  status(): Record<string, unknown> {
+    return {
+      queuedEvents: this.#queue.length,
+      queuedBytes: this.#queue.bytes,
+      batchesInFlight: this.#pipeline.inFlightBatches,
+      eventsAcked: this.#pipeline.eventsAcked,
+      lastAckAt: this.#pipeline.lastAckAt === null ? null : new Date(this.#pipeline.lastAckAt).toISOString(),
+      stalledSince: this.#stalledSince === undefined ? null : new Date(this.#stalledSince).toISOString(),
+      files: { tracked: this.#collector.trackedFiles, open: this.#collector.openFiles },
+      outputs: this.#outputs.map((o) => ({ name: o.name, ...o.stats() })),
+    };
+  }
+
+  #onRecord(e: RecordedEvent): void {
+    if (this.#backlog.length === 0 && this.#pushRecord(e)) return;
+    if (this.#backlog.length >= RECORD_BACKLOG) {
+      this.#metrics.dropped(1, 'event_backlog_full');
+      return;
+    }
+    this.#backlog.push(e);
+  }
+
+  #pushRecord(e: RecordedEvent): boolean {
+    return this.#queue.push(this.#encoder.encodeRecord(e, Date.now()), null, 0);
+  }
+
+  #gaugeSnapshot() {
+    return {
+      queuedEvents: this.#queue.length,
+      queuedBytes: this.#queue.bytes,
+      batchesInFlight: this.#pipeline.inFlightBatches,
+      lastAckAt: this.#pipeline.lastAckAt,
+      stalled: this.#stalledSince !== undefined,
+      openFiles: this.#collector.openFiles,
+      trackedFiles: this.#collector.trackedFiles,
+      watchedDirectories: this.#collector.watchedDirectories,
+      files: this.#collector.files(),
+    };
+  }
+
+  /** Once a second: move waiting Docker events into the queue, flush offsets, detect stalls and lag. */
+  #tick(): void {
+    while (this.#backlog.length > 0 && this.#pushRecord(this.#backlog[0] as RecordedEvent)) this.#backlog.shift();
+    this.#offsets.flush().catch((err: unknown) => this.#o.logger.debug({ err: errorMessage(err) }, 'offset flush failed'));
+    const now = Date.now();
+    const waiting = this.#queue.length > 0 || this.#pipeline.inFlightBatches > 0;
+    if (!waiting) this.#waitingSince = undefined;
+    else this.#waitingSince ??= now;
+    const lastProgress = Math.max(this.#pipeline.lastAckAt ?? 0, this.#waitingSince ?? now);
+    const stallMs = this.#o.config.logs.stall_warning;
+    if (waiting && now - lastProgress >= stallMs) {
+      if (this.#stalledSince === undefined) {
+        this.#stalledSince = lastProgress;
+        const message = `log shipping stalled: no acknowledgement from Logstash for ${Math.round((now - lastProgress) / 1000)} s with ${this.#queue.length} events waiting`;
+        this.#o.logger.warn({ event: 'logs.shipping_stalled', queued: this.#queue.length, outputs: this.#outputs.map((o) => o.stats().state) }, message);
+        this.#o.events.record({ kind: 'agent', time: now, action: 'logs.shipping_stalled', level: 'warn', message });
+      }
+    } else if (this.#stalledSince !== undefined) {
+      const message = `log shipping resumed after ${Math.round((now - this.#stalledSince) / 1000)} s`;
+      this.#stalledSince = undefined;
+      this.#o.logger.info({ event: 'logs.shipping_resumed' }, message);
+      this.#o.events.record({ kind: 'agent', time: now, action: 'logs.shipping_resumed', level: 'info', message });
+    }
+    this.#checkLag(now);
+  }
+
+  #checkLag(now: number): void {
+    const bound = this.#o.config.logs.lag_warning;
+    for (const f of this.#collector.files()) {
+      const lagging = f.lagBytes > bound;
+      if (lagging && !this.#laggingFiles.has(f.path)) {
+        this.#laggingFiles.add(f.path);
+        const message = `log file ${f.path} is ${f.lagBytes} bytes behind (bound ${bound})`;
+        this.#o.logger.warn({ event: 'logs.file_lagging', path: f.path, lagBytes: f.lagBytes }, message);
+        this.#o.events.record({ kind: 'agent', time: now, action: 'logs.file_lagging', level: 'warn', message, details: { path: f.path, lagBytes: f.lagBytes } });
+      } else if (!lagging && this.#laggingFiles.delete(f.path)) {
+        this.#o.logger.info({ event: 'logs.file_caught_up', path: f.path }, `log file ${f.path} caught up`);
+      }
+    }
+  }
+}
+
+function hostIps(): string[] {
+  return Object.values(os.networkInterfaces())
+    .flat()
+    .filter((n): n is os.NetworkInterfaceInfo => n !== undefined && !n.internal)
+    .map((n) => n.address);
+}

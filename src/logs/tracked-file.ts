@@ -1,0 +1,126 @@
+/**
+ * One log file as the collector follows it: its identity, where reading has got to, what
+ * Logstash has acknowledged (through its OffsetTracker), its open handle (if any), and the
+ * per-file line state (partial line, pending multiline event). Reading is by file descriptor at
+ * explicit offsets, so a renamed or deleted file keeps being read to its end through the handle
+ * it was opened with.
+ */
+import type { FileHandle } from 'node:fs/promises';
+import type { ContainerRecord } from '../docker/types.ts';
+import { OffsetTracker } from '../pipeline/offset-tracker.ts';
+import type { EncodedPrefix } from './event-encoder.ts';
+import type { LogFileMeta } from './filename.ts';
+import type { FileIdentity } from './identity.ts';
+import { LineSplitter } from './line-splitter.ts';
+import { MultilineJoiner } from './multiline.ts';
+
+export type TrackedFileState = 'open' | 'idle' | 'closed' | 'deleted' | 'released';
+
+export interface LineSettings {
+  maxLineBytes: number;
+  multiline: { pattern: string | null; negate: boolean; match: 'after' | 'before'; maxLines: number; timeoutMs: number };
+}
+
+export class TrackedFile {
+  readonly key: string;
+  /** Mutable: the fingerprint is widened (up to FINGERPRINT_BYTES) as a short file grows. */
+  identity: FileIdentity;
+  /** Path the file was found at (metadata comes from this name); `currentPath` follows renames. */
+  readonly path: string;
+  currentPath: string;
+  readonly meta: LogFileMeta | null;
+  readonly unparsedReason: string | null;
+  readonly dataset: 'app' | 'tracing';
+  state: TrackedFileState = 'closed';
+  handle: FileHandle | undefined;
+  /** Next byte to read. */
+  readOffset: number;
+  /** Size at the last stat/read. */
+  size: number;
+  lastActivityAt = Date.now();
+  deletedAt: number | undefined;
+  /** Queued for (or in) a read step. */
+  scheduled = false;
+  tracker: OffsetTracker;
+  splitter: LineSplitter;
+  joiner: MultilineJoiner;
+  linesRead = 0;
+  /** Cached container lookup (by inventory version) and encoded prefix. */
+  container: { version: number; record: ContainerRecord | undefined; prefixKey: string } | undefined;
+  prefix: EncodedPrefix | undefined;
+  readonly #settings: LineSettings;
+  #exclusive: Promise<unknown> = Promise.resolve();
+  readonly #onCommit: (file: TrackedFile, offset: number) => void;
+
+  constructor(options: {
+    identity: FileIdentity;
+    key: string;
+    path: string;
+    meta: LogFileMeta | null;
+    unparsedReason: string | null;
+    dataset: 'app' | 'tracing';
+    offset: number;
+    size: number;
+    settings: LineSettings;
+    onCommit: (file: TrackedFile, offset: number) => void;
+  }) {
+    this.key = options.key;
+    this.identity = options.identity;
+    this.path = options.path;
+    this.currentPath = options.path;
+    this.meta = options.meta;
+    this.unparsedReason = options.unparsedReason;
+    this.dataset = options.dataset;
+    this.readOffset = options.offset;
+    this.size = options.size;
+    this.#settings = options.settings;
+    this.#onCommit = options.onCommit;
+    this.tracker = this.#newTracker(options.offset);
+    this.splitter = new LineSplitter({ maxLineBytes: options.settings.maxLineBytes, startOffset: options.offset });
+    this.joiner = this.#newJoiner();
+  }
+
+  /**
+   * Runs `fn` after every earlier exclusive step of this file: events must be registered with
+   * the OffsetTracker in file order, so a read step and a multiline timeout flush never interleave.
+   */
+  exclusive<T>(fn: () => Promise<T>): Promise<T> {
+    const run = this.#exclusive.then(fn, fn);
+    this.#exclusive = run.catch(() => undefined);
+    return run;
+  }
+
+  /** Acknowledged offset: everything before it reached Logstash. */
+  get ackedOffset(): number {
+    return this.tracker.committed;
+  }
+
+  /**
+   * Starts over at `offset` (truncation: 0; reopen after a partial read: the acknowledged
+   * offset). Events of the old content still in flight no longer move this file's offset.
+   */
+  restartAt(offset: number): void {
+    this.tracker.detach();
+    this.tracker = this.#newTracker(offset);
+    this.readOffset = offset;
+    this.splitter = new LineSplitter({ maxLineBytes: this.#settings.maxLineBytes, startOffset: offset });
+    this.joiner = this.#newJoiner();
+  }
+
+  #newTracker(offset: number): OffsetTracker {
+    const tracker: OffsetTracker = new OffsetTracker(offset, (committed) => this.#onCommit(this, committed));
+    return tracker;
+  }
+
+  #newJoiner(): MultilineJoiner {
+    const m = this.#settings.multiline;
+    return new MultilineJoiner({
+      pattern: m.pattern,
+      negate: m.negate,
+      match: m.match,
+      maxLines: m.maxLines,
+      maxBytes: this.#settings.maxLineBytes,
+      timeoutMs: m.timeoutMs,
+    });
+  }
+}

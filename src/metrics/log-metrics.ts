@@ -1,0 +1,119 @@
+/**
+ * `dockhand_log_*` and `dockhand_pipeline_*` series (outputs count their own `dockhand_output_*`): counters fed by the
+ * collector and the pipeline as things happen, gauges read from a snapshot at scrape time.
+ * Per-file lag carries the file path as a label only for files currently followed; the
+ * collector forgets shipped, deleted files, so the series set stays bounded by open work.
+ */
+import { Counter, Gauge } from 'prom-client';
+import type { Registry } from 'prom-client';
+import type { LogFileView } from '../logs/collector.ts';
+import type { LogCollectorMetrics } from '../logs/collector.ts';
+import type { PipelineMetrics } from '../pipeline/pipeline.ts';
+
+export interface LogGaugeSnapshot {
+  queuedEvents: number;
+  queuedBytes: number;
+  batchesInFlight: number;
+  lastAckAt: number | null;
+  stalled: boolean;
+  openFiles: number;
+  trackedFiles: number;
+  watchedDirectories: number;
+  files: LogFileView[];
+}
+
+export class LogMetrics implements LogCollectorMetrics, PipelineMetrics {
+  readonly #lines: Counter;
+  readonly #bytes: Counter;
+  readonly #queued: Counter;
+  readonly #acked: Counter;
+  readonly #ackedBytes: Counter;
+  readonly #dropped: Counter<'reason'>;
+  readonly #retried: Counter;
+  readonly #unparsed: Counter;
+  readonly #truncated: Counter;
+  readonly #fileEvents: Counter<'event'>;
+  readonly #lost: Counter;
+
+  constructor(registry: Registry, snapshot: () => LogGaugeSnapshot) {
+    const registers = [registry];
+    this.#lines = new Counter({ name: 'dockhand_log_lines_read_total', help: 'Lines read from log files.', registers });
+    this.#bytes = new Counter({ name: 'dockhand_log_bytes_read_total', help: 'Bytes read from log files.', registers });
+    this.#queued = new Counter({ name: 'dockhand_log_events_queued_total', help: 'Log events (after multiline joining) put in the pipeline.', registers });
+    this.#acked = new Counter({ name: 'dockhand_log_events_acked_total', help: 'Events acknowledged by every output (log lines and Docker events).', registers });
+    this.#ackedBytes = new Counter({ name: 'dockhand_log_event_bytes_acked_total', help: 'Encoded bytes of acknowledged events.', registers });
+    this.#dropped = new Counter({ name: 'dockhand_log_events_dropped_total', help: 'Events dropped, by reason (rejected by Logstash, event backlog full).', labelNames: ['reason'], registers });
+    this.#retried = new Counter({ name: 'dockhand_log_events_retried_total', help: 'Events sent again after a failed or partial batch.', registers });
+    this.#unparsed = new Counter({ name: 'dockhand_log_filename_unparsed_total', help: 'Log files whose name does not follow the naming convention (shipped tagged _filename_unparsed).', registers });
+    this.#truncated = new Counter({ name: 'dockhand_log_lines_truncated_total', help: 'Events cut at logs.max_line_bytes.', registers });
+    this.#fileEvents = new Counter({ name: 'dockhand_log_file_events_total', help: 'Files opened, closed, truncated, rotated, deleted, released.', labelNames: ['event'], registers });
+    this.#lost = new Counter({ name: 'dockhand_log_bytes_lost_total', help: 'Unread bytes of deleted files released while held open too long.', registers });
+
+    const gauge = (name: string, help: string, read: (s: LogGaugeSnapshot) => number): void => {
+      new Gauge({
+        name,
+        help,
+        registers,
+        collect() {
+          this.set(read(snapshot()));
+        },
+      });
+    };
+    gauge('dockhand_pipeline_events_queued', 'Events waiting in memory for an output.', (s) => s.queuedEvents);
+    gauge('dockhand_pipeline_bytes_queued', 'Bytes waiting in memory for an output.', (s) => s.queuedBytes);
+    gauge('dockhand_pipeline_batches_in_flight', 'Batches sent and not yet acknowledged.', (s) => s.batchesInFlight);
+    gauge('dockhand_log_shipping_stalled', '1 while events wait and no ACK came for logs.stall_warning.', (s) => (s.stalled ? 1 : 0));
+    gauge('dockhand_log_last_ack_age_seconds', 'Seconds since the last acknowledgement (-1 before the first).', (s) => (s.lastAckAt === null ? -1 : (Date.now() - s.lastAckAt) / 1000));
+    gauge('dockhand_log_files_open', 'Log files held open.', (s) => s.openFiles);
+    gauge('dockhand_log_files_tracked', 'Log files followed (open or closed while idle).', (s) => s.trackedFiles);
+    gauge('dockhand_log_watched_directories', 'Directories with a file-system watch.', (s) => s.watchedDirectories);
+    new Gauge({
+      name: 'dockhand_log_lag_bytes',
+      help: 'Bytes of a followed file not yet acknowledged by Logstash.',
+      labelNames: ['path'],
+      registers,
+      collect() {
+        this.reset();
+        for (const f of snapshot().files) this.set({ path: f.path }, f.lagBytes);
+      },
+    });
+  }
+
+  linesRead(n: number, bytes: number): void {
+    this.#lines.inc(n);
+    this.#bytes.inc(bytes);
+  }
+
+  eventsQueued(n: number): void {
+    this.#queued.inc(n);
+  }
+
+  unparsedName(): void {
+    this.#unparsed.inc();
+  }
+
+  truncatedLine(): void {
+    this.#truncated.inc();
+  }
+
+  fileEvent(event: 'opened' | 'closed' | 'truncated' | 'rotated' | 'deleted' | 'released'): void {
+    this.#fileEvents.inc({ event });
+  }
+
+  bytesLost(n: number): void {
+    this.#lost.inc(n);
+  }
+
+  acked(events: number, bytes: number): void {
+    this.#acked.inc(events);
+    this.#ackedBytes.inc(bytes);
+  }
+
+  dropped(events: number, reason: string): void {
+    this.#dropped.inc({ reason }, events);
+  }
+
+  retried(events: number): void {
+    this.#retried.inc(events);
+  }
+}

@@ -1,0 +1,339 @@
+/**
+ * Zabbix's side of the metrics: low-level discovery (LLD) documents for containers, log files and
+ * probes in the classic `{"data":[{"{#MACRO}":"value"}]}` shape every Zabbix since 2.0 reads, a
+ * JSON document per container that the template's dependent items pick apart with JSONPath,
+ * and an agent document (Docker connection, log shipping, probes) for host-level triggers.
+ * The template using them is zabbix/dockhand-template.yaml.
+ *
+ * Zabbix items must always get a number, so these documents say 0 where the API says null (a
+ * stopped container's CPU, a figure the cgroup version lacks); `running`, `exitCode` and
+ * `lastSeen` tell a stopped container from an idle one.
+ *
+ * Log files and probes belong to other capabilities: they register a snapshot function here
+ * (setLogSource / setProbeSource); without one the lists are empty and `enabled` is 0.
+ */
+import { DockhandError } from '../core/errors.ts';
+import type { ContainerInventory } from '../docker/inventory.ts';
+import type { RouteDefinition } from '../api/routes.ts';
+import type { ExportedContainer } from './container-exposition.ts';
+import type { ContainerLifecycle } from './lifecycle.ts';
+import { blockTotals, networkTotals } from './rates.ts';
+import type { ContainerRates, ContainerSample } from './types.ts';
+
+/** What the log shipper shows Zabbix (an adapter over its status and /v1/logs view). */
+export interface LogShippingSnapshot {
+  /** Unix ms since when shipping has made no progress while events wait; null = not stalled. */
+  stalledSince: number | null;
+  /** Unix ms of the last acknowledgement from Logstash; null = none yet. */
+  lastAckAt: number | null;
+  queuedEvents: number;
+  files: {
+    path: string;
+    dataset: string;
+    metadata: Record<string, string> | null;
+    state: string;
+    lagBytes: number;
+    container: { name: string } | null;
+  }[];
+}
+
+/** What the health prober shows Zabbix for one probe. */
+export interface ProbeSnapshot {
+  containerId: string;
+  containerName: string;
+  type: string;
+  target: string;
+  ok: boolean;
+  state: string;
+  consecutiveFailures: number;
+  latencyMs: number | null;
+}
+
+export interface ZabbixSources {
+  /** Running, and stopped or removed within keep_stopped. */
+  exported(): ExportedContainer[];
+  rates(id: string): ContainerRates | undefined;
+  lifecycle(id: string): ContainerLifecycle | undefined;
+  inventory: ContainerInventory;
+  docker(): { state: string; reconnects: number };
+  lastSweepAt(): number | null;
+  version: string;
+  startedAt: number;
+  now?: () => number;
+}
+
+type LldRow = Record<string, string>;
+
+/** `{#CONTAINER.LABEL.<KEY>}`: Zabbix macro names allow A–Z, 0–9, `_` and `.`. */
+export function labelMacro(key: string): string {
+  return `{#CONTAINER.LABEL.${key.toUpperCase().replace(/[^A-Z0-9_.]/g, '_')}}`;
+}
+
+const RUNNING: ReadonlySet<string> = new Set(['running', 'paused', 'restarting']);
+
+function n(v: number | null | undefined): number {
+  return v === null || v === undefined || !Number.isFinite(v) ? 0 : v;
+}
+
+function seconds(msOrNull: number | null): number {
+  return msOrNull === null ? 0 : Math.floor(msOrNull / 1000);
+}
+
+export class ZabbixEndpoints {
+  readonly #s: ZabbixSources;
+  readonly #labelKeys: readonly string[];
+  #logs: (() => LogShippingSnapshot) | undefined;
+  #probes: (() => ProbeSnapshot[]) | undefined;
+
+  constructor(sources: ZabbixSources, labelAllowList: readonly string[]) {
+    this.#s = sources;
+    this.#labelKeys = labelAllowList;
+  }
+
+  setLogSource(source: () => LogShippingSnapshot): void {
+    this.#logs = source;
+  }
+
+  setProbeSource(source: () => ProbeSnapshot[]): void {
+    this.#probes = source;
+  }
+
+  #now(): number {
+    return (this.#s.now ?? Date.now)();
+  }
+
+  containerDiscovery(): { data: LldRow[] } {
+    return {
+      data: this.#s.exported().map(({ lifecycle: l }) => {
+        const row: LldRow = {
+          '{#CONTAINER.ID}': l.id,
+          '{#CONTAINER.SHORTID}': l.id.slice(0, 12),
+          '{#CONTAINER.NAME}': l.name,
+          '{#CONTAINER.IMAGE}': l.image,
+          '{#CONTAINER.HEALTHCHECK}': l.health === 'none' ? '0' : '1',
+        };
+        for (const key of this.#labelKeys) row[labelMacro(key)] = l.labels[key] ?? '';
+        return row;
+      }),
+    };
+  }
+
+  /** By id, name or unique id prefix (≥ 4); a live container wins over a removed one of the same name. */
+  #find(ref: string): ExportedContainer | undefined {
+    const all = this.#s.exported();
+    const byRank = (c: ExportedContainer): number => (c.lifecycle.state === 'removed' ? 1 : 0);
+    const exact = all.filter((c) => c.lifecycle.id === ref || c.lifecycle.name === ref.replace(/^\//, '')).sort((a, b) => byRank(a) - byRank(b));
+    if (exact[0]) return exact[0];
+    if (ref.length >= 4 && /^[0-9a-f]+$/.test(ref)) {
+      const matches = all.filter((c) => c.lifecycle.id.startsWith(ref));
+      if (matches.length > 1) throw new DockhandError('BAD_REQUEST', `container id prefix "${ref}" is ambiguous`);
+      if (matches[0]) return matches[0];
+    }
+    return undefined;
+  }
+
+  containerDocument(ref: string): Record<string, unknown> {
+    const found = this.#find(ref);
+    if (!found) {
+      const known = this.#s.inventory.find(ref);
+      const why = known ? `container "${ref}" stopped more than metrics.keep_stopped ago` : `no container matches "${ref}"`;
+      throw new DockhandError('NOT_FOUND', why);
+    }
+    const l = found.lifecycle;
+    const s: ContainerSample | undefined = found.sample;
+    const r = s ? this.#s.rates(l.id) : undefined;
+    const net = s ? networkTotals(s.network) : null;
+    const blk = s ? blockTotals(s.blockIo) : null;
+    const limit = n(s?.memory.limitBytes);
+    const workingSet = n(s?.memory.workingSetBytes);
+    return {
+      id: l.id,
+      name: l.name,
+      image: l.image,
+      state: l.state,
+      running: RUNNING.has(l.state) ? 1 : 0,
+      health: l.health,
+      healthy: l.health === 'healthy' || l.health === 'none' ? 1 : 0,
+      startedAt: seconds(l.startedAt),
+      finishedAt: seconds(l.finishedAt),
+      lastSeen: seconds(l.lastSeen),
+      exitCode: n(l.exitCode),
+      oomKilled: l.oomKilled ? 1 : 0,
+      oomEvents: l.oomEvents,
+      restartCount: l.restartCount,
+      cpu: {
+        percent: n(r?.cpuPercent),
+        usageSeconds: n(s?.cpu.usageSeconds),
+        throttledPercent: n(r?.cpuThrottledPercent),
+        throttledPeriods: n(s?.cpu.throttledPeriods),
+      },
+      memory: {
+        usageBytes: n(s?.memory.usageBytes),
+        workingSetBytes: workingSet,
+        rssBytes: n(s?.memory.rssBytes),
+        cacheBytes: n(s?.memory.cacheBytes),
+        limitBytes: limit,
+        limitPercent: limit > 0 ? Math.round((workingSet / limit) * 10_000) / 100 : 0,
+        failcnt: n(s?.memory.failcnt),
+      },
+      network: {
+        rxBytes: n(net?.rxBytes),
+        txBytes: n(net?.txBytes),
+        rxBytesPerSecond: n(r?.networkRxBytesPerSecond),
+        txBytesPerSecond: n(r?.networkTxBytesPerSecond),
+        rxErrors: (s?.network ?? []).reduce((a, i) => a + i.rxErrors, 0),
+        txErrors: (s?.network ?? []).reduce((a, i) => a + i.txErrors, 0),
+        rxDropped: (s?.network ?? []).reduce((a, i) => a + i.rxDropped, 0),
+        txDropped: (s?.network ?? []).reduce((a, i) => a + i.txDropped, 0),
+      },
+      blockIo: {
+        readBytes: n(blk?.readBytes),
+        writeBytes: n(blk?.writeBytes),
+        readBytesPerSecond: n(r?.blockReadBytesPerSecond),
+        writeBytesPerSecond: n(r?.blockWriteBytesPerSecond),
+      },
+      pids: n(s?.pids),
+    };
+  }
+
+  logDiscovery(): { data: LldRow[] } {
+    const files = this.#logs?.().files ?? [];
+    return {
+      data: files.map((f) => ({
+        '{#LOG.PATH}': f.path,
+        '{#LOG.NAME}': f.path.slice(f.path.lastIndexOf('/') + 1),
+        '{#LOG.DATASET}': f.dataset,
+        '{#LOG.TYPE}': f.metadata?.log_type ?? '',
+        '{#LOG.APP}': f.metadata?.app ?? '',
+        '{#LOG.ENV}': f.metadata?.env ?? '',
+        '{#LOG.CONTAINER}': f.container?.name ?? '',
+      })),
+    };
+  }
+
+  probeDiscovery(): { data: LldRow[] } {
+    return {
+      data: (this.#probes?.() ?? []).map((p) => ({
+        '{#PROBE.CONTAINER}': p.containerName,
+        '{#PROBE.CONTAINER.ID}': p.containerId,
+        '{#PROBE.TYPE}': p.type,
+        '{#PROBE.TARGET}': p.target,
+      })),
+    };
+  }
+
+  agentDocument(): Record<string, unknown> {
+    const now = this.#now();
+    const docker = this.#s.docker();
+    const counts = { running: 0, stopped: 0, removed: 0 };
+    for (const { lifecycle } of this.#s.exported()) {
+      if (RUNNING.has(lifecycle.state)) counts.running++;
+      else if (lifecycle.state === 'removed') counts.removed++;
+      else counts.stopped++;
+    }
+    const logs = this.#logs?.();
+    const probes = this.#probes?.() ?? [];
+    const lastSweep = this.#s.lastSweepAt();
+    return {
+      version: this.#s.version,
+      uptimeSeconds: Math.round((now - this.#s.startedAt) / 1000),
+      docker: { up: docker.state === 'connected' ? 1 : 0, state: docker.state, reconnects: docker.reconnects },
+      metrics: { lastSweepAgeSeconds: lastSweep === null ? -1 : Math.round((now - lastSweep) / 1000) },
+      containers: counts,
+      logs: logs
+        ? {
+            enabled: 1,
+            stalled: logs.stalledSince === null ? 0 : 1,
+            stalledSeconds: logs.stalledSince === null ? 0 : Math.round((now - logs.stalledSince) / 1000),
+            lastAckAgeSeconds: logs.lastAckAt === null ? -1 : Math.round((now - logs.lastAckAt) / 1000),
+            queuedEvents: logs.queuedEvents,
+            maxLagBytes: logs.files.reduce((m, f) => Math.max(m, f.lagBytes), 0),
+            files: logs.files.map((f) => ({ path: f.path, state: f.state, lagBytes: f.lagBytes })),
+          }
+        : { enabled: 0, stalled: 0, stalledSeconds: 0, lastAckAgeSeconds: -1, queuedEvents: 0, maxLagBytes: 0, files: [] },
+      probes: {
+        enabled: this.#probes ? 1 : 0,
+        failing: probes.filter((p) => !p.ok).length,
+        results: probes.map((p) => ({
+          container: p.containerName,
+          type: p.type,
+          ok: p.ok ? 1 : 0,
+          state: p.state,
+          consecutiveFailures: p.consecutiveFailures,
+          latencyMs: n(p.latencyMs),
+        })),
+      },
+    };
+  }
+
+  routes(): RouteDefinition[] {
+    return [
+      { method: 'GET', pattern: '/v1/zabbix/containers', handler: () => ({ json: this.containerDiscovery() }) },
+      {
+        method: 'GET',
+        pattern: '/v1/zabbix/containers/:ref',
+        handler: ({ params }) => {
+          const ref = params['ref'] ?? '';
+          if (ref.length > 256) throw new DockhandError('BAD_REQUEST', 'container reference longer than 256 characters');
+          return { json: this.containerDocument(ref) };
+        },
+      },
+      { method: 'GET', pattern: '/v1/zabbix/logs', handler: () => ({ json: this.logDiscovery() }) },
+      { method: 'GET', pattern: '/v1/zabbix/probes', handler: () => ({ json: this.probeDiscovery() }) },
+      { method: 'GET', pattern: '/v1/zabbix/agent', handler: () => ({ json: this.agentDocument() }) },
+    ];
+  }
+}
+
+function str(v: unknown): string {
+  return typeof v === 'string' ? v : '';
+}
+
+/**
+ * Adapter over the health monitor's `/v1/probes` document (`{probes:[{containerId,
+ * containerName, type, target, status, consecutiveFailures, last:{latencyMs}}]}`): read
+ * defensively, since it is that capability's document, not a typed contract. Containers listed
+ * only for a probe configuration error (type null) are not probes Zabbix can track.
+ */
+export function probeSnapshotsFromDocument(doc: Record<string, unknown>): ProbeSnapshot[] {
+  const probes = Array.isArray(doc.probes) ? (doc.probes as unknown[]) : [];
+  const out: ProbeSnapshot[] = [];
+  for (const p of probes) {
+    if (typeof p !== 'object' || p === null) continue;
+    const o = p as Record<string, unknown>;
+    if (typeof o.type !== 'string') continue;
+    const last = typeof o.last === 'object' && o.last !== null ? (o.last as Record<string, unknown>) : undefined;
+    const status = str(o.status);
+    out.push({
+      containerId: str(o.containerId),
+      containerName: str(o.containerName),
+      type: o.type,
+      target: str(o.target),
+      state: status,
+      ok: status !== 'unhealthy' && status !== 'error',
+      consecutiveFailures: typeof o.consecutiveFailures === 'number' ? o.consecutiveFailures : 0,
+      latencyMs: typeof last?.latencyMs === 'number' ? last.latencyMs : null,
+    });
+  }
+  return out;
+}
+
+/** Unix ms of an ISO time in a status document; null when absent or unparseable. */
+function isoMs(v: unknown): number | null {
+  if (typeof v !== 'string') return null;
+  const t = Date.parse(v);
+  return Number.isNaN(t) ? null : t;
+}
+
+/**
+ * Adapter over the log shipper's status document (`stalledSince`, `lastAckAt` as ISO times,
+ * `queuedEvents`) and its /v1/logs file list.
+ */
+export function logSnapshotFrom(status: Record<string, unknown>, files: LogShippingSnapshot['files']): LogShippingSnapshot {
+  return {
+    stalledSince: isoMs(status.stalledSince),
+    lastAckAt: isoMs(status.lastAckAt),
+    queuedEvents: typeof status.queuedEvents === 'number' ? status.queuedEvents : 0,
+    files,
+  };
+}

@@ -1,0 +1,98 @@
+/**
+ * The built agent shipping a temp log directory to a strict Beats receiver: the set-up every
+ * end-to-end log test shares. Fast timers (rescan, close_inactive, multiline timeout) keep the
+ * tests short; nothing in them asserts a timing.
+ */
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { AgentProcess, cleanEnv } from './agent-process.ts';
+import type { ReceivedEvent } from './beats-receiver.ts';
+import { waitFor } from './wait.ts';
+
+export async function freePort(): Promise<number> {
+  const srv = createServer();
+  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
+  const port = (srv.address() as { port: number }).port;
+  await new Promise((r) => srv.close(r));
+  return port;
+}
+
+export interface LogsSetup {
+  dir: string;
+  logs: string;
+  tracing: string;
+  state: string;
+  cleanup(): Promise<void>;
+}
+
+export async function logsSetup(): Promise<LogsSetup> {
+  const dir = await mkdtemp(join(tmpdir(), 'dockhand-logs-'));
+  const logs = join(dir, 'logs');
+  const tracing = join(logs, 'tracing');
+  await mkdir(tracing, { recursive: true });
+  return { dir, logs, tracing, state: join(dir, 'state'), cleanup: () => rm(dir, { recursive: true, force: true }) };
+}
+
+export interface AgentHandle {
+  agent: AgentProcess;
+  port: number;
+  /** GET an API path as JSON. */
+  get<T>(path: string): Promise<T>;
+  stop(): Promise<number | null>;
+}
+
+/** Starts the built agent on `setup` shipping to `receiverAddress`; `extraYaml` is appended (top-level keys). */
+export async function startLogsAgent(setup: LogsSetup, receiverAddress: string, options: { dockerHost?: string; extraYaml?: string; logsYaml?: string; outputYaml?: string } = {}): Promise<AgentHandle> {
+  const port = await freePort();
+  const config = join(setup.dir, `agent-${port}.yaml`);
+  await writeFile(
+    config,
+    `log_level: ${process.env.DOCKHAND_TEST_LOG ?? 'info'}
+state_dir: ${setup.state}
+docker:
+  host: ${options.dockerHost ?? `unix://${setup.dir}/no-docker.sock`}
+  reconnect_max: 2s
+api:
+  listen: 127.0.0.1:${port}
+  metrics_auth: false
+logs:
+  roots: [${setup.logs}, ${setup.tracing}]
+  rescan_interval: 300ms
+  close_inactive: 2s
+  stall_warning: 2s
+  multiline:
+    timeout: 300ms
+${options.logsYaml ?? ''}
+outputs:
+  - type: beats
+    hosts: [${receiverAddress}]
+    backoff_base: 100ms
+    backoff_max: 1s
+    timeout: 5s
+${options.outputYaml ?? ''}
+${options.extraYaml ?? ''}`,
+  );
+  const agent = new AgentProcess(['run', '--config', config], cleanEnv());
+  await waitFor('agent started (or exited)', () => agent.find('dockhand started') ?? agent.child.exitCode !== null, 30_000);
+  if (agent.child.exitCode !== null) throw new Error(`agent exited with ${agent.child.exitCode}: ${agent.stderr}${JSON.stringify(agent.lines.slice(-5))}`);
+  return {
+    agent,
+    port,
+    async get<T>(path: string): Promise<T> {
+      const res = await fetch(`http://127.0.0.1:${port}${path}`);
+      return (await res.json()) as T;
+    },
+    async stop() {
+      if (agent.child.exitCode !== null) return agent.child.exitCode;
+      agent.child.kill('SIGTERM');
+      return (await agent.exited).code;
+    },
+  };
+}
+
+/** Log-line events (not Docker/agent events) received, by message. */
+export function logMessages(events: readonly ReceivedEvent[]): string[] {
+  return events.filter((e) => (e.json.log as { file?: unknown } | undefined)?.file !== undefined).map((e) => String(e.json.message));
+}

@@ -1,0 +1,327 @@
+// Health probes and restart policies on a real dockerd, through the whole agent (in process,
+// API on a real socket): busybox httpd and nc as services under host networking, probes only
+// ever to 127.0.0.1. Timings are kept short with small intervals and backoffs in the config;
+// assertions are on counts, order and state, never on durations.
+import assert from 'node:assert/strict';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import net from 'node:net';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { setTimeout as delay } from 'node:timers/promises';
+import { pino } from 'pino';
+import { Agent } from '../../src/agent.ts';
+import { loadConfig } from '../../src/config/load.ts';
+import type { AgentEvent, RecordedEvent } from '../../src/docker/types.ts';
+import { TEST_LABEL, docker, ensureTestImage, removeAllContainers, requireDocker, startPrivateDockerd } from '../helpers/docker-engine.ts';
+import type { PrivateDockerd } from '../helpers/docker-engine.ts';
+import { waitFor } from '../helpers/wait.ts';
+
+interface LogLine { level: number; msg: string; [k: string]: unknown }
+
+const HEALTH_CONFIG = `
+health:
+  defaults: { interval: 300ms, timeout: 250ms, grace: 0s, unhealthy_threshold: 3 }
+  restart: { backoff_base: 200ms, backoff_max: 2s, stagger: 300ms }
+`;
+
+class TestAgent {
+  agent!: Agent;
+  url = '';
+  dir = '';
+  readonly logs: LogLine[] = [];
+
+  async start(host: string, extra = HEALTH_CONFIG): Promise<void> {
+    this.dir = await mkdtemp(join(tmpdir(), 'dockhand-health-'));
+    const file = join(this.dir, 'dockhand.yaml');
+    await mkdir(join(this.dir, 'logs'));
+    // No log files, and the output on a port nothing listens on: this agent ships nothing.
+    await writeFile(file, [
+      'log_level: debug',
+      `state_dir: ${this.dir}/state`,
+      `docker: { host: "${host}", events_buffer: 20000, reconnect_base: 200ms, reconnect_max: 1s }`,
+      'api: { listen: "127.0.0.1:0" }',
+      `logs: { roots: ["${this.dir}/logs"] }`,
+      `outputs: [{ type: tcp, hosts: ["127.0.0.1:${await freePort()}"] }]`,
+      extra,
+    ].join('\n'));
+    const logger = pino({ level: 'debug' }, { write: (line: string) => void this.logs.push(JSON.parse(line) as LogLine) });
+    this.agent = new Agent({ loaded: loadConfig({ file, env: {} }), logger, version: 'test' });
+    this.url = (await this.agent.start()).apiUrl;
+    // Docker connected is what matters here (the output is down on purpose).
+    await waitFor('Docker connected', async () => {
+      const r = (await (await fetch(`${this.url}/readyz`)).json()) as { checks: { name: string; ok: boolean }[] };
+      return r.checks.find((c) => c.name === 'docker')?.ok;
+    }, 30_000, 100);
+  }
+
+  async stop(): Promise<void> {
+    await this.agent?.stop();
+    if (this.dir) await rm(this.dir, { recursive: true, force: true });
+  }
+
+  async get<T>(path: string): Promise<T> {
+    const res = await fetch(`${this.url}${path}`);
+    return (path === '/metrics' ? await res.text() : await res.json()) as T;
+  }
+
+  /** Agent events about one container, oldest first. */
+  async events(id: string): Promise<AgentEvent[]> {
+    const { events } = await this.get<{ events: RecordedEvent[] }>('/v1/events?limit=5000');
+    return events.filter((e): e is AgentEvent => e.kind === 'agent' && e.details?.containerId === id);
+  }
+
+  async actions(id: string): Promise<string[]> {
+    return (await this.events(id)).map((e) => (typeof e.details?.reason === 'string' ? `${e.action}:${e.details.reason}` : e.action));
+  }
+
+  async waitEvent(id: string, action: string, count = 1, timeoutMs = 30_000): Promise<AgentEvent[]> {
+    return waitFor(`${count} × ${action} for ${id.slice(0, 12)}`, async () => {
+      const found = (await this.events(id)).filter((e) => e.action === action);
+      return found.length >= count ? found : undefined;
+    }, timeoutMs, 100);
+  }
+
+  async probe(id: string): Promise<Record<string, unknown> | undefined> {
+    const doc = await this.get<{ probes: Record<string, unknown>[] }>('/v1/probes');
+    return doc.probes.find((p) => p.containerId === id);
+  }
+
+  async container(id: string): Promise<{ state: string; probe: Record<string, unknown> | null; restart: Record<string, unknown> | null }> {
+    return this.get(`/v1/containers/${id}`);
+  }
+}
+
+async function freePort(): Promise<number> {
+  const s = net.createServer();
+  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
+  const port = (s.address() as AddressInfo).port;
+  await new Promise((r) => s.close(r));
+  return port;
+}
+
+function labels(map: Record<string, string | number>): string[] {
+  return Object.entries(map).flatMap(([k, v]) => ['--label', `${k}=${v}`]);
+}
+
+let n = 0;
+const name = (what: string): string => `dh-health-${process.pid}-${what}-${++n}`;
+
+async function dockerState(host: string, id: string): Promise<string> {
+  return (await docker(host, ['inspect', '-f', '{{.State.Status}}', id])).stdout.trim();
+}
+
+void describe('health probes and restarts on a real engine', () => {
+  let host = '';
+  let image = '';
+  const t = new TestAgent();
+
+  before(async () => {
+    host = await requireDocker(undefined);
+    if (!host) return;
+    image = await ensureTestImage(host);
+    await t.start(host);
+  });
+
+  after(async () => {
+    if (!host) return;
+    await t.stop();
+    await removeAllContainers(host);
+  });
+
+  const run = async (args: string[]): Promise<string> => (await docker(host, ['run', '-d', '--label', TEST_LABEL, ...args])).stdout.trim();
+
+  void it('an HTTP service that starts failing is unhealthy after exactly unhealthy_threshold failures and is restarted', async (c) => {
+    if (!host) return c.skip('no docker');
+    const port = await freePort();
+    const id = await run(['--name', name('http'), '--network', 'host', '--init',
+      ...labels({ 'dockhand.probe.type': 'http', 'dockhand.probe.port': port, 'dockhand.restart': 'on-unhealthy', 'dockhand.restart.stop_timeout': '1s' }),
+      image, 'sh', '-c', `mkdir -p /tmp/www && echo ok > /tmp/www/index.html && exec httpd -f -p 127.0.0.1:${port} -h /tmp/www`]);
+    await t.waitEvent(id, 'probe.healthy');
+    const startedBefore = (await docker(host, ['inspect', '-f', '{{.State.StartedAt}}', id])).stdout.trim();
+
+    await docker(host, ['exec', id, 'rm', '/tmp/www/index.html']);
+    await t.waitEvent(id, 'restart.done');
+    const [unhealthy] = await t.waitEvent(id, 'probe.unhealthy');
+    const d = unhealthy?.details as { consecutive: number; evidence: { ok: boolean; counted: boolean; detail: string }[]; target: string };
+    assert.equal(d.consecutive, 3);
+    assert.equal(d.evidence.length, 3);
+    assert.ok(d.evidence.every((e) => !e.ok && e.counted && /HTTP 404/.test(e.detail)), JSON.stringify(d.evidence));
+    assert.equal(d.target, `127.0.0.1:${port}`);
+
+    // restarted by the agent: a new start, serving again (the start command recreates the file)
+    await t.waitEvent(id, 'probe.healthy', 2);
+    const actions = await t.actions(id);
+    assert.deepEqual(actions.slice(0, 5), ['probe.healthy', 'probe.unhealthy', 'restart.scheduled:unhealthy-probe', 'restart.done:unhealthy-probe', 'probe.healthy']);
+    assert.notEqual((await docker(host, ['inspect', '-f', '{{.State.StartedAt}}', id])).stdout.trim(), startedBefore);
+    const details = await t.container(id);
+    assert.equal(details.state, 'running');
+    assert.equal(details.restart?.restartsTotal, 1);
+    assert.equal(details.restart?.stoppedOnPurpose, false, 'the agent\'s own restart is not an operator stop');
+    assert.equal(details.probe?.status, 'healthy');
+    const metrics = await t.get<string>('/metrics');
+    assert.match(metrics, /dockhand_restarts_total\{reason="unhealthy-probe"\} 1\b/);
+    assert.match(metrics, new RegExp(`dockhand_probe_up\\{id="${id}",name="[^"]+",type="http"\\} 1`));
+    assert.match(metrics, new RegExp(`dockhand_probe_failures_total\\{id="${id}",name="[^"]+",type="http",reason="status"\\} [3-9]`));
+  });
+
+  void it('grace delays judgement: failures inside it are not counted', async (c) => {
+    if (!host) return c.skip('no docker');
+    const port = await freePort();
+    const id = await run(['--name', name('grace'), '--network', 'host', '--init',
+      ...labels({ 'dockhand.probe.type': 'http', 'dockhand.probe.port': port, 'dockhand.probe.grace': '3s', 'dockhand.probe.interval': '200ms', 'dockhand.probe.unhealthy_threshold': 2 }),
+      image, 'sh', '-c', `mkdir -p /tmp/empty && exec httpd -f -p 127.0.0.1:${port} -h /tmp/empty`]);
+    const [unhealthy] = await t.waitEvent(id, 'probe.unhealthy');
+    const d = unhealthy?.details as { consecutive: number; evidence: { counted: boolean }[] };
+    assert.equal(d.consecutive, 2);
+    assert.ok(d.evidence.every((e) => e.counted));
+    const p = await t.probe(id) as { ignoredInGrace: number; failures: number; status: string; spec: { graceMs: number } };
+    assert.equal(p.status, 'unhealthy');
+    assert.equal(p.spec.graceMs, 3000);
+    assert.ok(p.ignoredInGrace >= 1, `failures inside the grace period were recorded, not counted: ${JSON.stringify(p)}`);
+    assert.ok(p.failures >= p.ignoredInGrace + 2);
+    // policy is `no` (the default): judged unhealthy, never restarted
+    assert.ok(!(await t.actions(id)).some((a) => a.startsWith('restart.')));
+  });
+
+  void it('a TCP probe passes on a listening port and fails on a closed one', async (c) => {
+    if (!host) return c.skip('no docker');
+    const open = await freePort();
+    const closed = await freePort();
+    const up = await run(['--name', name('nc'), '--network', 'host', '--init', ...labels({ 'dockhand.probe.type': 'tcp', 'dockhand.probe.port': open }), image, 'nc', '-ll', '-p', String(open), '-e', 'true']);
+    const down = await run(['--name', name('closed'), '--network', 'host', '--init', ...labels({ 'dockhand.probe.type': 'tcp', 'dockhand.probe.port': closed }), image, 'sleep', '300']);
+    await t.waitEvent(up, 'probe.healthy');
+    const [bad] = await t.waitEvent(down, 'probe.unhealthy');
+    assert.equal((bad?.details as { detail: string }).detail, 'ECONNREFUSED');
+    assert.equal((await t.probe(up))?.status, 'healthy');
+    assert.equal((await t.probe(down))?.status, 'unhealthy');
+    assert.match(await t.get<string>('/metrics'), new RegExp(`dockhand_probe_failures_total\\{id="${down}",name="[^"]+",type="tcp",reason="refused"\\} \\d+`));
+  });
+
+  void it('a process exiting non-zero is restarted under on-failure with growing delays', async (c) => {
+    if (!host) return c.skip('no docker');
+    const id = await run(['--name', name('fail'), '--network', 'none',
+      ...labels({ 'dockhand.restart': 'on-failure', 'dockhand.restart.max_restarts': 10, 'dockhand.restart.backoff_base': '200ms', 'dockhand.restart.backoff_max': '10s' }),
+      image, 'sh', '-c', 'sleep 0.3; exit 3']);
+    await t.waitEvent(id, 'restart.done', 3);
+    const scheduled = (await t.events(id)).filter((e) => e.action === 'restart.scheduled').slice(0, 3).map((e) => e.details as { attempt: number; delayMs: number; exitCode: number; reason: string });
+    assert.deepEqual(scheduled.map((s) => [s.attempt, s.exitCode, s.reason]), [[1, 3, 'exit-nonzero'], [2, 3, 'exit-nonzero'], [3, 3, 'exit-nonzero']]);
+    scheduled.forEach((s, i) => {
+      const ceiling = 200 * 2 ** i;
+      assert.ok(s.delayMs >= ceiling / 2 && s.delayMs <= ceiling, `delay ${i + 1} = ${s.delayMs} in [${ceiling / 2}, ${ceiling}]`);
+      if (i > 0) assert.ok(s.delayMs >= (scheduled[i - 1] as { delayMs: number }).delayMs, 'delays grow');
+    });
+    await docker(host, ['rm', '-f', id]);
+  });
+
+  void it('a crash-looping container stops being restarted after max_restarts and is reported', async (c) => {
+    if (!host) return c.skip('no docker');
+    const id = await run(['--name', name('loop'), '--network', 'none',
+      ...labels({ 'dockhand.restart': 'on-failure', 'dockhand.restart.max_restarts': 2, 'dockhand.restart.backoff_base': '100ms' }),
+      image, 'sh', '-c', 'exit 1']);
+    const [loop] = await t.waitEvent(id, 'restart.crashloop');
+    assert.equal(loop?.level, 'error');
+    assert.equal((loop?.details as { restartsInWindow: number }).restartsInWindow, 2);
+    await delay(1500); // room for a restart that must not happen
+    const actions = await t.actions(id);
+    assert.equal(actions.filter((a) => a.startsWith('restart.done')).length, 2);
+    assert.equal(actions.at(-1), 'restart.crashloop:max-restarts');
+    assert.equal(await dockerState(host, id), 'exited');
+    const details = await t.container(id);
+    assert.equal(details.restart?.crashLooping, true);
+    assert.match(await t.get<string>('/metrics'), new RegExp(`dockhand_crashloop\\{id="${id}",name="[^"]+"\\} 1`));
+  });
+
+  void it('a container stopped with docker stop is left alone', async (c) => {
+    if (!host) return c.skip('no docker');
+    const id = await run(['--name', name('stop'), '--network', 'none', '--init', ...labels({ 'dockhand.restart': 'always' }), image, 'sleep', '300']);
+    await waitFor('agent knows the policy', async () => (await t.container(id)).restart?.policy === 'always', 10_000, 100);
+    await docker(host, ['stop', id]);
+    await t.waitEvent(id, 'restart.skipped');
+    await delay(1000);
+    assert.deepEqual(await t.actions(id), ['restart.skipped:stopped-on-purpose']);
+    assert.equal(await dockerState(host, id), 'exited');
+    assert.equal((await t.container(id)).restart?.stoppedOnPurpose, true);
+  });
+
+  void it('a Docker HEALTHCHECK turning unhealthy triggers on-unhealthy', async (c) => {
+    if (!host) return c.skip('no docker');
+    const id = await run(['--name', name('hc'), '--network', 'none', '--init',
+      '--health-cmd', 'test -f /tmp/ok', '--health-interval', '300ms', '--health-retries', '1',
+      ...labels({ 'dockhand.restart': 'on-unhealthy', 'dockhand.restart.stop_timeout': '1s' }),
+      image, 'sh', '-c', 'touch /tmp/ok; exec sleep 300']);
+    await waitFor('healthy', async () => (await t.container(id)).restart?.upSince != null, 20_000, 100);
+    await docker(host, ['exec', id, 'rm', '/tmp/ok']);
+    const [done] = await t.waitEvent(id, 'restart.done');
+    assert.equal((done?.details as { reason: string }).reason, 'unhealthy-docker');
+    await waitFor('healthy again after the restart', async () => (await docker(host, ['inspect', '-f', '{{.State.Health.Status}}', id])).stdout.trim() === 'healthy', 20_000, 200);
+    assert.equal((await t.container(id)).probe, null, 'no dockhand probe: Docker\'s HEALTHCHECK was the input');
+  });
+
+  void it('a probe label naming an unreachable (unpublished) port is a configuration error, reported once', async (c) => {
+    if (!host) return c.skip('no docker');
+    const id = await run(['--name', name('none'), '--network', 'none', '--init', ...labels({ 'dockhand.probe.type': 'tcp', 'dockhand.probe.port': 8080 }), image, 'sleep', '300']);
+    const [err] = await t.waitEvent(id, 'probe.config_error');
+    assert.match((err?.details as { error: string }).error, /port 8080\/tcp is not reachable: network mode none/);
+    await delay(1500); // several sync rounds: still one report
+    assert.equal((await t.waitEvent(id, 'probe.config_error')).length, 1);
+    assert.equal(t.logs.filter((l) => l.containerId === id && l.event === 'probe.config_error' && l.level === 40).length, 1);
+    const p = await t.probe(id);
+    assert.equal(p?.status, 'error');
+    assert.equal(p?.target, null);
+    assert.match(await t.get<string>('/metrics'), /dockhand_probe_config_errors [1-9]/);
+  });
+
+  void it('bad label values: no probe, the state says why, one warning, the agent carries on', async (c) => {
+    if (!host) return c.skip('no docker');
+    const id = await run(['--name', name('badlabel'), '--network', 'host', '--init',
+      ...labels({ 'dockhand.probe.type': 'http', 'dockhand.probe.port': 'http', 'dockhand.probe.timeout': 'fast', 'dockhand.restart': 'sometimes' }), image, 'sleep', '300']);
+    const [err] = await t.waitEvent(id, 'probe.config_error');
+    assert.match((err?.details as { error: string }).error, /dockhand\.probe\.port: expected an integer, got string "http"/);
+    const p = await t.probe(id) as { status: string; error: string };
+    assert.equal(p.status, 'error');
+    assert.match(p.error, /dockhand\.probe\.timeout/);
+    assert.match(p.error, /dockhand\.restart: must be one of/);
+    await delay(1500);
+    assert.equal(t.logs.filter((l) => l.containerId === id && l.event === 'probe.config_error').length, 2); // probe labels, restart labels
+    assert.equal((await fetch(`${t.url}/healthz`)).status, 200);
+  });
+});
+
+void describe('restarts after a Docker daemon restart', () => {
+  void it('containers the daemon took down come back, staggered; one stopped on purpose does not', { timeout: 180_000 }, async (c) => {
+    if (!(await requireDocker(c))) return;
+    let daemon: PrivateDockerd | undefined = await startPrivateDockerd({ name: 'health' });
+    const t = new TestAgent();
+    c.after(async () => {
+      await t.stop();
+      await daemon?.cleanup();
+      daemon = undefined;
+    });
+    const image = await ensureTestImage(daemon.host);
+    const ids: string[] = [];
+    for (const which of ['a', 'b']) {
+      ids.push((await docker(daemon.host, ['run', '-d', '--name', `dh-outage-${which}`, '--label', TEST_LABEL, '--network', 'none', '--init', '--label', 'dockhand.restart=always', image, 'sleep', '300'])).stdout.trim());
+    }
+    const stopped = (await docker(daemon.host, ['run', '-d', '--name', 'dh-outage-stopped', '--label', TEST_LABEL, '--network', 'none', '--init', '--label', 'dockhand.restart=always', image, 'sleep', '300'])).stdout.trim();
+    await t.start(daemon.host);
+    await waitFor('policies known', async () => (await Promise.all([...ids, stopped].map((id) => t.container(id)))).every((d) => d.restart?.policy === 'always'), 10_000, 100);
+    await docker(daemon.host, ['stop', stopped]);
+    await t.waitEvent(stopped, 'restart.skipped');
+    // The daemon's shutdown stops look exactly like `docker stop`; what sets them apart is that it
+    // kills every container at once. An operator's stop more than a second before that burst
+    // stays an operator's stop.
+    await delay(1500);
+
+    await daemon.restart();
+    for (const id of ids) await t.waitEvent(id, 'restart.done', 1, 60_000);
+    for (const id of ids) assert.equal(await dockerState(daemon.host, id), 'running');
+    await delay(1000); // room for a restart of `stopped` that must not happen
+    assert.deepEqual(await t.actions(stopped), ['restart.skipped:stopped-on-purpose']);
+    assert.equal(await dockerState(daemon.host, stopped), 'exited');
+    const scheduled = (await Promise.all(ids.map((id) => t.events(id)))).map((evs) => evs.find((e) => e.action === 'restart.scheduled')?.details as { reason: string; delayMs: number });
+    assert.deepEqual(scheduled.map((s) => s.reason), ['outage', 'outage']);
+    assert.ok((scheduled[1] as { delayMs: number }).delayMs >= 300, `the second waits its stagger slot: ${JSON.stringify(scheduled)}`);
+  });
+});

@@ -1,0 +1,190 @@
+// zabbix/dockhand-template.yaml against the agent: the Zabbix 6.0 export structure, every HTTP
+// agent URL is a route the agent serves, every dependent item's master exists, every trigger
+// references items of this template, every macro is defined, and every JSONPath finds a value
+// of the right kind in the documents the endpoints produce.
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { test } from 'node:test';
+import { parse } from 'yaml';
+import { RouteTable, coreRoutes, parseRequestTarget } from '../../../src/api/routes.ts';
+import { endpoints } from './zabbix-fixture.ts';
+
+interface Preprocessing { type: string; parameters?: string[]; error_handler?: string }
+interface Item {
+  uuid: string;
+  name: string;
+  type?: string;
+  key: string;
+  delay?: string;
+  value_type?: string;
+  url?: string;
+  headers?: { name: string; value: string }[];
+  preprocessing?: Preprocessing[];
+  master_item?: { key: string };
+  valuemap?: { name: string };
+  triggers?: Trigger[];
+}
+interface Trigger { uuid: string; expression: string; name: string; priority?: string }
+interface DiscoveryRule extends Item { item_prototypes?: Item[]; trigger_prototypes?: Trigger[]; filter?: { conditions: { macro: string; value: string }[] } }
+interface Template {
+  uuid: string;
+  template: string;
+  name: string;
+  groups: { name: string }[];
+  items: Item[];
+  discovery_rules: DiscoveryRule[];
+  macros: { macro: string; value?: string; type?: string }[];
+  valuemaps: { uuid: string; name: string }[];
+}
+interface Export { zabbix_export: { version: string; groups: { uuid: string; name: string }[]; templates: Template[] } }
+
+const text = readFileSync(new URL('../../../zabbix/dockhand-template.yaml', import.meta.url), 'utf8');
+const doc = parse(text) as Export;
+const tpl = doc.zabbix_export.templates[0] as Template;
+const BASE = '{$DOCKHAND.SCHEME}://{HOST.CONN}:{$DOCKHAND.PORT}';
+
+/** The JSONPath subset the template uses: `$.a.b`, `[?(@.k == "v")]` filters and `.first()`. */
+function jsonPath(root: unknown, path: string): unknown {
+  assert.ok(path.startsWith('$'), path);
+  let nodes: unknown[] = [root];
+  let rest = path.slice(1);
+  while (rest.length > 0) {
+    let m: RegExpExecArray | null;
+    if ((m = /^\.first\(\)/.exec(rest))) {
+      nodes = nodes.length > 0 ? [nodes[0]] : [];
+    } else if ((m = /^\[\?\(@\.(\w+) == "([^"]*)"\)\]/.exec(rest))) {
+      const [, key, value] = m;
+      nodes = nodes.flatMap((n): unknown[] => (Array.isArray(n) ? (n as unknown[]) : [])).filter((n) => typeof n === 'object' && n !== null && String((n as Record<string, unknown>)[key ?? '']) === value);
+    } else if ((m = /^\.(\w+)/.exec(rest))) {
+      const key = m[1] ?? '';
+      nodes = nodes.flatMap((n) => (typeof n === 'object' && n !== null && key in n ? [(n as Record<string, unknown>)[key]] : []));
+    } else {
+      assert.fail(`unsupported JSONPath at "${rest}" in ${path}`);
+    }
+    rest = rest.slice(m[0].length);
+  }
+  return nodes.length === 1 ? nodes[0] : nodes.length === 0 ? undefined : nodes;
+}
+
+function substitute(s: string, macros: Record<string, string>): string {
+  return s.replace(/\{#[A-Z0-9_.]+\}/g, (m) => {
+    const v = macros[m];
+    assert.ok(v !== undefined, `LLD macro ${m} is not produced by the discovery rule`);
+    return v;
+  });
+}
+
+const routes = new RouteTable();
+for (const r of [...coreRoutes(), ...endpoints().routes()]) routes.add(r);
+
+function assertServedUrl(item: Item, macros: Record<string, string>): string {
+  assert.ok(item.url?.startsWith(BASE), `${item.key}: URL ${item.url} must start with ${BASE}`);
+  const path = substitute((item.url ?? '').slice(BASE.length), macros);
+  const match = routes.match('GET', parseRequestTarget(path).segments);
+  assert.equal(match.kind, 'found', `${item.key}: ${path} is not a route the agent serves`);
+  assert.deepEqual(item.headers, [{ name: 'Authorization', value: 'Bearer {$DOCKHAND.TOKEN}' }], `${item.key}: sends the token`);
+  return path;
+}
+
+/** The JSON the master item at `path` gets, from the endpoints the agent routes to. */
+function documentAt(path: string): unknown {
+  const z = endpoints();
+  if (path === '/v1/zabbix/agent') return z.agentDocument();
+  const m = /^\/v1\/zabbix\/containers\/(.+)$/.exec(path);
+  if (m) return z.containerDocument(m[1] ?? '');
+  assert.fail(`no document for ${path}`);
+}
+
+function checkDependent(item: Item, masters: Map<string, Item>, macros: Record<string, string>, documents: Map<string, unknown>): void {
+  assert.equal(item.delay, '0', `${item.key}: dependent items have delay 0`);
+  const master = masters.get(item.master_item?.key ?? '');
+  assert.ok(master, `${item.key}: master item ${item.master_item?.key} not in the template`);
+  const json = documents.get(master.key);
+  const step = item.preprocessing?.[0];
+  assert.equal(step?.type, 'JSONPATH', `${item.key}: first step is JSONPATH`);
+  const path = substitute(step?.parameters?.[0] ?? '', macros);
+  const value = jsonPath(json, path);
+  if (item.value_type === 'CHAR' || item.value_type === 'TEXT') assert.equal(typeof value, 'string', `${item.key}: ${path} must be a string, got ${JSON.stringify(value)}`);
+  else assert.equal(typeof value, 'number', `${item.key}: ${path} must be a number, got ${JSON.stringify(value)}`);
+}
+
+function triggerKeys(expression: string): string[] {
+  const refs = [...expression.matchAll(/\/([^/]+)\/([^,)]+(?:\[[^\]]*\])?)/g)];
+  assert.ok(refs.length > 0, `no item reference in ${expression}`);
+  for (const r of refs) assert.equal(r[1], tpl.template, `${expression}: references another host/template`);
+  return refs.map((r) => r[2] ?? '');
+}
+
+test('Zabbix 6.0 export structure: version, group, one template, v4 UUIDs unique', () => {
+  assert.equal(doc.zabbix_export.version, '6.0');
+  assert.equal(doc.zabbix_export.templates.length, 1);
+  assert.ok(doc.zabbix_export.groups.some((g) => g.name === tpl.groups[0]?.name));
+  const uuids = [...text.matchAll(/uuid: (\S+)/g)].map((m) => m[1] ?? '');
+  assert.ok(uuids.length > 40);
+  for (const u of uuids) assert.match(u, /^[0-9a-f]{12}4[0-9a-f]{3}[89ab][0-9a-f]{15}$/, `${u} is not a 32-hex UUIDv4 (Zabbix 6.0 import rejects others)`);
+  assert.equal(new Set(uuids).size, uuids.length, 'UUIDs are unique');
+  const keys = [...tpl.items, ...tpl.discovery_rules, ...tpl.discovery_rules.flatMap((d) => d.item_prototypes ?? [])].map((i) => i.key);
+  assert.equal(new Set(keys).size, keys.length, 'item keys are unique');
+});
+
+test('template items: the agent document master, dependents with JSONPaths that find numbers/strings, triggers on own items', () => {
+  const masters = new Map(tpl.items.filter((i) => i.type === 'HTTP_AGENT').map((i) => [i.key, i]));
+  const documents = new Map([...masters.values()].map((m) => [m.key, documentAt(assertServedUrl(m, {}))]));
+  for (const item of tpl.items.filter((i) => i.type === 'DEPENDENT')) checkDependent(item, masters, {}, documents);
+  const keys = new Set(tpl.items.map((i) => i.key));
+  for (const t of tpl.items.flatMap((i) => i.triggers ?? [])) for (const k of triggerKeys(t.expression)) assert.ok(keys.has(k), `${t.name}: unknown item ${k}`);
+});
+
+test('discovery rules: served LLD URLs, prototypes resolved with the macros the rule produces, trigger prototypes on prototypes', () => {
+  const z = endpoints();
+  const lld: Record<string, () => { data: Record<string, string>[] }> = {
+    '/v1/zabbix/containers': () => z.containerDiscovery(),
+    '/v1/zabbix/logs': () => z.logDiscovery(),
+    '/v1/zabbix/probes': () => z.probeDiscovery(),
+  };
+  const templateMasters = new Map(tpl.items.filter((i) => i.type === 'HTTP_AGENT').map((i) => [i.key, i]));
+  assert.deepEqual(tpl.discovery_rules.map((d) => d.key).sort(), ['dockhand.containers.discovery', 'dockhand.logs.discovery', 'dockhand.probes.discovery']);
+  for (const rule of tpl.discovery_rules) {
+    const path = assertServedUrl(rule, {});
+    const rows = lld[path]?.().data ?? [];
+    assert.ok(rows.length > 0, `${rule.key}: fixture discovery has rows`);
+    const macros = rows[0] as Record<string, string>;
+    for (const c of rule.filter?.conditions ?? []) assert.ok(c.macro in macros, `${rule.key}: filter on unknown macro ${c.macro}`);
+    const prototypes = rule.item_prototypes ?? [];
+    // master items by key as Zabbix resolves it (LLD macros substituted), with the JSON each gets
+    const masters = new Map<string, Item>();
+    const documents = new Map<string, unknown>();
+    for (const m of [...templateMasters.values(), ...prototypes.filter((p) => p.type === 'HTTP_AGENT')]) {
+      const key = substitute(m.key, macros);
+      masters.set(key, { ...m, key });
+      documents.set(key, documentAt(assertServedUrl(m, macros)));
+    }
+    for (const p of prototypes.filter((i) => i.type === 'DEPENDENT')) {
+      checkDependent({ ...p, master_item: { key: substitute(p.master_item?.key ?? '', macros) } }, masters, macros, documents);
+    }
+    const protoKeys = new Set(prototypes.map((p) => p.key));
+    for (const t of rule.trigger_prototypes ?? []) {
+      const keys = triggerKeys(t.expression);
+      assert.ok(keys.some((k) => protoKeys.has(k)), `${t.name}: a trigger prototype must use an item prototype`);
+      for (const k of keys) assert.ok(protoKeys.has(k) || templateMasters.has(k) || tpl.items.some((i) => i.key === k), `${t.name}: unknown item ${k}`);
+      substitute(t.name, macros);
+    }
+  }
+});
+
+test('the triggers the issue asks for exist: container down, restarted, OOM, CPU and memory high, log shipping stalled', () => {
+  const all = [...tpl.items.flatMap((i) => i.triggers ?? []), ...tpl.discovery_rules.flatMap((d) => d.trigger_prototypes ?? [])];
+  for (const [what, pattern] of [['down', /is down/], ['restarted', /restarted/], ['OOM', /OOM-killed/], ['CPU high', /High CPU/], ['memory high', /High memory/], ['log shipping stalled', /Log shipping .*stalled/]] as const) {
+    assert.ok(all.some((t) => pattern.test(t.name)), `no trigger for ${what}`);
+  }
+});
+
+test('every user macro is defined, every value map exists', () => {
+  const defined = new Set(tpl.macros.map((m) => m.macro));
+  const used = new Set([...text.matchAll(/\{\$[A-Z0-9_.]+\}/g)].map((m) => m[0]));
+  for (const m of used) assert.ok(defined.has(m), `macro ${m} is used but not defined`);
+  assert.equal(tpl.macros.find((m) => m.macro === '{$DOCKHAND.TOKEN}')?.type, 'SECRET_TEXT');
+  const maps = new Set(tpl.valuemaps.map((v) => v.name));
+  const items = [...tpl.items, ...tpl.discovery_rules.flatMap((d) => d.item_prototypes ?? [])];
+  for (const i of items) if (i.valuemap) assert.ok(maps.has(i.valuemap.name), `${i.key}: value map ${i.valuemap.name} missing`);
+});
