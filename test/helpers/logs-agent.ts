@@ -44,7 +44,7 @@ export interface AgentHandle {
 }
 
 /** Starts the built agent on `setup` shipping to `receiverAddress`; `extraYaml` is appended (top-level keys). */
-export async function startLogsAgent(setup: LogsSetup, receiverAddress: string, options: { dockerHost?: string; extraYaml?: string; logsYaml?: string; outputYaml?: string } = {}): Promise<AgentHandle> {
+export async function startLogsAgent(setup: LogsSetup, receiverAddress: string, options: { dockerHost?: string; extraYaml?: string; logsYaml?: string; outputYaml?: string; outputType?: 'beats' | 'tcp' | 'http'; env?: Record<string, string> } = {}): Promise<AgentHandle> {
   const port = await freePort();
   const config = join(setup.dir, `agent-${port}.yaml`);
   await writeFile(
@@ -66,7 +66,7 @@ logs:
     timeout: 300ms
 ${options.logsYaml ?? ''}
 outputs:
-  - type: beats
+  - type: ${options.outputType ?? 'beats'}
     hosts: [${receiverAddress}]
     backoff_base: 100ms
     backoff_max: 1s
@@ -74,7 +74,7 @@ outputs:
 ${options.outputYaml ?? ''}
 ${options.extraYaml ?? ''}`,
   );
-  const agent = new AgentProcess(['run', '--config', config], cleanEnv());
+  const agent = new AgentProcess(['run', '--config', config], cleanEnv(options.env));
   await waitFor('agent started (or exited)', () => agent.find('dockhand started') ?? agent.child.exitCode !== null, 30_000);
   if (agent.child.exitCode !== null) throw new Error(`agent exited with ${agent.child.exitCode}: ${agent.stderr}${JSON.stringify(agent.lines.slice(-5))}`);
   return {

@@ -1,0 +1,116 @@
+// bench/logs: the whole log path, file to Logstash, through the built agent (a separate process,
+// run as production runs it) — 20 files x 500k lines of ~200 bytes through the Beats output with
+// ACKs to a local receiver, then the same through TCP json_lines; then N idle files watched.
+// Prints lines/s, MiB/s, the agent's CPU seconds and peak RSS. Asserts nothing.
+//
+//   npm run build && node bench/logs.ts [--files 20] [--lines 500000] [--idle-files 5000] [--idle-seconds 60] [--modes beats,tcp]
+import { readFileSync } from 'node:fs';
+import { mkdir, rm } from 'node:fs/promises';
+import { parseArgs } from 'node:util';
+import { BeatsReceiver } from '../test/helpers/beats-receiver.ts';
+import { JsonLinesReceiver } from '../test/helpers/json-lines-receiver.ts';
+import { writeLogFiles } from '../test/helpers/log-files.ts';
+import { logsSetup, startLogsAgent } from '../test/helpers/logs-agent.ts';
+import type { LogsSetup } from '../test/helpers/logs-agent.ts';
+import { waitFor } from '../test/helpers/wait.ts';
+
+const { values } = parseArgs({
+  options: {
+    files: { type: 'string', default: '20' },
+    lines: { type: 'string', default: '500000' },
+    'idle-files': { type: 'string', default: '5000' },
+    'idle-seconds': { type: 'string', default: '60' },
+    modes: { type: 'string', default: 'beats,tcp' },
+  },
+});
+const FILES = Number(values.files);
+const LINES = Number(values.lines);
+const LINE_BYTES = 200;
+const CLK_TCK = 100;
+
+function procFigures(pid: number): { cpuS: number; rssMb: number; hwmMb: number } {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  const kib = (k: string): number => Number(new RegExp(`${k}:\\s+(\\d+)`).exec(status)?.[1]) / 1024;
+  return { cpuS: (Number(f[11]) + Number(f[12])) / CLK_TCK, rssMb: kib('VmRSS'), hwmMb: kib('VmHWM') };
+}
+
+async function throughput(setup: LogsSetup, mode: string): Promise<void> {
+  const total = FILES * LINES;
+  let count: () => number;
+  let address: string;
+  let close: () => Promise<void>;
+  if (mode === 'beats') {
+    const r = await BeatsReceiver.start({ record: false });
+    count = () => r.eventCount;
+    address = r.address;
+    close = () => r.close();
+  } else {
+    const r = await JsonLinesReceiver.start({ record: false });
+    count = () => r.lineCount;
+    address = r.address;
+    close = () => r.close();
+  }
+  const agent = await startLogsAgent(setup, address, { outputType: mode === 'tcp' ? 'tcp' : 'beats' });
+  const pid = agent.agent.child.pid as number;
+  const t0 = performance.now();
+  const cpu0 = procFigures(pid).cpuS;
+  let peak = 0;
+  await waitFor(`${total} events`, () => {
+    peak = Math.max(peak, procFigures(pid).rssMb);
+    return count() >= total;
+  }, 900_000, 100);
+  const wallS = (performance.now() - t0) / 1000;
+  const fig = procFigures(pid);
+  const mib = (total * (LINE_BYTES + 1)) / 1024 / 1024;
+  console.log(
+    `${mode.padEnd(5)}: ${total} lines (${mib.toFixed(0)} MiB of files) in ${wallS.toFixed(1)} s = ${(total / wallS / 1000).toFixed(0)}k lines/s, ${(mib / wallS).toFixed(1)} MiB/s; ` +
+      `agent CPU ${(fig.cpuS - cpu0).toFixed(1)} s (${(((fig.cpuS - cpu0) * 1e6) / total).toFixed(2)} µs/line, ${((fig.cpuS - cpu0) / wallS * 100).toFixed(0)} % of a core), peak RSS ${Math.max(peak, fig.hwmMb).toFixed(0)} MB`,
+  );
+  await agent.stop();
+  await close();
+}
+
+const setup = await logsSetup();
+try {
+  console.log(`writing ${FILES} files x ${LINES} lines of ${LINE_BYTES} B…`);
+  const w0 = performance.now();
+  await writeLogFiles(setup.logs, FILES, LINES, LINE_BYTES);
+  console.log(`  written in ${((performance.now() - w0) / 1000).toFixed(1)} s`);
+  for (const mode of values.modes.split(',')) {
+    await rm(setup.state, { recursive: true, force: true }); // every run reads everything again
+    if (mode !== 'beats' && mode !== 'tcp') throw new Error(`unknown mode ${mode}`);
+    await throughput(setup, mode);
+  }
+  await rm(setup.logs, { recursive: true, force: true });
+  await mkdir(setup.tracing, { recursive: true });
+  await idle(Number(values['idle-files']), Number(values['idle-seconds']));
+} finally {
+  await setup.cleanup();
+}
+
+async function idle(files: number, seconds: number): Promise<void> {
+  await rm(setup.state, { recursive: true, force: true });
+  await writeLogFiles(setup.logs, files, 5, 120);
+  const r = await BeatsReceiver.start({ record: false });
+  const agent = await startLogsAgent(setup, r.address, { env: { DOCKHAND_LOGS__RESCAN_INTERVAL: '10s', DOCKHAND_LOGS__CLOSE_INACTIVE: '5m' } });
+  await waitFor('idle files shipped', () => r.eventCount >= files * 5, 300_000, 200);
+  await new Promise((res) => setTimeout(res, 5000));
+  const pid = agent.agent.child.pid as number;
+  const a = procFigures(pid);
+  const t0 = performance.now();
+  let peak = 0;
+  while (performance.now() - t0 < seconds * 1000) {
+    await new Promise((res) => setTimeout(res, 1000));
+    peak = Math.max(peak, procFigures(pid).rssMb);
+  }
+  const b = procFigures(pid);
+  const wall = (performance.now() - t0) / 1000;
+  const metrics = await (await fetch(`http://127.0.0.1:${agent.port}/metrics`)).text();
+  const open = /^dockhand_log_files_open (\d+)/m.exec(metrics)?.[1];
+  const watches = /^dockhand_log_watched_directories (\d+)/m.exec(metrics)?.[1];
+  console.log(`idle : ${files} files followed (${open} open, ${watches} directory watches), ${wall.toFixed(0)} s: CPU ${(((b.cpuS - a.cpuS) / wall) * 100).toFixed(2)} % of a core (rescan every 10 s), RSS ${b.rssMb.toFixed(0)} MB (peak ${peak.toFixed(0)} MB)`);
+  await agent.stop();
+  await r.close();
+}
