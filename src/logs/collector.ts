@@ -130,6 +130,14 @@ export class LogCollector {
     for (const f of this.#files.values()) await this.#close(f, f.state === 'deleted' ? 'deleted' : 'closed');
   }
 
+  /** Path and lag of every followed file, without building views (runs every second). */
+  lags(): Iterable<[string, number]> {
+    const files = this.#files.values();
+    return (function* () {
+      for (const f of files) yield [f.path, Math.max(0, f.size - f.ackedOffset)] as [string, number];
+    })();
+  }
+
   files(): LogFileView[] {
     return [...this.#files.values()].map((f) => ({
       path: f.path,
@@ -157,6 +165,7 @@ export class LogCollector {
     // A closed file that vanished (deleted while nobody held it open) is forgotten once shipped;
     // otherwise a new file that reuses its inode would be taken for it.
     for (const file of [...this.#files.values()]) {
+      if (!seen.has(file.key) && file.handle) file.suspectDeleted = true;
       if (seen.has(file.key) || file.handle || file.state !== 'closed') continue;
       const st = await stat(file.currentPath).catch(() => undefined);
       if (st && identityKey(st.dev, st.ino) === file.key) continue;
@@ -171,7 +180,10 @@ export class LogCollector {
     try {
       stats = await stat(path);
     } catch {
-      return; // deleted or renamed away: the open handle (if any) finds out at EOF or in the sweep
+      // Deleted or renamed away: the sweep checks the open handle's link count (once a second,
+      // only for suspects — not an fstat per open file per second).
+      for (const f of this.#files.values()) if (f.currentPath === path && f.handle) f.suspectDeleted = true;
+      return;
     }
     if (!stats.isFile()) return;
     const known = this.#files.get(identityKey(stats.dev, stats.ino));
@@ -517,7 +529,7 @@ export class LogCollector {
         await this.#close(file, 'closed');
         continue;
       }
-      await this.#checkDeleted(file, now);
+      if (file.suspectDeleted) await this.#checkDeleted(file, now);
     }
   }
 
@@ -527,9 +539,13 @@ export class LogCollector {
    * and logged — never a full disk from held files.
    */
   async #checkDeleted(file: TrackedFile, now: number): Promise<void> {
-    if (!file.handle || now - file.lastActivityAt < 1000) return;
+    if (!file.handle) return;
     const st = await file.handle.stat().catch(() => undefined);
-    if (!st || st.nlink > 0) return;
+    if (!st) return;
+    if (st.nlink > 0) {
+      file.suspectDeleted = false; // renamed, not deleted
+      return;
+    }
     file.deletedAt ??= now;
     if (now - file.deletedAt < this.#o.releaseDeletedAfterMs) {
       if (!file.scheduled && st.size > file.readOffset) this.#schedule(file);

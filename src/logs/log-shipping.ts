@@ -176,7 +176,7 @@ export class LogShipping {
       openFiles: this.#collector.openFiles,
       trackedFiles: this.#collector.trackedFiles,
       watchedDirectories: this.#collector.watchedDirectories,
-      files: this.#collector.files(),
+      lags: this.#collector.lags(),
     };
   }
 
@@ -208,15 +208,15 @@ export class LogShipping {
 
   #checkLag(now: number): void {
     const bound = this.#o.config.logs.lag_warning;
-    for (const f of this.#collector.files()) {
-      const lagging = f.lagBytes > bound;
-      if (lagging && !this.#laggingFiles.has(f.path)) {
-        this.#laggingFiles.add(f.path);
-        const message = `log file ${f.path} is ${f.lagBytes} bytes behind (bound ${bound})`;
-        this.#o.logger.warn({ event: 'logs.file_lagging', path: f.path, lagBytes: f.lagBytes }, message);
-        this.#o.events.record({ kind: 'agent', time: now, action: 'logs.file_lagging', level: 'warn', message, details: { path: f.path, lagBytes: f.lagBytes } });
-      } else if (!lagging && this.#laggingFiles.delete(f.path)) {
-        this.#o.logger.info({ event: 'logs.file_caught_up', path: f.path }, `log file ${f.path} caught up`);
+    for (const [path, lagBytes] of this.#collector.lags()) {
+      const lagging = lagBytes > bound;
+      if (lagging && !this.#laggingFiles.has(path)) {
+        this.#laggingFiles.add(path);
+        const message = `log file ${path} is ${lagBytes} bytes behind (bound ${bound})`;
+        this.#o.logger.warn({ event: 'logs.file_lagging', path, lagBytes }, message);
+        this.#o.events.record({ kind: 'agent', time: now, action: 'logs.file_lagging', level: 'warn', message, details: { path, lagBytes } });
+      } else if (!lagging && this.#laggingFiles.delete(path)) {
+        this.#o.logger.info({ event: 'logs.file_caught_up', path }, `log file ${path} caught up`);
       }
     }
   }

@@ -39,6 +39,8 @@ export class TrackedFile {
   size: number;
   lastActivityAt = Date.now();
   deletedAt: number | undefined;
+  /** Its name vanished (watch event or rescan): the sweep checks whether it was deleted. */
+  suspectDeleted = false;
   /** Queued for (or in) a read step. */
   scheduled = false;
   tracker: OffsetTracker;

@@ -6,7 +6,6 @@
  */
 import { Counter, Gauge } from 'prom-client';
 import type { Registry } from 'prom-client';
-import type { LogFileView } from '../logs/collector.ts';
 import type { LogCollectorMetrics } from '../logs/collector.ts';
 import type { PipelineMetrics } from '../pipeline/pipeline.ts';
 
@@ -19,7 +18,7 @@ export interface LogGaugeSnapshot {
   openFiles: number;
   trackedFiles: number;
   watchedDirectories: number;
-  files: LogFileView[];
+  lags: Iterable<[string, number]>;
 }
 
 export class LogMetrics implements LogCollectorMetrics, PipelineMetrics {
@@ -74,7 +73,7 @@ export class LogMetrics implements LogCollectorMetrics, PipelineMetrics {
       registers,
       collect() {
         this.reset();
-        for (const f of snapshot().files) this.set({ path: f.path }, f.lagBytes);
+        for (const [path, lag] of snapshot().lags) this.set({ path }, lag);
       },
     });
   }
