@@ -395,11 +395,11 @@ export class LogCollector {
     return false;
   }
 
-  async #emitLines(file: TrackedFile, chunk: Buffer, chunkOffset: number, now: number): Promise<void> {
+  /** Collects a file's joined events as encoded bytes and end offsets, for #enqueue. */
+  #eventSink(file: TrackedFile, now: number): { emit: (ev: JoinedEvent) => void; encoded: Buffer[]; ends: number[] } {
     const encoded: Buffer[] = [];
     const ends: number[] = [];
     const prefix = this.#prefixFor(file);
-    let lines = 0;
     const emit = (ev: JoinedEvent): void => {
       // Blank lines reach the joiner (they can belong to a multiline event) but are no event alone.
       if (ev.message.length === 0) return;
@@ -407,6 +407,12 @@ export class LogCollector {
       encoded.push(this.#o.encoder.encodeLine(prefix, ev.message, ev.start, now, ev.flags));
       ends.push(ev.end);
     };
+    return { emit, encoded, ends };
+  }
+
+  async #emitLines(file: TrackedFile, chunk: Buffer, chunkOffset: number, now: number): Promise<void> {
+    const { emit, encoded, ends } = this.#eventSink(file, now);
+    let lines = 0;
     file.splitter.push(chunk, chunkOffset, (text, start, end, truncated) => {
       lines++;
       file.joiner.pushLine(text, start, end, truncated, now, emit);
@@ -418,15 +424,8 @@ export class LogCollector {
 
   /** Emits the pending multiline event: when its timeout is due, or unconditionally. */
   async #flushJoiner(file: TrackedFile, onlyIfDue: boolean): Promise<void> {
-    const encoded: Buffer[] = [];
-    const ends: number[] = [];
-    const prefix = this.#prefixFor(file);
     const now = Date.now();
-    const emit = (ev: JoinedEvent): void => {
-      if (ev.message.length === 0) return;
-      encoded.push(this.#o.encoder.encodeLine(prefix, ev.message, ev.start, now, ev.flags));
-      ends.push(ev.end);
-    };
+    const { emit, encoded, ends } = this.#eventSink(file, now);
     if (onlyIfDue) file.joiner.flushIfDue(now, emit);
     else file.joiner.flush(emit);
     await this.#enqueue(file, encoded, ends);

@@ -4,20 +4,13 @@
  * tests short; nothing in them asserts a timing.
  */
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { AgentProcess, cleanEnv } from './agent-process.ts';
 import type { ReceivedEvent } from './beats-receiver.ts';
 import { waitFor } from './wait.ts';
-
-export async function freePort(): Promise<number> {
-  const srv = createServer();
-  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
-  const port = (srv.address() as { port: number }).port;
-  await new Promise((r) => srv.close(r));
-  return port;
-}
+export { freePort } from './ports.ts';
+import { freePort } from './ports.ts';
 
 export interface LogsSetup {
   dir: string;

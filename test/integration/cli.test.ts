@@ -12,6 +12,7 @@ import { TEST_LABEL, docker, ensureTestImage, removeAllContainers, requireDocker
 import { AgentProcess, cleanEnv, runCli } from '../helpers/agent-process.ts';
 import { BeatsReceiver } from '../helpers/beats-receiver.ts';
 import { waitFor } from '../helpers/wait.ts';
+import { freePort } from '../helpers/ports.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'dockhand-cli-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
@@ -104,14 +105,6 @@ function checkWithPromtool(t: TestContext, exposition: string): void {
     return;
   }
   assert.equal(result.status, 0, `promtool check metrics:\n${result.stdout}${result.stderr}`);
-}
-
-async function freePort(): Promise<number> {
-  const srv = createServer();
-  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
-  const port = (srv.address() as { port: number }).port;
-  await new Promise((r) => srv.close(r));
-  return port;
 }
 
 void describe('dockhand run', () => {

@@ -2,7 +2,6 @@
 // the watcher connects with the right certificate and is refused (reported, not crashed) with a
 // certificate from another CA or with plain HTTP.
 import assert from 'node:assert/strict';
-import { createServer } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { pino } from 'pino';
 import type { Config } from '../../src/config/schema.ts';
@@ -16,16 +15,9 @@ import type { PrivateDockerd } from '../helpers/docker-engine.ts';
 import { createPki } from '../helpers/pki.ts';
 import type { Pki } from '../helpers/pki.ts';
 import { waitFor } from '../helpers/wait.ts';
+import { freePort } from '../helpers/ports.ts';
 
 type DockerConfig = Config['docker'];
-
-async function freePort(): Promise<number> {
-  const srv = createServer();
-  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
-  const port = (srv.address() as { port: number }).port;
-  await new Promise((r) => srv.close(r));
-  return port;
-}
 
 function watcherFor(config: DockerConfig) {
   const inventory = new ContainerInventory();
