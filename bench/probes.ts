@@ -2,8 +2,9 @@
 // listeners in a helper process on 127.0.0.1. Two measurements:
 //   1. in process: the health machinery alone (HealthMonitor: scheduler, probes, verdicts,
 //      metrics) over N synthetic host-network containers — its CPU and RSS growth, nothing else;
-//   2. the built agent with N real busybox containers (host networking, `sleep`), each declaring
-//      its probe by labels — the whole agent's CPU and RSS (other capabilities idle: no log files,
+//   2. the built agent with N real busybox containers (host networking, `sleep`), first without
+//      probes, then with one probe per container (declared by config rules): the whole agent's CPU
+//      and RSS in both runs and the difference (other capabilities idle: no log files,
 //      metrics.interval 1h, output on a closed port).
 // Both report the probe latency distribution (from the probes' own results) and the scheduling
 // skew: the agent's own figure (start − due time) and the one the listeners see (each target's
@@ -200,45 +201,28 @@ async function freePort(): Promise<number> {
   return port;
 }
 
-async function agentRun(n: number, seconds: number): Promise<void> {
-  console.log(`\n[agent] the built agent with ${n} containers probed by labels, ${seconds} s`);
-  let daemon: PrivateDockerd | undefined;
-  const host = process.env.DOCKHAND_BENCH_DOCKER_HOST ?? (daemon = await startPrivateDockerd({ name: 'bench-probes' })).host;
-  const { child, ports } = await startListeners(n);
-  const dir = await mkdtemp(join(tmpdir(), 'dockhand-bench-probes-'));
-  let agent: AgentProcess | undefined;
-  try {
-    const image = await ensureTestImage(host);
-    const all = [...ports.tcp.map((p) => ['tcp', p] as const), ...ports.http.map((p) => ['http', p] as const)];
-    const t0 = performance.now();
-    let next = 0;
-    await Promise.all(Array.from({ length: 8 }, async () => {
-      while (next < all.length) {
-        const [type, port] = all[next++] as readonly [string, number];
-        await docker(host, ['run', '-d', '--network', 'host', '--label', LABEL, '--label', `dockhand.probe.type=${type}`, '--label', `dockhand.probe.port=${port}`, image, 'sleep', '36000']);
-      }
-    }));
-    console.log(`  ${n} containers created in ${((performance.now() - t0) / 1000).toFixed(0)} s (engine ${host})`);
+interface AgentFigures {
+  cpuPct: number;
+  cpuMs: number;
+  wallS: number;
+  rssAvg: number;
+  rssPeak: number;
+  /** V8 heap used / total and external memory at the end, MB (from the agent's /metrics). */
+  heap: string;
+}
 
-    const apiPort = await freePort();
-    await mkdir(join(dir, 'logs'));
-    const config = join(dir, 'dockhand.yaml');
-    await writeFile(config, [
-      'log_level: warn',
-      `state_dir: ${dir}/state`,
-      `docker: { host: "${host}" }`,
-      `api: { listen: "127.0.0.1:${apiPort}", metrics_auth: false }`,
-      `logs: { roots: ["${dir}/logs"] }`,
-      `outputs: [{ type: tcp, hosts: ["127.0.0.1:${await freePort()}"] }]`,
-      'metrics: { interval: 1h }',
-      'health: { defaults: { interval: 10s, timeout: 2s, grace: 0s } }',
-    ].join('\n'));
-    agent = new AgentProcess(['run', '--config', config], cleanEnv());
-    const api = `http://127.0.0.1:${apiPort}`;
-    const probes = async (): Promise<ProbesDoc> => (await (await fetch(`${api}/v1/probes`)).json()) as ProbesDoc;
-    await waitFor('every probe healthy', async () => (await probes()).probes.filter((p) => p.status === 'healthy').length === n, 120_000, 1000);
+async function heapFigures(api: string): Promise<string> {
+  const text = await (await fetch(`${api}/metrics`)).text();
+  const mb = (name: string): string => (Number(new RegExp(`^${name} (\\S+)`, 'm').exec(text)?.[1] ?? NaN) / 1048576).toFixed(1);
+  return `heap used ${mb('dockhand_nodejs_heap_size_used_bytes')} of ${mb('dockhand_nodejs_heap_size_total_bytes')} MB, external ${mb('dockhand_nodejs_external_memory_bytes')} MB`;
+}
+
+/** Runs the built agent on `config` until `ready`, then measures its CPU and RSS over `seconds`. */
+async function measureAgent(config: string, ready: () => Promise<boolean>, seconds: number, after: (api: string) => Promise<void>, api: string): Promise<AgentFigures> {
+  const agent = new AgentProcess(['run', '--config', config], cleanEnv());
+  try {
+    await waitFor('agent ready for the measurement', ready, 180_000, 1000);
     await new Promise((r) => setTimeout(r, 3000));
-    child.send('reset');
     const pid = agent.child.pid as number;
     const ticks = (): number => {
       const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
@@ -259,20 +243,81 @@ async function agentRun(n: number, seconds: number): Promise<void> {
       samples++;
     }
     const cpuS = (ticks() - c0) / CLK_TCK;
-    const wall = (performance.now() - w0) / 1000;
-    const doc = await probes();
-    const report = await listenerReport(child);
-    const metrics = await (await fetch(`${api}/metrics`)).text();
-    console.log(`  agent CPU ${((cpuS / wall) * 100).toFixed(2)} % of a core over ${wall.toFixed(0)} s (${(cpuS * 1000).toFixed(0)} ms); RSS avg ${(sum / samples).toFixed(1)} MB, peak ${peak.toFixed(1)} MB`);
-    console.log(`  healthy ${doc.probes.filter((p) => p.status === 'healthy').length}/${n}; scheduler runs ${doc.scheduler.runs}, overruns ${doc.scheduler.overruns}, worst skew (start − due, whole run) ${doc.scheduler.maxDelayMs.toFixed(1)} ms`);
-    for (const l of latencyFigures(doc)) console.log(l);
-    console.log(`  ${dist('skew seen by the listeners (|inter-arrival − 10 s|)', externalSkew(report))}`);
-    const over = (le: string): string => new RegExp(`dockhand_probe_schedule_delay_seconds_bucket\\{le="${le}"\\} (\\d+)`).exec(metrics)?.[1] ?? '?';
-    console.log(`  schedule delay histogram: ≤1 ms ${over('0.001')}, ≤10 ms ${over('0.01')}, ≤100 ms ${over('0.1')}, all ${over('+Inf')}`);
+    const wallS = (performance.now() - w0) / 1000;
+    const heap = await heapFigures(api);
+    await after(api);
     agent.child.kill('SIGTERM');
     await agent.exited;
+    return { cpuPct: (cpuS / wallS) * 100, cpuMs: cpuS * 1000, wallS, rssAvg: sum / samples, rssPeak: peak, heap };
   } finally {
-    await agent?.dispose();
+    await agent.dispose();
+  }
+}
+
+async function agentRun(n: number, seconds: number): Promise<void> {
+  console.log(`\n[agent] the built agent with ${n} containers, without probes and then probing them, ${seconds} s each`);
+  let daemon: PrivateDockerd | undefined;
+  const host = process.env.DOCKHAND_BENCH_DOCKER_HOST ?? (daemon = await startPrivateDockerd({ name: 'bench-probes' })).host;
+  const { child, ports } = await startListeners(n);
+  const dir = await mkdtemp(join(tmpdir(), 'dockhand-bench-probes-'));
+  try {
+    const image = await ensureTestImage(host);
+    const all = [...ports.tcp.map((p) => ['tcp', p] as const), ...ports.http.map((p) => ['http', p] as const)];
+    const t0 = performance.now();
+    let next = 0;
+    await Promise.all(Array.from({ length: 8 }, async () => {
+      while (next < all.length) {
+        const i = next++;
+        await docker(host, ['run', '-d', '--name', `dh-bench-probe-${i}`, '--network', 'host', '--label', LABEL, image, 'sleep', '36000']);
+      }
+    }));
+    console.log(`  ${n} containers created in ${((performance.now() - t0) / 1000).toFixed(0)} s (engine ${host})`);
+
+    // The same containers, the same agent; the second run declares one probe per container by
+    // config rule (the same path as labels, which rules cannot template a port into), so the
+    // difference between the runs is the cost of probing.
+    await mkdir(join(dir, 'logs'));
+    const apiPort = await freePort();
+    const base = [
+      'log_level: warn',
+      `state_dir: ${dir}/state`,
+      `docker: { host: "${host}" }`,
+      `api: { listen: "127.0.0.1:${apiPort}", metrics_auth: false }`,
+      `logs: { roots: ["${dir}/logs"] }`,
+      `outputs: [{ type: tcp, hosts: ["127.0.0.1:${await freePort()}"] }]`,
+      'metrics: { interval: 1h }',
+    ];
+    const rules = all.map(([type, port], i) => `    - { match: { name: dh-bench-probe-${i} }, probe: { type: ${type}, port: ${port} } }`);
+    const baseline = join(dir, 'baseline.yaml');
+    const probing = join(dir, 'probing.yaml');
+    await writeFile(baseline, base.join('\n'));
+    await writeFile(probing, [...base, 'health:', '  defaults: { interval: 10s, timeout: 2s, grace: 0s }', '  rules:', ...rules].join('\n'));
+    const api = `http://127.0.0.1:${apiPort}`;
+    const probes = async (): Promise<ProbesDoc> => (await (await fetch(`${api}/v1/probes`)).json()) as ProbesDoc;
+    const containers = async (): Promise<number> => ((await (await fetch(`${api}/v1/containers`)).json()) as { containers: unknown[] }).containers.length;
+
+    const idle = await measureAgent(baseline, async () => (await containers().catch(() => 0)) >= n, seconds, () => Promise.resolve(), api);
+    console.log(`  without probes: agent CPU ${idle.cpuPct.toFixed(2)} % of a core over ${idle.wallS.toFixed(0)} s (${idle.cpuMs.toFixed(0)} ms); RSS avg ${idle.rssAvg.toFixed(1)} MB, peak ${idle.rssPeak.toFixed(1)} MB; ${idle.heap}`);
+
+    let doc: ProbesDoc | undefined;
+    let report: ListenerReport | undefined;
+    let metrics = '';
+    const busy = await measureAgent(probing, async () => (await probes().catch(() => ({ probes: [] }) as unknown as ProbesDoc)).probes.filter((p) => p.status === 'healthy').length === n, seconds, async () => {
+      doc = await probes();
+      report = await listenerReport(child);
+      metrics = await (await fetch(`${api}/metrics`)).text();
+    }, api);
+    console.log(`  probing:        agent CPU ${busy.cpuPct.toFixed(2)} % of a core over ${busy.wallS.toFixed(0)} s (${busy.cpuMs.toFixed(0)} ms); RSS avg ${busy.rssAvg.toFixed(1)} MB, peak ${busy.rssPeak.toFixed(1)} MB; ${busy.heap}`);
+    const probesRun = (n * busy.wallS * 1000) / INTERVAL_MS;
+    console.log(`  cost of probing: ${(busy.cpuPct - idle.cpuPct).toFixed(2)} % of a core (${(((busy.cpuMs / busy.wallS - idle.cpuMs / idle.wallS) * busy.wallS * 1000) / probesRun).toFixed(0)} µs per probe), RSS +${(busy.rssAvg - idle.rssAvg).toFixed(1)} MB`);
+    if (doc && report) {
+      console.log(`  healthy ${doc.probes.filter((p) => p.status === 'healthy').length}/${n}; scheduler runs ${doc.scheduler.runs}, overruns ${doc.scheduler.overruns}, worst skew (start − due, whole run) ${doc.scheduler.maxDelayMs.toFixed(1)} ms`);
+      for (const l of latencyFigures(doc)) console.log(l);
+      console.log(`  ${dist('skew seen by the listeners (|inter-arrival − 10 s|)', externalSkew(report))}`);
+    }
+    const bucket = (le: string): string => new RegExp(`dockhand_probe_schedule_delay_seconds_bucket\\{le="${le.replace(/[+.]/g, '\\$&')}"\\} (\\d+)`).exec(metrics)?.[1] ?? '?';
+    console.log(`  schedule delay histogram (whole run): ≤1 ms ${bucket('0.001')}, ≤10 ms ${bucket('0.01')}, ≤100 ms ${bucket('0.1')}, all ${bucket('+Inf')}`);
+  } finally {
     child.kill();
     console.log('  removing containers…');
     const ids = (await docker(host, ['ps', '-aq', '--filter', `label=${LABEL}`])).stdout.split('\n').filter(Boolean);

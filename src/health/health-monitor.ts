@@ -97,6 +97,7 @@ export class HealthMonitor {
   #saving: Promise<void> = Promise.resolve();
   #everConnected = false;
   #seenVersion = -1;
+  #persistError = '';
   #seenConnected = false;
   #gen = 0;
   #stopped = false;
@@ -170,9 +171,20 @@ export class HealthMonitor {
     }
   }
 
+  /**
+   * The container's spec, resolved once per distinct labels/name/image. Every inspect brings a
+   * new labels object with the same content (a reconnect re-inspects everything): the spec, and
+   * with it the probe's verdict so far, must survive that.
+   */
   #spec(rec: ContainerIdentity & { id: string }): HealthSpec {
     const cached = this.#specs.get(rec.id);
-    if (cached && cached.labels === rec.labels && cached.name === rec.name && cached.image === rec.image) return cached.spec;
+    if (cached && cached.name === rec.name && cached.image === rec.image) {
+      if (cached.labels === rec.labels) return cached.spec;
+      if (sameLabels(cached.labels, rec.labels)) {
+        cached.labels = rec.labels;
+        return cached.spec;
+      }
+    }
     const spec = this.#resolver.resolve(rec);
     this.#specs.set(rec.id, { labels: rec.labels, name: rec.name, image: rec.image, spec });
     return spec;
@@ -219,6 +231,7 @@ export class HealthMonitor {
           this.#specs.delete(id);
           this.#reported.delete(id);
           this.#metrics.forget(id);
+          this.#attribution.forget(id); // removed while the stream was down: no destroy event
         }
       }
       if (connected && !this.#everConnected) {
@@ -395,8 +408,13 @@ export class HealthMonitor {
     if (!this.#controller) return;
     try {
       await saveHealthState(this.#stateFile, { version: 1, savedAt: Date.now(), containers: this.#controller.persistable() });
+      this.#persistError = '';
     } catch (err) {
-      this.#o.logger.warn({ file: this.#stateFile, err: errorMessage(err) }, 'cannot save the health state; restart history may be lost on an agent restart');
+      // once per distinct error: an unwritable state directory must not flood the journal
+      if (this.#persistError !== errorMessage(err)) {
+        this.#persistError = errorMessage(err);
+        this.#o.logger.warn({ file: this.#stateFile, err: this.#persistError }, 'cannot save the health state; restart history may be lost on an agent restart');
+      }
     }
   }
 
@@ -447,6 +465,13 @@ export class HealthMonitor {
     }
     return { probes, scheduler: this.#scheduler.stats() };
   }
+}
+
+function sameLabels(a: Readonly<Record<string, string>>, b: Readonly<Record<string, string>>): boolean {
+  const keys = Object.keys(a);
+  if (keys.length !== Object.keys(b).length) return false;
+  for (const k of keys) if (a[k] !== b[k]) return false;
+  return true;
 }
 
 function describeSpec(s: ProbeSpec): Record<string, unknown> {

@@ -403,10 +403,17 @@ export class RestartController {
   #pump(): void {
     while (!this.#stopped && this.#inFlight.size < this.#o.maxConcurrent && this.#queue.length > 0) {
       const entry = this.#queue.shift() as RestartEntry;
-      const run: Promise<void> = this.#execute(entry).finally(() => {
-        this.#inFlight.delete(run);
-        this.#pump();
-      });
+      const run: Promise<void> = this.#execute(entry)
+        .catch((err: unknown) => {
+          // the executor never throws; a bug here must cost one restart, not the agent
+          entry.inFlight = false;
+          entry.pending = null;
+          this.#o.emit('restart.failed', 'error', `${entry.name}: restart failed: ${err instanceof Error ? err.message : String(err)}`, this.#details(entry));
+        })
+        .finally(() => {
+          this.#inFlight.delete(run);
+          this.#pump();
+        });
       this.#inFlight.add(run);
     }
   }

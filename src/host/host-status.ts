@@ -5,10 +5,17 @@
  * (df) and measures CPU load between calls, so samples are cached briefly: callers within
  * `cacheMs` share one, and a burst of API calls or two Prometheus scrapers cost one.
  *
- * Network counters come from /proc/<pid>/net/dev of the host's init process rather than
- * si.networkStats, which spawns a shell running `cat` per interface per call; the interface list
- * (si.networkInterfaces, ~60 ms wall and several child processes) only feeds the host's IP
- * addresses and is refreshed once a minute.
+ * What systeminformation spawns matters at a scrape every 15 s (a --cpu-prof of the agent with
+ * 200 containers: child_process.spawnSync was its largest single cost), so:
+ * - CPU usage comes from os.cpus() deltas between samples, not si.currentLoad(), which runs
+ *   `cat /proc/stat | grep cpu` through execSync on every call (blocking the event loop);
+ * - network counters come from /proc/<pid>/net/dev of the host's init process rather than
+ *   si.networkStats, which spawns a shell running `cat` per interface per call;
+ * - the host's IP addresses come from os.networkInterfaces(), not si.networkInterfaces(), which
+ *   runs half a dozen commands per call (ip, nmcli, ethtool lookups: ~190 ms of CPU in the
+ *   profile) to add details this document does not show;
+ * - file systems (si.fsSize: `cat /proc/mounts` via execSync, then `df`) change slowly and are
+ *   refreshed every 30 s.
  */
 import { readFileSync } from 'node:fs';
 import os from 'node:os';
@@ -99,14 +106,32 @@ export interface HostSample {
   docker: DockerCounts | undefined;
 }
 
-const IFACE_REFRESH_MS = 60_000;
+const FS_REFRESH_MS = 30_000;
+const IGNORED_FS_TYPES: ReadonlySet<string> = new Set(['overlay', 'squashfs', 'erofs', 'nsfs', 'autofs', 'fuse.lxcfs']);
+
+type CpuTimes = HostSample['cpu']['times'];
+
+/** Busy share of all CPUs between two os.cpus() readings, percent. */
+export function cpuBusyPercent(before: CpuTimes, after: CpuTimes): number {
+  let busy = 0;
+  let total = 0;
+  after.forEach((a, i) => {
+    const b = before[i] ?? { user: 0, nice: 0, system: 0, idle: 0, irq: 0 };
+    const idle = a.idle - b.idle;
+    const work = a.user - b.user + (a.nice - b.nice) + (a.system - b.system) + (a.irq - b.irq);
+    busy += work;
+    total += work + idle;
+  });
+  return total > 0 ? (busy / total) * 100 : 0;
+}
 
 export class HostStatusReporter {
   readonly #o: HostStatusOptions;
   readonly #interfaces: InterfaceFilter;
   #static: Promise<StaticFacts> | undefined;
   #cached: { at: number; value: Promise<HostSample> } | undefined;
-  #ips: { at: number; value: Promise<string[]> } | undefined;
+  #disks: { at: number; value: Promise<si.Systeminformation.FsSizeData[]> } | undefined;
+  #previousCpu: CpuTimes | undefined;
   #previousNet: { at: number; byName: Map<string, NetworkInterfaceFigures> } | undefined;
 
   constructor(options: HostStatusOptions) {
@@ -192,20 +217,18 @@ export class HostStatusReporter {
 
   async #collect(): Promise<HostSample> {
     this.#static ??= Promise.all([si.osInfo(), si.cpu()]).then(([o, c]) => ({ os: o, cpu: c }));
-    const [facts, mem, load, disks, ips, dockerInfo] = await Promise.all([
-      this.#static,
-      si.mem(),
-      si.currentLoad(),
-      si.fsSize(),
-      this.#hostIps(),
-      this.#o.watcher.info(),
-    ]);
+    const [facts, mem, disks, dockerInfo] = await Promise.all([this.#static, si.mem(), this.#fileSystems(), this.#o.watcher.info()]);
+    const ips = this.#hostIps();
+    const times: CpuTimes = os.cpus().map((c) => ({ user: c.times.user / 1000, nice: c.times.nice / 1000, system: c.times.sys / 1000, idle: c.times.idle / 1000, irq: c.times.irq / 1000 }));
+    const usagePercent = cpuBusyPercent(this.#previousCpu ?? [], times);
+    this.#previousCpu = times;
     const at = Date.now();
     const important = this.#o.importantPaths();
     const rootDir = this.#o.watcher.engine?.rootDir ?? '';
     // Containers' root file systems and shm mounts live under Docker's root: one per container,
-    // nothing an operator sizes (node_exporter excludes /var/lib/docker/.+ by default too).
-    const hostDisks = disks.filter((d) => !(rootDir && d.mount.startsWith(`${rootDir}/`)));
+    // nothing an operator sizes. node_exporter leaves out the same (/var/lib/docker/.+, and
+    // overlay/squashfs/erofs/nsfs file system types: other runtimes' and snaps' mounts).
+    const hostDisks = disks.filter((d) => !IGNORED_FS_TYPES.has(d.type) && !(rootDir && d.mount.startsWith(`${rootDir}/`)));
     const [load1, load5, load15] = os.loadavg();
     const uptime = os.uptime();
     return {
@@ -222,9 +245,9 @@ export class HostStatusReporter {
       cpu: {
         model: `${facts.cpu.manufacturer} ${facts.cpu.brand}`.trim(),
         cores: facts.cpu.cores,
-        usagePercent: round(load.currentLoad),
+        usagePercent: round(usagePercent),
         load: [round(load1 ?? 0), round(load5 ?? 0), round(load15 ?? 0)],
-        times: os.cpus().map((c) => ({ user: c.times.user / 1000, nice: c.times.nice / 1000, system: c.times.sys / 1000, idle: c.times.idle / 1000, irq: c.times.irq / 1000 })),
+        times,
       },
       memory: {
         totalBytes: mem.total,
@@ -281,18 +304,22 @@ export class HostStatusReporter {
     });
   }
 
-  #hostIps(): Promise<string[]> {
+  #fileSystems(): Promise<si.Systeminformation.FsSizeData[]> {
     const now = Date.now();
-    if (this.#ips && now - this.#ips.at < IFACE_REFRESH_MS) return this.#ips.value;
-    const value = si.networkInterfaces().then((nets) => {
-      const ifaces = Array.isArray(nets) ? nets : [nets];
-      return ifaces.filter((n) => !n.internal).flatMap((n) => [n.ip4, n.ip6].filter((ip) => ip));
-    });
-    this.#ips = { at: now, value };
+    if (this.#disks && now - this.#disks.at < FS_REFRESH_MS) return this.#disks.value;
+    const value = si.fsSize();
+    this.#disks = { at: now, value };
     value.catch(() => {
-      if (this.#ips?.value === value) this.#ips = undefined;
+      if (this.#disks?.value === value) this.#disks = undefined;
     });
     return value;
+  }
+
+  /** Non-internal addresses, IPv4 first per interface (link-local IPv6 included, as before). */
+  #hostIps(): string[] {
+    return Object.values(os.networkInterfaces()).flatMap((addrs) =>
+      (addrs ?? []).filter((a) => !a.internal).sort((a, b) => (a.family === b.family ? 0 : a.family === 'IPv4' ? -1 : 1)).map((a) => a.address),
+    );
   }
 }
 

@@ -26,7 +26,7 @@ import { computeRates } from './rates.ts';
 import { fetchOneShotStats, sampleFromStats } from './stats-api.ts';
 import type { BlockDeviceFigures, ContainerRates, ContainerSample, NetworkInterfaceFigures, SampleSource } from './types.ts';
 
-/** Containers read between two yields to the event loop (~100 µs each). */
+/** Containers read between two yields to the event loop (50–100 µs each: a few ms per chunk). */
 const CHUNK = 50;
 /** Files found missing are retried after this long (a controller enabled later, a transient EACCES). */
 const SKIP_RETRY_MS = 10 * 60_000;

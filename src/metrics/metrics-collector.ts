@@ -145,6 +145,7 @@ export class MetricsCollector {
    * dockhand_metrics_samples_shared_total (the timer's own calls are not scrapes).
    */
   async fresh(maxAgeMs = this.#o.config.scrape_cache, forScrape = true): Promise<boolean> {
+    if (this.#stopped) return false;
     if (this.#inflight) {
       if (forScrape) this.#m.shared.inc();
       await this.#inflight;

@@ -201,7 +201,10 @@ void describe('container figures from cgroups, compared with Docker', { timeout:
     if (!h) return;
     // the loop keeps the shell (and its 64 MiB variable) alive: a trailing `sleep` would be exec'd in its place
     const id = await run(h, ['--init'], 'a=$(head -c 67108864 /dev/zero | tr "\\0" a); dd if=/dev/zero of=/tmp/cache bs=1M count=32 2>/dev/null; touch /tmp/ready; while true; do sleep 3600; done');
-    await waitFor('allocation done', async () => (await sample(h, id)).memory.workingSetBytes! >= 64 * MiB && (await sample(h, id)).memory.cacheBytes! >= 30 * MiB, 60_000, 200);
+    await waitFor('allocation and page cache in place', async () => {
+      const m = (await sample(h, id)).memory;
+      return (m.workingSetBytes ?? 0) >= 64 * MiB && (m.cacheBytes ?? 0) >= 30 * MiB;
+    }, 60_000, 200);
     const ours = await sample(h, id);
     const api = await statsApi(h, id);
     const ds = await dockerStats(h, id);
@@ -210,11 +213,11 @@ void describe('container figures from cgroups, compared with Docker', { timeout:
     const stats = api.memory_stats?.stats ?? {};
     const apiWorkingSet = apiUsage - (stats.total_inactive_file ?? stats.inactive_file ?? 0);
     t.diagnostic(`memory: usage ${m.usageBytes} (api ${apiUsage}), working set ${m.workingSetBytes} (api ${apiWorkingSet}, docker stats ${ds.memUsageBytes}), rss ${m.rssBytes}, cache ${m.cacheBytes}`);
-    assert.ok(Math.abs((m.usageBytes ?? 0) - apiUsage) <= MiB);
-    assert.ok(Math.abs((m.workingSetBytes ?? 0) - apiWorkingSet) <= MiB);
-    assert.ok(Math.abs((m.workingSetBytes ?? 0) - ds.memUsageBytes) <= MiB + 0.01 * MiB, 'docker stats MEM USAGE is the working set');
-    assert.ok((m.rssBytes ?? 0) >= 60 * MiB);
-    assert.ok((m.usageBytes ?? 0) - (m.workingSetBytes ?? 0) >= 16 * MiB, 'inactive page cache is not in the working set');
+    assert.ok(Math.abs((m.usageBytes ?? 0) - apiUsage) <= MiB, `usage: ours ${m.usageBytes}, stats API ${apiUsage}`);
+    assert.ok(Math.abs((m.workingSetBytes ?? 0) - apiWorkingSet) <= MiB, `working set: ours ${m.workingSetBytes}, stats API ${apiWorkingSet}`);
+    assert.ok(Math.abs((m.workingSetBytes ?? 0) - ds.memUsageBytes) <= MiB + 0.01 * MiB, `docker stats MEM USAGE ${ds.memUsageBytes} is the working set (ours ${m.workingSetBytes})`);
+    assert.ok((m.rssBytes ?? 0) >= 60 * MiB, `rss ${m.rssBytes}`);
+    assert.ok((m.usageBytes ?? 0) - (m.workingSetBytes ?? 0) >= 16 * MiB, `inactive page cache is not in the working set: usage ${m.usageBytes}, working set ${m.workingSetBytes}`);
     assert.equal(m.limitBytes, 0, 'no --memory: no limit');
   });
 

@@ -51,15 +51,15 @@ test('at most maxConcurrent in flight; the rest wait in order and their delay is
   const started: string[] = [];
   const release: (() => void)[] = [];
   const delays: number[] = [];
-  // due at 250, 500, 750, 1000
-  const s = new ProbeScheduler({ maxConcurrent: 2, now: () => Date.now(), random: draws(0.025, 0.05, 0.075, 0.1), onDelay: (ms) => delays.push(ms) });
+  // due at 500, 1000, 1500, 2000
+  const s = new ProbeScheduler({ maxConcurrent: 2, now: () => Date.now(), random: draws(0.05, 0.1, 0.15, 0.2), onDelay: (ms) => delays.push(ms) });
   for (const key of ['a', 'b', 'c', 'd']) {
     s.add(key, 10_000, () => {
       started.push(key);
       return new Promise<void>((r) => release.push(r));
     });
   }
-  await advance(1100);
+  await advance(2100);
   assert.deepEqual(started, ['a', 'b']);
   assert.equal(s.stats().inFlight, 2);
   assert.equal(s.stats().waiting, 2);
@@ -69,8 +69,8 @@ test('at most maxConcurrent in flight; the rest wait in order and their delay is
   release.shift()?.();
   await flush();
   assert.deepEqual(started, ['a', 'b', 'c', 'd']);
-  assert.deepEqual(delays, [0, 0, 350, 100]);
-  assert.equal(s.takeMaxDelay(), 350);
+  assert.deepEqual(delays, [0, 0, 600, 100]);
+  assert.equal(s.takeMaxDelay(), 600);
   assert.equal(s.stats().maxDelayMs, 0);
   for (const r of release) r();
   await s.stop();
@@ -143,19 +143,19 @@ test('nextDue keeps the phase across skipped slots', () => {
 });
 
 test('first due times sit on a grid of the interval, so probes of one slot share a wake-up', async () => {
-  assert.deepEqual([10_000, 5000, 1000, 300, 100, 10_001].map(gridFor), [250, 100, 25, 5, 2, 1]);
+  assert.deepEqual([10_000, 5000, 1000, 300, 100, 10_001].map(gridFor), [500, 250, 50, 10, 5, 1]);
   const runs: [string, number][] = [];
-  // 10 s interval, grid 250 ms: draws at 1.01 s, 1.2 s and 1.3 s land on 1.25 s, 1.25 s and 1.5 s
-  const s = new ProbeScheduler({ maxConcurrent: 10, now: () => Date.now(), random: draws(0.101, 0.12, 0.13) });
+  // 10 s interval, grid 500 ms: draws at 1.01 s, 1.2 s and 1.6 s land on 1.5 s, 1.5 s and 2 s
+  const s = new ProbeScheduler({ maxConcurrent: 10, now: () => Date.now(), random: draws(0.101, 0.12, 0.16) });
   for (const key of ['a', 'b', 'c']) {
     s.add(key, 10_000, () => {
       runs.push([key, Date.now()]);
       return Promise.resolve();
     });
   }
-  await advance(11_600, 50);
+  await advance(12_100, 50);
   runs.sort(([ka, ta], [kb, tb]) => ta - tb || (ka < kb ? -1 : 1)); // one wake-up starts a slot in heap order
-  assert.deepEqual(runs, [['a', 1250], ['b', 1250], ['c', 1500], ['a', 11_250], ['b', 11_250], ['c', 11_500]]);
+  assert.deepEqual(runs, [['a', 1500], ['b', 1500], ['c', 2000], ['a', 11_500], ['b', 11_500], ['c', 12_000]]);
   assert.equal(s.stats().maxDelayMs, 0);
   await s.stop();
 });
