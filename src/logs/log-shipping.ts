@@ -117,7 +117,10 @@ export class LogShipping {
       clearInterval(this.#timer);
       this.#unsubscribe?.();
       await this.#collector.stop();
-      const drained = await this.#pipeline.drain(timeoutMs);
+      // With no output connected there is nobody to deliver to: do not spend the stop bound
+      // waiting (systemd's TimeoutStopSec is only a little above ours).
+      const connected = this.#outputs.some((o) => o.stats().state === 'connected');
+      const drained = await this.#pipeline.drain(connected ? timeoutMs : 0);
       if (!drained) this.#o.logger.warn({ queued: this.#queue.length }, 'stopped before every event was acknowledged; they will be read again after the restart');
       await this.#offsets.flush().catch(() => undefined);
       await Promise.all(this.#outputs.map((o) => o.close()));
