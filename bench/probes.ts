@@ -319,12 +319,23 @@ async function agentRun(n: number, seconds: number): Promise<void> {
     console.log(`  schedule delay histogram (whole run): ≤1 ms ${bucket('0.001')}, ≤10 ms ${bucket('0.01')}, ≤100 ms ${bucket('0.1')}, all ${bucket('+Inf')}`);
   } finally {
     child.kill();
-    console.log('  removing containers…');
-    const ids = (await docker(host, ['ps', '-aq', '--filter', `label=${LABEL}`])).stdout.split('\n').filter(Boolean);
-    for (let i = 0; i < ids.length; i += 50) await docker(host, ['rm', '-f', ...ids.slice(i, i + 50)], { allowFail: true, timeoutMs: 300_000 });
+    await removeBenchContainers(host);
     await daemon?.cleanup();
     await rm(dir, { recursive: true, force: true });
   }
+}
+
+/** Removes the bench's containers in small batches, retrying, and says so if any are left. */
+async function removeBenchContainers(host: string): Promise<void> {
+  console.log('  removing containers…');
+  const list = async (): Promise<string[]> => (await docker(host, ['ps', '-aq', '--filter', `label=${LABEL}`], { allowFail: true, timeoutMs: 60_000 })).stdout.split('\n').filter(Boolean);
+  for (let attempt = 0; attempt < 3; attempt++) {
+    const ids = await list();
+    if (ids.length === 0) return;
+    for (let i = 0; i < ids.length; i += 20) await docker(host, ['rm', '-f', ...ids.slice(i, i + 20)], { allowFail: true, timeoutMs: 120_000 });
+  }
+  const left = await list();
+  if (left.length > 0) console.log(`  WARNING: ${left.length} containers labelled ${LABEL} are left on ${host}`);
 }
 
 async function main(): Promise<void> {

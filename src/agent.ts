@@ -176,6 +176,7 @@ export class Agent {
         callTimeoutMs: config.docker.timeout,
         logger: this.#logger.child({ component: 'health' }),
         registry: this.metrics.registry,
+        dockerRootDir: () => watcher.engine?.rootDir,
       });
       await health.start();
       this.#disposers.push('health', () => health.stop());

@@ -18,6 +18,7 @@ import { errorMessage } from '../core/errors.ts';
 import type { RecentEvents } from '../core/recent-events.ts';
 import type { ContainerInventory } from '../docker/inventory.ts';
 import type { ContainerRecord, RecordedEvent } from '../docker/types.ts';
+import { readStopRecord } from '../docker/stop-record.ts';
 import type { DockerConnectionState } from '../docker/watcher.ts';
 import { loadHealthState, saveHealthState } from './health-state-file.ts';
 import { HealthMetrics } from './health-metrics.ts';
@@ -50,6 +51,8 @@ export interface HealthMonitorOptions {
   syncIntervalMs?: number;
   /** Unix ms of the host's boot; injected by tests. */
   hostBootTime?: number;
+  /** The daemon's data root (`docker info` DockerRootDir), for its record of manual stops. */
+  dockerRootDir?: () => string | undefined;
 }
 
 interface CachedSpec {
@@ -236,7 +239,7 @@ export class HealthMonitor {
       }
       if (connected && !this.#everConnected) {
         this.#everConnected = true;
-        controller.onConnected(true);
+        void this.#judgeStops(true);
         this.#markDirty(); // savedAt must postdate this boot (reboot detection)
       }
       controller.sync(connected);
@@ -360,10 +363,50 @@ export class HealthMonitor {
         this.#controller?.onStreamLost(e.time);
       } else if (e.action === 'docker.reconnected') {
         this.#sync();
-        this.#controller?.onConnected(false);
+        void this.#judgeStops(false);
       }
     } catch (err) {
       this.#o.logger.error({ err: errorMessage(err), event: e.seq }, 'health: handling an event failed');
+    }
+  }
+
+  /**
+   * (Re)connected: asks the daemon's own record how each suspect's run ended (a stop through the
+   * API, or its shutdown / a crash), then lets the controller restart what an outage took down.
+   * Without the record (not readable here) the controller goes by the event timing.
+   */
+  async #judgeStops(first: boolean): Promise<void> {
+    const controller = this.#controller;
+    if (!controller) return;
+    const suspects = controller.stopSuspects(first);
+    const manuallyStopped = new Map<string, boolean>();
+    let unavailable = '';
+    const root = this.#o.dockerRootDir?.() ?? '';
+    try {
+      for (const id of suspects) {
+        const r = await readStopRecord(root, id);
+        if ('manuallyStopped' in r) manuallyStopped.set(id, r.manuallyStopped);
+        else unavailable ||= r.unavailable;
+      }
+    } catch (err) {
+      unavailable ||= errorMessage(err);
+    }
+    if (this.#stopped) return;
+    try {
+      if (suspects.length > 0) {
+        const name = (id: string): string => this.#o.inventory.byId(id)?.name ?? id.slice(0, 12);
+        const onPurpose = [...manuallyStopped].filter(([, v]) => v).map(([id]) => name(id)).sort();
+        const notOnPurpose = [...manuallyStopped].filter(([, v]) => !v).map(([id]) => name(id)).sort();
+        const source = !unavailable ? 'daemon-record' : manuallyStopped.size === 0 ? 'event-timing' : 'mixed';
+        const when = first ? 'agent start' : 'Docker reconnect';
+        const message = !unavailable
+          ? `${when}: the daemon's record says ${onPurpose.length} of ${suspects.length} stopped container(s) were stopped through its API`
+          : `${when}: ${suspects.length - manuallyStopped.size} of ${suspects.length} stopped container(s) judged by event timing; the daemon's record of manual stops is not readable (${unavailable})`;
+        this.#emit('restart.stops_judged', 'info', message, { first, source, stoppedOnPurpose: onPurpose, notStoppedOnPurpose: notOnPurpose, ...(unavailable ? { unavailable } : {}) });
+      }
+      controller.onConnected(first, manuallyStopped);
+    } catch (err) {
+      this.#o.logger.error({ err: errorMessage(err) }, 'health: judging stopped containers failed');
     }
   }
 

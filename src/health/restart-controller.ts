@@ -90,6 +90,7 @@ export class RestartController {
   readonly #hostBootTime: number;
   #persisted: PersistedHealthState | null;
   #runningAtLoss = new Set<string>();
+  #stoppedNearLoss = new Set<string>();
   #stopped = false;
 
   constructor(options: RestartControllerOptions) {
@@ -168,13 +169,39 @@ export class RestartController {
   onStreamLost(at: number): void {
     this.#runningAtLoss = new Set([...this.#entries.values()].filter((e) => e.running).map((e) => e.id));
     for (const id of this.#o.attribution.onStreamLost(at)) this.#runningAtLoss.add(id);
+    // the burst rule may have judged these either way; the daemon's record can settle them
+    this.#stoppedNearLoss = new Set(this.#o.attribution.stoppedNear(at));
+  }
+
+  /**
+   * The stopped containers whose restart `onConnected(first)` will weigh: after an outage those
+   * running when the stream was lost or stopped shortly before; on the first connect those
+   * running when the previous agent run ended. The caller may look up the daemon's own record
+   * of how each one's run ended and pass it to `onConnected`.
+   */
+  stopSuspects(first: boolean): string[] {
+    const ids: string[] = [];
+    for (const rec of this.#o.context.records()) {
+      if (rec.state !== 'exited') continue;
+      const entry = this.#entry(rec.id);
+      if (!entry || entry.pending || entry.inFlight) continue;
+      if (first) {
+        const p = this.#persisted?.containers[rec.id];
+        if (p?.running && !p.stoppedOnPurpose) ids.push(rec.id);
+      } else if (this.#runningAtLoss.has(rec.id) || this.#stoppedNearLoss.has(rec.id)) {
+        ids.push(rec.id);
+      }
+    }
+    return ids;
   }
 
   /**
    * Docker is connected and the inventory reconciled: on the first connect after the agent
    * started (`first`), or after the stream was lost. Restarts what an outage took down.
+   * `manuallyStopped` is the daemon's own record (docker/stop-record.ts) for the containers it
+   * could be read for: it wins over what the event timing suggested.
    */
-  onConnected(first: boolean): void {
+  onConnected(first: boolean, manuallyStopped: ReadonlyMap<string, boolean> = new Map()): void {
     const now = this.#now();
     const candidates: { rec: ContainerRecord; cause: ExitCause }[] = [];
     const rebooted = this.#persisted !== null && this.#persisted.savedAt < this.#hostBootTime;
@@ -182,15 +209,22 @@ export class RestartController {
       if (rec.state !== 'exited') continue;
       const entry = this.#entry(rec.id);
       if (!entry || entry.pending || entry.inFlight) continue;
+      const onRecord = manuallyStopped.get(rec.id);
       if (first) {
         const p = this.#persisted?.containers[rec.id];
         if (!p?.running || p.stoppedOnPurpose) continue;
-        candidates.push({ rec, cause: rebooted ? 'outage' : 'unobserved' });
-      } else if (this.#runningAtLoss.has(rec.id) && !this.#o.attribution.stoppedOnPurpose(rec.id)) {
-        candidates.push({ rec, cause: 'outage' });
+        // stopped through the API after the previous agent run saved its state: left alone
+        if (onRecord === true) this.#o.attribution.markStoppedOnPurpose(rec.id);
+        candidates.push({ rec, cause: onRecord === true ? 'operator' : rebooted ? 'outage' : 'unobserved' });
+      } else if (this.#runningAtLoss.has(rec.id) || this.#stoppedNearLoss.has(rec.id)) {
+        if (onRecord !== undefined) this.#o.attribution.settle(rec.id, onRecord);
+        const onPurpose = onRecord ?? (!this.#runningAtLoss.has(rec.id) || this.#o.attribution.stoppedOnPurpose(rec.id));
+        if (!onPurpose) candidates.push({ rec, cause: 'outage' });
       }
     }
     this.#runningAtLoss.clear();
+    this.#stoppedNearLoss.clear();
+    if (first && this.#persisted) this.#persisted = null; // applied; no longer needed
     candidates.sort((a, b) => (a.rec.name < b.rec.name ? -1 : a.rec.name > b.rec.name ? 1 : 0));
     let slot = 0;
     for (const { rec, cause } of candidates) {
@@ -236,7 +270,6 @@ export class RestartController {
     }
     if (connected) {
       for (const id of this.#entries.keys()) if (!seen.has(id)) this.#forget(id);
-      if (this.#persisted) this.#persisted = null; // applied on the first connect; no longer needed
     }
   }
 

@@ -19,9 +19,10 @@
  * `docker stop` (moby daemon.shutdownContainer → containerStop), and dockerd 20.10 delivers those
  * kill/die/stop events before the stream ends (measured: the stream closes ~1 s after the last
  * stop). What tells them apart from an operator's stop: the daemon kills all containers at once.
- * So when the stream is lost, the latest burst of first kills (each within 1 s of the next, all
+ * So when the stream is lost, the latest burst of first kills (each within 3 s of the next, all
  * within 30 s of the loss) is re-attributed to the outage; an operator's stop before the burst
- * stays an operator's stop.
+ * stays an operator's stop. That is a judgement from timing: where the daemon's own record is
+ * readable (docker/stop-record.ts) it settles the question after the reconnect (`settle`).
  */
 import type { ContainerEvent } from '../docker/types.ts';
 import type { ExitCause } from './restart-policy.ts';
@@ -30,8 +31,12 @@ const TERMINATING = new Set(['15', '9', '2', '3', 'SIGTERM', 'SIGKILL', 'SIGINT'
 const OTHER_SIGNAL_WINDOW_MS = 10_000;
 /** moby's default shutdown timeout is 15 s: a shutdown's kills all lie this close to the loss. */
 export const SHUTDOWN_WINDOW_MS = 30_000;
-/** The daemon kills every container in parallel: its kills are milliseconds apart. */
-const BURST_GAP_MS = 1000;
+/**
+ * The daemon kills every container in parallel (moby ApplyAll): its kill events are milliseconds
+ * apart on an idle host, but each is logged after a containerd RPC, which a loaded host can delay
+ * by a second or more; 3 s between successive kills still counts as one burst.
+ */
+const BURST_GAP_MS = 3000;
 /** How long after a finished agent action its container's events are still the agent's, at most. */
 const AGENT_ACTION_TAIL_MS = 10_000;
 
@@ -165,6 +170,29 @@ export class StopAttribution {
       ids.push(id);
     }
     return ids;
+  }
+
+  /**
+   * Containers whose last run ended through the API (or the outage) at most SHUTDOWN_WINDOW_MS
+   * before `at`: the ones the burst rule may have judged wrongly either way.
+   */
+  stoppedNear(at: number): string[] {
+    const ids: string[] = [];
+    for (const [id, s] of this.#runs) {
+      const exit = s.lastExit;
+      if (exit && (exit.cause === 'operator' || exit.cause === 'outage') && exit.at >= at - SHUTDOWN_WINDOW_MS) ids.push(id);
+    }
+    return ids;
+  }
+
+  /**
+   * The daemon's own record (docker/stop-record.ts) settled who ended the last run: it overrides
+   * what the events suggested.
+   */
+  settle(id: string, onPurpose: boolean): void {
+    const s = this.#state(id);
+    s.onPurpose = onPurpose;
+    if (s.lastExit) s.lastExit = { at: s.lastExit.at, cause: onPurpose ? 'operator' : 'outage' };
   }
 
   lastExit(id: string): { at: number; cause: ExitCause } | null {

@@ -259,6 +259,71 @@ test('a daemon restart: stops just before the stream loss are the daemon\'s, and
   await controller.stop();
 });
 
+test('a daemon restart with the daemon\'s record: it settles who stopped what, whatever the timing suggested', async () => {
+  const { docker, controller, emitted, actions } = setup({ staggerMs: 500 });
+  for (const n of [40, 41, 42]) docker.records.set(idOf(n), record(n));
+  controller.sync(true);
+  // 40: an operator's stop in the middle of the shutdown (the timing says: the daemon's)
+  // 41: a shutdown stop 20 s before the loss (the timing says: an operator's), 42: a plain shutdown stop
+  for (const n of [41, 40, 42]) {
+    docker.event(idOf(n), 'kill', { signal: '15' });
+    docker.event(idOf(n), 'die', { exitCode: 143 });
+    docker.event(idOf(n), 'stop');
+    if (n === 41) await advance(20_000, 1000);
+  }
+  controller.onStreamLost(Date.now());
+  docker.connected = false;
+  await advance(2000, 100);
+  docker.connected = true;
+  const suspects = controller.stopSuspects(false);
+  assert.deepEqual(suspects.sort(), [idOf(40), idOf(41), idOf(42)]);
+  controller.onConnected(false, new Map([[idOf(40), true], [idOf(41), false], [idOf(42), false]]));
+  await advance(3000);
+  assert.deepEqual(actions(idOf(40)), ['restart.skipped:stopped-on-purpose']);
+  assert.deepEqual(actions(idOf(41)), ['restart.skipped:stopped-on-purpose', 'restart.scheduled:outage', 'restart.done:outage']);
+  assert.deepEqual(actions(idOf(42)), ['restart.skipped:stopped-on-purpose', 'restart.scheduled:outage', 'restart.done:outage']);
+  assert.deepEqual(emitted.filter((e) => e.action === 'restart.scheduled').map((e) => [e.details.containerName, e.details.delayMs]), [['c41', 100], ['c42', 500]]);
+  assert.deepEqual(docker.calls.sort(), [idOf(41), idOf(42)]);
+  assert.equal(controller.persistable()[idOf(40)]?.stoppedOnPurpose, true);
+  await controller.stop();
+});
+
+test('a daemon restart without the record: the same stops judged by timing', async () => {
+  const { docker, controller, actions } = setup({ staggerMs: 500 });
+  for (const n of [40, 41, 42]) docker.records.set(idOf(n), record(n));
+  controller.sync(true);
+  for (const n of [41, 40, 42]) {
+    docker.event(idOf(n), 'kill', { signal: '15' });
+    docker.event(idOf(n), 'die', { exitCode: 143 });
+    docker.event(idOf(n), 'stop');
+    if (n === 41) await advance(20_000, 1000);
+  }
+  controller.onStreamLost(Date.now());
+  await advance(2000, 100);
+  controller.onConnected(false);
+  await advance(3000);
+  // the burst (40, 42) is the daemon's; 41, stopped 20 s earlier, stays an operator's stop
+  assert.deepEqual(docker.calls.sort(), [idOf(40), idOf(42)]);
+  assert.deepEqual(actions(idOf(41)), ['restart.skipped:stopped-on-purpose']);
+  await controller.stop();
+});
+
+test('after a host reboot, the daemon\'s record keeps down a container stopped through the API after the last save', async () => {
+  const persisted: PersistedHealthState = { version: 1, savedAt: 500_000, containers: {} };
+  const { docker, controller, actions } = setup({ persisted, hostBootTime: 900_000 });
+  for (const n of [50, 51]) {
+    docker.records.set(idOf(n), record(n, { state: 'exited', exitCode: 0 }));
+    persisted.containers[idOf(n)] = { name: `c${n}`, running: true, stoppedOnPurpose: false, crashLooping: false, restarts: [], attempt: 0 };
+  }
+  assert.deepEqual(controller.stopSuspects(true).sort(), [idOf(50), idOf(51)]);
+  controller.onConnected(true, new Map([[idOf(50), true], [idOf(51), false]]));
+  controller.sync(true);
+  await advance(2000);
+  assert.deepEqual(actions(idOf(50)), ['restart.skipped:stopped-on-purpose']);
+  assert.deepEqual(actions(idOf(51)), ['restart.scheduled:outage', 'restart.done:outage']);
+  await controller.stop();
+});
+
 test('persistable state carries what an agent restart needs', async () => {
   const { docker, controller } = setup();
   const id = idOf(40);
