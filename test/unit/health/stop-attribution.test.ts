@@ -85,9 +85,9 @@ test('the daemon\'s shutdown burst just before the stream is lost is re-attribut
   const [x, y, z, old] = ['1', '2', '3', '4'].map((c) => c.repeat(64)) as [string, string, string, string];
   // an operator stop 5 s before the shutdown, another long before the window
   play(a, [ev('start', 0, { containerId: z }), ev('kill', 95_000, { containerId: z, signal: '15' }), ev('die', 95_001, { containerId: z }), ev('stop', 95_002, { containerId: z })]);
-  // a loaded host: the shutdown's kill events are logged up to a few seconds apart
   play(a, [ev('start', 0, { containerId: old }), ev('kill', 10_000, { containerId: old, signal: '15' }), ev('die', 10_001, { containerId: old })]);
-  // the shutdown: all kills at once; y ignores SIGTERM and gets SIGKILL 10 s later
+  // the shutdown: all kills at once — on a loaded host logged up to a few seconds apart; y
+  // ignores SIGTERM and gets SIGKILL 10 s later
   play(a, [ev('start', 0, { containerId: x }), ev('start', 0, { containerId: y })]);
   play(a, [ev('kill', 100_000, { containerId: x, signal: '15' }), ev('kill', 102_500, { containerId: y, signal: '15' }), ev('die', 102_550, { containerId: x }), ev('stop', 102_551, { containerId: x })]);
   play(a, [ev('kill', 112_503, { containerId: y, signal: '9' }), ev('die', 112_504, { containerId: y }), ev('stop', 112_505, { containerId: y })]);
