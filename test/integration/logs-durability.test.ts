@@ -177,4 +177,24 @@ void describe('log shipping durability', () => {
     await docker(host, ['rm', '-f', id]);
     await waitFor('docker.event shipped', () => receiver!.events.some((e) => (e.json.event as { dataset?: string; action?: string })?.dataset === 'docker.event' && (e.json.event as { action?: string }).action === 'destroy'), 20_000);
   });
+
+  void it('a stop waiting for acknowledgements: a second SIGTERM exits at once, with status 1', { timeout: 60_000 }, async () => {
+    // An output that never acknowledges: the graceful stop would wait for it (bounded at 10 s).
+    receiver = await BeatsReceiver.start({ plan: () => ({ kind: 'silent' }) });
+    await writeLogFiles(setup.logs, 1, 10, LINE);
+    agent = await startLogsAgent(setup, receiver.address);
+    await waitFor('lines sent, unacknowledged', () => receiver!.events.length >= 10, 30_000);
+    const proc = agent.agent;
+    proc.child.kill('SIGTERM');
+    await waitFor('graceful stop under way', () => proc.find('signal received, stopping') !== undefined, 10_000);
+    await new Promise((r) => setTimeout(r, 300));
+    assert.equal(proc.child.exitCode, null, 'still draining to the silent output');
+    proc.child.kill('SIGTERM');
+    const { code } = await proc.exited;
+    assert.equal(code, 1);
+    assert.ok(proc.find('second signal: exiting without waiting'), proc.lines.map((l) => l.msg).join('\n'));
+    // nothing was acknowledged, so no offset may have been persisted past 0
+    const doc = JSON.parse(await readFile(join(setup.state, 'log-offsets.json'), 'utf8').catch(() => '{"files":[]}')) as { files: { offset: number }[] };
+    assert.deepEqual(doc.files.map((f) => f.offset).filter((o) => o > 0), []);
+  });
 });
