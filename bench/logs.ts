@@ -57,8 +57,29 @@ async function throughput(setup: LogsSetup, mode: string): Promise<void> {
   const t0 = performance.now();
   const cpu0 = procFigures(pid).cpuS;
   let peak = 0;
+  // what the resident memory is made of, sampled from /metrics while it runs (at the RSS peak)
+  let breakdown = '';
+  let sampling = false;
+  const sample = async (rss: number): Promise<void> => {
+    sampling = true;
+    try {
+      const text = await (await fetch(`http://127.0.0.1:${agent.port}/metrics`)).text();
+      const mb = (name: string): string => (Number(new RegExp(`^${name} (\\S+)`, 'm').exec(text)?.[1] ?? NaN) / 1e6).toFixed(0);
+      const rollup = readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8');
+      const kb = (k: string): string => (Number(new RegExp(`^${k}:\\s+(\\d+)`, 'm').exec(rollup)?.[1] ?? NaN) / 1024).toFixed(0);
+      breakdown = `at ${rss.toFixed(0)} MB RSS (anonymous ${kb('Anonymous')} MB, file-backed ${kb('Rss')}−${kb('Anonymous')}): V8 heap ${mb('dockhand_nodejs_heap_size_total_bytes')} MB (used ${mb('dockhand_nodejs_heap_size_used_bytes')}), external ${mb('dockhand_nodejs_external_memory_bytes')} MB`;
+    } catch {
+      // the agent is busy; the next peak samples again
+    } finally {
+      sampling = false;
+    }
+  };
   await waitFor(`${total} events`, () => {
-    peak = Math.max(peak, procFigures(pid).rssMb);
+    const rss = procFigures(pid).rssMb;
+    if (rss > peak) {
+      peak = rss;
+      if (!sampling) void sample(rss);
+    }
     return count() >= total;
   }, 900_000, 100);
   const wallS = (performance.now() - t0) / 1000;
@@ -68,6 +89,7 @@ async function throughput(setup: LogsSetup, mode: string): Promise<void> {
     `${mode.padEnd(5)}: ${total} lines (${mib.toFixed(0)} MiB of files) in ${wallS.toFixed(1)} s = ${(total / wallS / 1000).toFixed(0)}k lines/s, ${(mib / wallS).toFixed(1)} MiB/s; ` +
       `agent CPU ${(fig.cpuS - cpu0).toFixed(1)} s (${(((fig.cpuS - cpu0) * 1e6) / total).toFixed(2)} µs/line, ${((fig.cpuS - cpu0) / wallS * 100).toFixed(0)} % of a core), peak RSS ${Math.max(peak, fig.hwmMb).toFixed(0)} MB`,
   );
+  console.log(`       memory ${breakdown}`);
   await agent.stop();
   await close();
 }
@@ -85,7 +107,7 @@ try {
   }
   await rm(setup.logs, { recursive: true, force: true });
   await mkdir(setup.tracing, { recursive: true });
-  await idle(Number(values['idle-files']), Number(values['idle-seconds']));
+  if (Number(values['idle-files']) > 0) await idle(Number(values['idle-files']), Number(values['idle-seconds']));
 } finally {
   await setup.cleanup();
 }

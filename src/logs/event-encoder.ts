@@ -12,8 +12,12 @@
  * The hot path (DESIGN.md "The hot path, measured"): every event is written into a pooled 1 MiB
  * slab and returned as a subarray — no Buffer.from/concat, no string per line; the message is
  * scanned once and copied with one memcpy unless it needs escaping or UTF-8 repair
- * (json-string.ts). Slabs are never reused: a slab is freed by the GC once every event in it has
- * been acknowledged and dropped by the pipeline, so events may be held as long as needed.
+ * (json-string.ts). A slab counts the events cut from it; the pipeline hands each event back
+ * (`release`) once every output acknowledged it, and a full slab whose events all came back is
+ * reused. Without that, finished slabs were garbage only a major GC frees — and V8 lets external
+ * memory grow ~64 MB before it looks — which was most of the agent's resident memory under load.
+ * An event that is never released (lost in a stop) just leaves its slab to the GC: slabs are
+ * tracked in a WeakMap. Release an event exactly once, and only when nothing will read it again.
  *
  * Container label keys are de-dotted (`com.docker.compose.project` → `com_docker_compose_project`)
  * as Filebeat's add_docker_metadata does by default (`labels.dedot: true`): Elasticsearch would
@@ -51,6 +55,16 @@ export const ECS_VERSION = '8.11.0';
 const SLAB_BYTES = 1024 * 1024;
 /** Events whose worst case exceeds this get their own buffer instead of a slab slice. */
 const SLAB_MAX_EVENT = SLAB_BYTES / 4;
+/** Finished slabs kept for reuse; more than this go to the GC (a burst is over). */
+const MAX_FREE_SLABS = 4;
+
+interface Slab {
+  buf: Buffer;
+  /** Events cut from it and not released yet. */
+  refs: number;
+  /** No longer the slab being written into. */
+  full: boolean;
+}
 const OPEN = Buffer.from('{"@timestamp":"', 'latin1');
 const LOG_FLAGS_OPEN = Buffer.from(',"flags":', 'latin1');
 const MESSAGE_OPEN = Buffer.from('},"message":"', 'latin1');
@@ -63,8 +77,13 @@ export class EventEncoder {
   #hostIps: readonly string[];
   readonly #agentVersion: string;
   #generation = 0;
-  #slab: Buffer = Buffer.allocUnsafeSlow(SLAB_BYTES);
+  #slab: Slab = { buf: Buffer.allocUnsafeSlow(SLAB_BYTES), refs: 0, full: false };
   #pos = 0;
+  /** By backing store: the slab an event (a subarray of it) came from. */
+  readonly #slabs = new WeakMap<ArrayBufferLike, Slab>();
+  readonly #free: Buffer[] = [];
+  #slabsAllocated = 1;
+  #slabsReused = 0;
   #tsMs = Number.NaN;
   /** `{"@timestamp":"YYYY-MM-DDTHH:MM:SS.mmmZ` of #tsMs (one copy per line for both). */
   #ts = Buffer.from('{"@timestamp":"1970-01-01T00:00:00.000Z', 'latin1');
@@ -72,6 +91,7 @@ export class EventEncoder {
   readonly #flagBytes = new Map<readonly string[], Buffer>();
 
   constructor(options: EventEncoderOptions) {
+    this.#slabs.set(this.#slab.buf.buffer, this.#slab);
     this.#hostName = options.hostName;
     this.#hostIps = [...options.hostIps];
     this.#agentVersion = options.agentVersion;
@@ -114,11 +134,8 @@ export class EventEncoder {
     let out: Buffer;
     let start: number;
     if (worst <= SLAB_MAX_EVENT) {
-      if (worst > SLAB_BYTES - this.#pos) {
-        this.#slab = Buffer.allocUnsafeSlow(SLAB_BYTES);
-        this.#pos = 0;
-      }
-      out = this.#slab;
+      if (worst > SLAB_BYTES - this.#pos) this.#nextSlab();
+      out = this.#slab.buf;
       start = this.#pos;
     } else {
       // A large event gets its own buffer. For a message needing escapes the worst case is 6x
@@ -149,14 +166,51 @@ export class EventEncoder {
     out[p++] = 0x22; // "
     out[p++] = 0x7d; // }
 
-    if (out === this.#slab) {
+    if (out === this.#slab.buf) {
       this.#pos = p;
+      this.#slab.refs++;
       return out.subarray(start, p);
     }
     if (p === out.length) return out;
     const exact = Buffer.allocUnsafeSlow(p);
     out.copy(exact, 0, 0, p);
     return exact;
+  }
+
+  /**
+   * The pipeline is done with `event` (every output acknowledged it, or it was dropped): its bytes
+   * may be overwritten. Events not cut from a slab (large ones, records) are ignored.
+   */
+  release(event: Buffer): void {
+    const slab = this.#slabs.get(event.buffer);
+    if (!slab || slab.refs <= 0) return;
+    slab.refs--;
+    if (slab.refs === 0 && slab.full) this.#recycle(slab);
+  }
+
+  /** Slabs allocated and reused so far (benchmarks, tests). */
+  get slabStats(): { allocated: number; reused: number; free: number } {
+    return { allocated: this.#slabsAllocated, reused: this.#slabsReused, free: this.#free.length };
+  }
+
+  #nextSlab(): void {
+    const done = this.#slab;
+    done.full = true;
+    if (done.refs === 0) this.#recycle(done);
+    let buf = this.#free.pop();
+    if (buf) this.#slabsReused++;
+    else {
+      buf = Buffer.allocUnsafeSlow(SLAB_BYTES);
+      this.#slabsAllocated++;
+    }
+    this.#slab = { buf, refs: 0, full: false };
+    this.#slabs.set(buf.buffer, this.#slab);
+    this.#pos = 0;
+  }
+
+  #recycle(slab: Slab): void {
+    this.#slabs.delete(slab.buf.buffer);
+    if (this.#free.length < MAX_FREE_SLABS) this.#free.push(slab.buf);
   }
 
   /**

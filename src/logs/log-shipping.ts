@@ -70,6 +70,7 @@ export class LogShipping {
       retryBaseMs: Math.min(...config.outputs.map((o) => o.backoff_base)),
       retryMaxMs: Math.max(...config.outputs.map((o) => o.backoff_max)),
       metrics: this.#metrics,
+      release: (event) => this.#encoder.release(event),
     });
     this.#encoder = new EventEncoder({ hostName: os.hostname(), hostIps: hostIps(), agentVersion: options.version });
     this.#collector = new LogCollector({

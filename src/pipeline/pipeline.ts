@@ -9,7 +9,7 @@
 import type { Logger } from 'pino';
 import { Backoff } from '../core/backoff.ts';
 import { sleep } from '../core/sleep.ts';
-import type { Output } from '../outputs/types.ts';
+import type { EncodedEvent, Output } from '../outputs/types.ts';
 import type { Batch, EventQueue } from './event-queue.ts';
 
 export interface PipelineMetrics {
@@ -28,6 +28,11 @@ export interface PipelineOptions {
   retryBaseMs: number;
   retryMaxMs: number;
   metrics?: PipelineMetrics;
+  /**
+   * Called once per event when the pipeline is done with it (acknowledged by every output, or
+   * dropped): its buffer may be reused. Not called for events still unacknowledged at a stop.
+   */
+  release?: (event: EncodedEvent) => void;
 }
 
 export class Pipeline {
@@ -103,9 +108,12 @@ export class Pipeline {
       const min = Math.min(...done);
       if (min <= committed) return;
       let bytes = 0;
+      const release = this.#o.release;
       for (let i = committed; i < min; i++) {
         batch.trackers[i]?.ack(batch.seqs[i] as number);
-        bytes += (batch.events[i] as Buffer).length;
+        const event = batch.events[i] as Buffer;
+        bytes += event.length;
+        release?.(event);
       }
       this.#eventsAcked += min - committed;
       this.#lastAckAt = Date.now();

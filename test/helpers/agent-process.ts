@@ -3,8 +3,9 @@
  * systemd would, and reads its pino JSON log lines.
  */
 import { spawn } from 'node:child_process';
-import type { ChildProcess } from 'node:child_process';
+import type { ChildProcess, ChildProcessByStdio } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
+import type { Readable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 
 export const MAIN = fileURLToPath(new URL('../../dist/main.js', import.meta.url));
@@ -13,11 +14,23 @@ export function assertBuilt(): void {
   if (!existsSync(MAIN)) throw new Error(`${MAIN} is missing: run \`npm run build\` first (npm test does)`);
 }
 
-/** The V8 flags of the shebang (`#!/usr/bin/env -S node --max-semi-space-size=1`), so tests and benches run the agent as production does. */
-function shebangFlags(): string[] {
+/**
+ * The shebang's environment assignments and node flags (`#!/usr/bin/env -S MALLOC_ARENA_MAX=2
+ * node --max-semi-space-size=1 …`), so tests and benches run the agent as production does
+ * (they start `process.execPath` themselves: the shebang's `node` may be an older one on PATH).
+ */
+function shebang(): { env: Record<string, string>; flags: string[] } {
   const first = readFileSync(MAIN, 'utf8').split('\n', 1)[0] ?? '';
-  const m = /\bnode((?:\s+--\S+)*)\s*$/.exec(first);
-  return m?.[1]?.trim().split(/\s+/).filter(Boolean) ?? [];
+  const m = /^#!\S*env -S((?:\s+\w+=\S*)*)\s+node((?:\s+--\S+)*)\s*$/.exec(first);
+  if (!m) throw new Error(`unexpected shebang in ${MAIN}: ${first}`);
+  const env = Object.fromEntries((m[1] ?? '').trim().split(/\s+/).filter(Boolean).map((a) => [a.slice(0, a.indexOf('=')), a.slice(a.indexOf('=') + 1)]));
+  return { env, flags: (m[2] ?? '').trim().split(/\s+/).filter(Boolean) };
+}
+
+/** Spawns the built CLI with the shebang's flags and environment (the latter as `env -S` does: over `env`). */
+function spawnMain(args: string[], env: NodeJS.ProcessEnv): ChildProcessByStdio<null, Readable, Readable> {
+  const sb = shebang();
+  return spawn(process.execPath, [...sb.flags, MAIN, ...args], { env: { ...env, ...sb.env }, stdio: ['ignore', 'pipe', 'pipe'] });
 }
 
 export interface CliResult {
@@ -37,7 +50,7 @@ export function cleanEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv 
 export function runCli(args: string[], env: NodeJS.ProcessEnv = cleanEnv(), timeoutMs = 30_000): Promise<CliResult> {
   assertBuilt();
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [...shebangFlags(), MAIN, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawnMain(args, env);
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (b: Buffer) => (stdout += b.toString()));
@@ -66,7 +79,7 @@ export class AgentProcess {
 
   constructor(args: string[], env: NodeJS.ProcessEnv) {
     assertBuilt();
-    this.child = spawn(process.execPath, [...shebangFlags(), MAIN, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    this.child = spawnMain(args, env);
     this.child.stdout?.on('data', (b: Buffer) => {
       this.#carry += b.toString();
       let nl: number;

@@ -9,29 +9,47 @@ import { afterEach, beforeEach, describe, it } from 'node:test';
 import { assertBuilt } from '../helpers/agent-process.ts';
 import { BeatsReceiver } from '../helpers/beats-receiver.ts';
 import { TEST_LABEL, docker, ensureTestImage, removeAllContainers, requireDocker } from '../helpers/docker-engine.ts';
-import { appendLines, logFileName, writeLogFiles } from '../helpers/log-files.ts';
+import { appendLines, lineText, logFileName, writeLogFiles } from '../helpers/log-files.ts';
 import { logMessages, logsSetup, startLogsAgent } from '../helpers/logs-agent.ts';
 import type { AgentHandle, LogsSetup } from '../helpers/logs-agent.ts';
 import { waitFor } from '../helpers/wait.ts';
 
-/** Counts every `f<file>-l<line>` message by file and line without keeping the events. */
+/**
+ * Counts every `f<file>-l<line>` message by file and line without keeping the events, and checks
+ * each one whole: its message is exactly the line written and `log.offset` is where it starts
+ * (event buffers are reused once acknowledged; a reuse too early would show here).
+ */
 class LineCounter {
   readonly counts: Uint8Array[];
+  readonly corrupt: string[] = [];
   received = 0;
   other = 0;
-  constructor(files: number, lines: number) {
+  readonly #lineBytes: number;
+  constructor(files: number, lines: number, lineBytes = LINE) {
     this.counts = Array.from({ length: files }, () => new Uint8Array(lines));
+    this.#lineBytes = lineBytes;
   }
   onEvent = (payload: Buffer): void => {
-    const doc = JSON.parse(payload.toString('utf8')) as { message?: string; log?: unknown };
+    let doc: { message?: string; log?: { offset?: number } };
+    try {
+      doc = JSON.parse(payload.toString('utf8')) as typeof doc;
+    } catch (err) {
+      if (this.corrupt.length < 5) this.corrupt.push(`not JSON (${(err as Error).message}): ${payload.toString('utf8', 0, 200)}`);
+      return;
+    }
     const m = doc.log !== undefined ? /^f(\d+)-l(\d+) /.exec(doc.message ?? '') : null;
     if (!m) {
       this.other++;
       return;
     }
-    const row = this.counts[Number(m[1])];
+    const file = Number(m[1]);
+    const line = Number(m[2]);
+    if (doc.message !== lineText(file, line, this.#lineBytes) || doc.log?.offset !== line * (this.#lineBytes + 1)) {
+      if (this.corrupt.length < 5) this.corrupt.push(`f${file}-l${line} at offset ${doc.log?.offset}: ${JSON.stringify(doc.message)}`);
+    }
+    const row = this.counts[file];
     if (!row) throw new Error(`unexpected file in ${doc.message}`);
-    row[Number(m[2])] = Math.min(255, (row[Number(m[2])] ?? 0) + 1);
+    row[line] = Math.min(255, (row[line] ?? 0) + 1);
     this.received++;
   };
   missing(): string[] {
@@ -73,6 +91,7 @@ void describe('log shipping durability', () => {
     await new Promise((r) => setTimeout(r, 500)); // anything extra would show as a duplicate
     assert.deepEqual(counter.missing(), []);
     assert.deepEqual(counter.duplicates().slice(0, 5), []);
+    assert.deepEqual(counter.corrupt, []);
     assert.equal(counter.received, 1_000_000);
     assert.deepEqual(receiver.errors, []);
     assert.equal(await agent.stop(), 0);
@@ -108,6 +127,7 @@ void describe('log shipping durability', () => {
       assert.ok(lineStart >= (offsetOf.get(paths[d.file] as string) ?? 0), `f${d.file}-l${d.line} was persisted as acknowledged yet arrived twice`);
     }
     assert.ok(dups.length <= before, 'duplicates bounded by what was in flight');
+    assert.deepEqual(counter.corrupt, []);
     assert.equal(await agent.stop(), 0);
   });
 
@@ -138,17 +158,19 @@ void describe('log shipping durability', () => {
 
     receiver = await BeatsReceiver.start({ record: false, onEvent: counter.onEvent }, port);
     await waitFor('everything after the outage', () => counter.missing().length === 0, 180_000, 200);
+    assert.deepEqual(counter.corrupt, []);
     await waitFor('stall cleared', () => agent!.agent.lines.some((l) => l.event === 'logs.shipping_resumed'), 10_000);
     assert.equal(await agent.stop(), 0);
   });
 
   void it('1,000 new files at once are all followed', { timeout: 180_000 }, async () => {
-    const counter = new LineCounter(1000, 20);
+    const counter = new LineCounter(1000, 20, 120);
     receiver = await BeatsReceiver.start({ record: false, onEvent: counter.onEvent });
     agent = await startLogsAgent(setup, receiver.address, { logsYaml: '  max_open_files: 200' });
     await writeLogFiles(setup.logs, 1000, 20, 120);
     await waitFor('20k lines from 1000 files', () => counter.missing().length === 0, 120_000, 200);
     assert.deepEqual(counter.duplicates(), []);
+    assert.deepEqual(counter.corrupt, []);
     const logs = await agent.get<{ files: unknown[] }>('/v1/logs');
     assert.equal(logs.files.length, 1000);
     const metrics = await (await fetch(`http://127.0.0.1:${agent.port}/metrics`)).text();

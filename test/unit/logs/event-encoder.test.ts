@@ -254,3 +254,25 @@ test('agent events: event.dataset dockhand.agent, log.level, details', () => {
   assert.equal(bad['@timestamp'], '2026-11-22T03:04:05.678Z', 'an event without a valid time takes the encoding time');
   assert.equal(bad.dockhand, undefined);
 });
+
+test('slabs come back for reuse once all their events are released; an unreleased event keeps its bytes', () => {
+  const enc = encoder();
+  const prefix = enc.prefixFor({ path: '/l/a.log', dataset: 'app', labels: {}, container: null, tags: [] });
+  const message = Buffer.alloc(900, 0x61);
+  const events: Buffer[] = [];
+  // about 1,000 events per 1 MiB slab: 5,000 events fill several
+  for (let i = 0; i < 5000; i++) events.push(enc.encodeLine(prefix, message, i, 0, []));
+  const held = events[10] as Buffer;
+  const heldCopy = Buffer.from(held);
+  assert.equal(enc.slabStats.reused, 0);
+  for (const e of events) if (e !== held) enc.release(e);
+  // a second release of an event is ignored once its slab has gone back (no count below zero)
+  enc.release(events[0] as Buffer);
+  for (let i = 0; i < 5000; i++) enc.release(enc.encodeLine(prefix, message, i, 0, []));
+  const stats = enc.slabStats;
+  assert.ok(stats.reused > 0, JSON.stringify(stats));
+  assert.ok(stats.allocated <= 8, `slabs were reused rather than allocated: ${JSON.stringify(stats)}`);
+  // the first slab still has `held` outstanding: it was never handed out again
+  assert.deepEqual(held, heldCopy);
+  assert.deepEqual(JSON.parse(held.toString()).log.offset, 10);
+});
