@@ -82,7 +82,18 @@ try {
   await writeFile(config, `log_level: warn\nstate_dir: ${dir}/state\ndocker:\n  host: ${host}\napi:\n  listen: 127.0.0.1:${port}\n  metrics_auth: false\n`);
   const agent = new AgentProcess(['run', '--config', config], cleanEnv());
   try {
-    await waitFor('agent ready', async () => (await fetch(`http://127.0.0.1:${port}/readyz`)).status === 200, 60_000, 100);
+    try {
+      // Docker connected and reconciled; readiness as a whole also wants a Logstash, absent here
+      const dockerReady = async (): Promise<boolean> => {
+        const body = (await (await fetch(`http://127.0.0.1:${port}/readyz`)).json()) as { checks: { name: string; ok: boolean }[] };
+        return body.checks.some((c) => c.name === 'docker' && c.ok);
+      };
+      await waitFor('agent connected to Docker', dockerReady, 60_000, 100);
+    } catch (err) {
+      // say why: the agent's exit status and its last words
+      console.log(`agent exit: ${JSON.stringify({ code: agent.child.exitCode, signal: agent.child.signalCode })}\n${agent.lines.filter((l) => l.msg !== 'cannot connect to Logstash').slice(-15).map((l) => JSON.stringify(l)).join('\n')}\n${agent.stderr.slice(-2000)}`);
+      throw err;
+    }
     await new Promise((r) => setTimeout(r, 3000)); // let start-up work settle
     const pid = agent.child.pid as number;
     const ticks = (): number => {
