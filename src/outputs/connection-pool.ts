@@ -105,7 +105,7 @@ export class ConnectionPool<C extends BatchConnection> {
     if (this.#loops.length > 0 || this.#closed) return;
     // The loops handle every failure they expect; anything else is logged, never an unhandled rejection.
     const guard = (loop: Promise<void>): Promise<void> =>
-      loop.catch((err: unknown) => this.#o.logger.error({ output: this.#o.name, err: (err as Error).message }, 'connection loop failed; this output no longer reconnects'));
+      loop.catch((err: unknown) => this.#o.logger.error({ err: (err as Error).message }, 'connection loop failed; this output no longer reconnects'));
     if (this.#o.loadbalance) for (const slot of this.#slots) this.#loops.push(guard(this.#maintainOne(slot)));
     else this.#loops.push(guard(this.#maintainFailover()));
   }
@@ -194,7 +194,7 @@ export class ConnectionPool<C extends BatchConnection> {
     slot.conn = conn;
     slot.state = 'connected';
     slot.lastError = null;
-    this.#o.logger.info({ output: this.#o.name, host: endpoint.label }, 'connected to Logstash');
+    this.#o.logger.info({ host: endpoint.label }, 'connected to Logstash');
     this.#wakeAll();
     const end = await conn.ended;
     slot.conn = null;
@@ -208,7 +208,7 @@ export class ConnectionPool<C extends BatchConnection> {
   #lost(endpoint: StreamEndpoint, fields: Record<string, unknown>, msg: string, level: 'info' | 'warn'): void {
     this.#reconnects++;
     this.#o.instruments.reconnect(endpoint.label);
-    this.#o.logger[level]({ output: this.#o.name, ...fields }, msg);
+    this.#o.logger[level](fields, msg);
   }
 
   #backoff(): Backoff {

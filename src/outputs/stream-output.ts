@@ -23,6 +23,7 @@ export interface StreamOutputOptions<C extends BatchConnection> {
   /** Also bounds how long close() waits for in-flight batches. */
   timeoutMs: number;
   maxInFlight: number;
+  /** A child logger that names the output (`{ output: name }`): lines here do not repeat it. */
   logger: Logger;
   registry?: Registry | undefined;
   connect(endpoint: StreamEndpoint, signal: AbortSignal, activity: ConnectionActivity): Promise<C>;
@@ -83,7 +84,7 @@ export class StreamOutput<C extends BatchConnection> implements Output {
       return this.#count(events.length, await conn.sendBatch(events, signal));
     } catch (err) {
       // Not expected (connections resolve every failure); the contract is never to reject.
-      this.#o.logger.error({ output: this.name, err: errorMessage(err) }, 'unexpected error while sending a batch');
+      this.#o.logger.error({ err: errorMessage(err) }, 'unexpected error while sending a batch');
       return this.#count(events.length, retry(0, new DockhandError('INTERNAL', `${this.name}: ${errorMessage(err)}`, { transient: true, cause: err })));
     } finally {
       this.#inFlight--;
