@@ -255,6 +255,7 @@ export const configSchema = obj('dockhand configuration', {
       max_concurrent: int('Restarts in progress at once, host-wide.', 2, 1, 100),
       stop_timeout: duration('Time a container gets to stop before SIGKILL when the agent restarts it.', '10s'),
       stagger: duration('Spacing of the restarts due after a host reboot or a Docker daemon restart.', '1s'),
+      daemon_record: bool('After a Docker daemon restart, read the daemon\'s own record of API stops (HasBeenManuallyStopped in <DockerRootDir>/containers/<id>/config.v2.json, readable as root) to tell its shutdown from an operator\'s docker stop; false, or where unreadable: judge by event timing.', true),
     }),
     max_concurrent_probes: int('Probes in flight at once, host-wide.', 100, 1, 10_000),
     rules: list('Probe and restart settings by container name, image or label: matching rules apply in order, a later one overriding the keys it sets.', healthRule, [], '[]'),

@@ -380,10 +380,10 @@ export class HealthMonitor {
     if (!controller) return;
     const suspects = controller.stopSuspects(first);
     const manuallyStopped = new Map<string, boolean>();
-    let unavailable = '';
+    let unavailable = this.#o.config.restart.daemon_record ? '' : 'turned off (health.restart.daemon_record: false)';
     const root = this.#o.dockerRootDir?.() ?? '';
     try {
-      for (const id of suspects) {
+      for (const id of unavailable ? [] : suspects) {
         const r = await readStopRecord(root, id);
         if ('manuallyStopped' in r) manuallyStopped.set(id, r.manuallyStopped);
         else unavailable ||= r.unavailable;
@@ -397,12 +397,21 @@ export class HealthMonitor {
         const name = (id: string): string => this.#o.inventory.byId(id)?.name ?? id.slice(0, 12);
         const onPurpose = [...manuallyStopped].filter(([, v]) => v).map(([id]) => name(id)).sort();
         const notOnPurpose = [...manuallyStopped].filter(([, v]) => !v).map(([id]) => name(id)).sort();
+        const survivors = first ? [] : controller.survivorsOfLoss().map(name).sort();
         const source = !unavailable ? 'daemon-record' : manuallyStopped.size === 0 ? 'event-timing' : 'mixed';
         const when = first ? 'agent start' : 'Docker reconnect';
-        const message = !unavailable
+        let message = !unavailable
           ? `${when}: the daemon's record says ${onPurpose.length} of ${suspects.length} stopped container(s) were stopped through its API`
           : `${when}: ${suspects.length - manuallyStopped.size} of ${suspects.length} stopped container(s) judged by event timing; the daemon's record of manual stops is not readable (${unavailable})`;
-        this.#emit('restart.stops_judged', 'info', message, { first, source, stoppedOnPurpose: onPurpose, notStoppedOnPurpose: notOnPurpose, ...(unavailable ? { unavailable } : {}) });
+        if (survivors.length > 0) message += `; ${survivors.length} container(s) ran through the loss, so no daemon shutdown stopped anything (a dropped connection, or live-restore)`;
+        this.#emit('restart.stops_judged', 'info', message, {
+          first,
+          source,
+          stoppedOnPurpose: onPurpose,
+          notStoppedOnPurpose: notOnPurpose,
+          ...(survivors.length > 0 ? { survivedTheLoss: survivors } : {}),
+          ...(unavailable ? { unavailable } : {}),
+        });
       }
       controller.onConnected(first, manuallyStopped);
     } catch (err) {

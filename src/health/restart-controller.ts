@@ -91,6 +91,9 @@ export class RestartController {
   #persisted: PersistedHealthState | null;
   #runningAtLoss = new Set<string>();
   #stoppedNearLoss = new Set<string>();
+  #burstAtLoss: string[] = [];
+  /** Running containers when the stream was lost, with the start of their run. */
+  #liveAtLoss = new Map<string, string | null>();
   #stopped = false;
 
   constructor(options: RestartControllerOptions) {
@@ -168,9 +171,27 @@ export class RestartController {
   /** The Docker event stream was lost at `at` (the daemon may be restarting). */
   onStreamLost(at: number): void {
     this.#runningAtLoss = new Set([...this.#entries.values()].filter((e) => e.running).map((e) => e.id));
-    for (const id of this.#o.attribution.onStreamLost(at)) this.#runningAtLoss.add(id);
+    this.#burstAtLoss = this.#o.attribution.onStreamLost(at);
+    for (const id of this.#burstAtLoss) this.#runningAtLoss.add(id);
     // the burst rule may have judged these either way; the daemon's record can settle them
     this.#stoppedNearLoss = new Set(this.#o.attribution.stoppedNear(at));
+    this.#liveAtLoss = new Map();
+    for (const rec of this.#o.context.records()) if (rec.state === 'running') this.#liveAtLoss.set(rec.id, rec.startedAt);
+  }
+
+  /**
+   * After a reconnect: containers running when the stream was lost that still run the same run.
+   * A daemon shutdown stops every container before the stream ends (unless live-restore is on),
+   * so any survivor means no shutdown stopped anything: the loss was a connection drop, or
+   * live-restore kept them — and a burst of stops before it was someone's `docker stop`.
+   */
+  survivorsOfLoss(): string[] {
+    const ids: string[] = [];
+    for (const [id, startedAt] of this.#liveAtLoss) {
+      const rec = this.#o.context.record(id);
+      if (rec?.state === 'running' && rec.startedAt === startedAt) ids.push(id);
+    }
+    return ids;
   }
 
   /**
@@ -205,6 +226,7 @@ export class RestartController {
     const now = this.#now();
     const candidates: { rec: ContainerRecord; cause: ExitCause }[] = [];
     const rebooted = this.#persisted !== null && this.#persisted.savedAt < this.#hostBootTime;
+    const survived = !first && this.survivorsOfLoss().length > 0;
     for (const rec of this.#o.context.records()) {
       if (rec.state !== 'exited') continue;
       const entry = this.#entry(rec.id);
@@ -218,13 +240,21 @@ export class RestartController {
         candidates.push({ rec, cause: onRecord === true ? 'operator' : rebooted ? 'outage' : 'unobserved' });
       } else if (this.#runningAtLoss.has(rec.id) || this.#stoppedNearLoss.has(rec.id)) {
         if (onRecord !== undefined) this.#o.attribution.settle(rec.id, onRecord);
-        const onPurpose = onRecord ?? (!this.#runningAtLoss.has(rec.id) || this.#o.attribution.stoppedOnPurpose(rec.id));
+        else if (survived && this.#burstAtLoss.includes(rec.id)) this.#o.attribution.settle(rec.id, true);
+        // with survivors there was no shutdown: the exits replayed since the loss were judged as they came
+        const onPurpose = onRecord ?? (survived || !this.#runningAtLoss.has(rec.id) || this.#o.attribution.stoppedOnPurpose(rec.id));
         if (!onPurpose) candidates.push({ rec, cause: 'outage' });
       }
     }
-    this.#runningAtLoss.clear();
-    this.#stoppedNearLoss.clear();
-    if (first && this.#persisted) this.#persisted = null; // applied; no longer needed
+    if (first) {
+      this.#persisted = null; // applied; no longer needed
+    } else {
+      // (not on the first connect: a loss before the agent's first look is judged by the reconnect that follows)
+      this.#runningAtLoss.clear();
+      this.#stoppedNearLoss.clear();
+      this.#liveAtLoss.clear();
+      this.#burstAtLoss = [];
+    }
     candidates.sort((a, b) => (a.rec.name < b.rec.name ? -1 : a.rec.name > b.rec.name ? 1 : 0));
     let slot = 0;
     for (const { rec, cause } of candidates) {

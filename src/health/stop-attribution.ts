@@ -20,8 +20,8 @@
  * kill/die/stop events before the stream ends (measured: the stream closes ~1 s after the last
  * stop). What tells them apart from an operator's stop: the daemon kills all containers at once.
  * So when the stream is lost, the latest burst of first kills (each within 3 s of the next, all
- * within 30 s of the loss) is re-attributed to the outage; an operator's stop before the burst
- * stays an operator's stop. That is a judgement from timing: where the daemon's own record is
+ * within 30 s of the loss, the last of them down within 5 s of it) is re-attributed to the
+ * outage; an operator's stop before the burst stays an operator's stop. That is a judgement from timing: where the daemon's own record is
  * readable (docker/stop-record.ts) it settles the question after the reconnect (`settle`).
  */
 import type { ContainerEvent } from '../docker/types.ts';
@@ -37,6 +37,12 @@ export const SHUTDOWN_WINDOW_MS = 30_000;
  * by a second or more; 3 s between successive kills still counts as one burst.
  */
 const BURST_GAP_MS = 3000;
+/**
+ * The stream is lost ~1 s after the shutdown's last container went down (dockerd 20.10, idle
+ * host); allow for a loaded host. Erring here leaves the daemon's victims down (reported), never
+ * brings back what an operator stopped.
+ */
+const BURST_END_TO_LOSS_MS = 5000;
 /** How long after a finished agent action its container's events are still the agent's, at most. */
 const AGENT_ACTION_TAIL_MS = 10_000;
 
@@ -159,15 +165,24 @@ export class StopAttribution {
     const stops = [...this.#runs]
       .filter(([, s]) => s.lastExit?.cause === 'operator' && s.firstKill !== null && s.firstKill >= at - SHUTDOWN_WINDOW_MS)
       .sort(([, a], [, b]) => (b.firstKill as number) - (a.firstKill as number));
+    const burst: RunState[] = [];
     const ids: string[] = [];
     let previous = Infinity;
     for (const [id, s] of stops) {
       const kill = s.firstKill as number;
       if (previous - kill > BURST_GAP_MS && ids.length > 0) break;
       previous = kill;
+      burst.push(s);
+      ids.push(id);
+    }
+    // The daemon closes the stream right after its last container is down (measured: ~1 s). A
+    // burst that ended well before the loss was someone's `docker stop` of several containers
+    // (say, before restarting dockerd by hand), not the shutdown.
+    const lastDown = Math.max(...burst.map((s) => (s.lastExit as { at: number }).at));
+    if (burst.length === 0 || at - lastDown > BURST_END_TO_LOSS_MS) return [];
+    for (const s of burst) {
       s.lastExit = { at: (s.lastExit as { at: number }).at, cause: 'outage' };
       s.onPurpose = false;
-      ids.push(id);
     }
     return ids;
   }

@@ -5,7 +5,6 @@
 import assert from 'node:assert/strict';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import net from 'node:net';
-import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -16,6 +15,7 @@ import { loadConfig } from '../../src/config/load.ts';
 import type { AgentEvent, RecordedEvent } from '../../src/docker/types.ts';
 import { TEST_LABEL, docker, ensureTestImage, removeAllContainers, requireDocker, startPrivateDockerd } from '../helpers/docker-engine.ts';
 import type { PrivateDockerd } from '../helpers/docker-engine.ts';
+import { freePort } from '../helpers/ports.ts';
 import { waitFor } from '../helpers/wait.ts';
 
 interface LogLine { level: number; msg: string; [k: string]: unknown }
@@ -91,14 +91,6 @@ class TestAgent {
   async container(id: string): Promise<{ state: string; probe: Record<string, unknown> | null; restart: Record<string, unknown> | null }> {
     return this.get(`/v1/containers/${id}`);
   }
-}
-
-async function freePort(): Promise<number> {
-  const s = net.createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  const port = (s.address() as AddressInfo).port;
-  await new Promise((r) => s.close(r));
-  return port;
 }
 
 function labels(map: Record<string, string | number>): string[] {
@@ -333,5 +325,90 @@ void describe('restarts after a Docker daemon restart', () => {
     const { events } = await t.get<{ events: RecordedEvent[] }>('/v1/events?limit=5000');
     const judged = events.filter((e) => e.kind === 'agent' && e.action === 'restart.stops_judged').map((e) => (e.kind === 'agent' ? e.details : {}));
     assert.deepEqual(judged, [{ first: false, source: 'daemon-record', stoppedOnPurpose: ['dh-outage-stopped'], notStoppedOnPurpose: ['dh-outage-a', 'dh-outage-b'] }]);
+  });
+});
+
+/** A unix-socket relay between the agent and dockerd: `cut()` drops the agent's connections, daemon untouched. */
+class SocketRelay {
+  readonly path: string;
+  readonly #server: net.Server;
+  readonly #sockets = new Set<net.Socket>();
+  constructor(path: string, target: string) {
+    this.path = path;
+    this.#server = net.createServer((client) => {
+      const upstream = net.connect(target);
+      for (const sock of [client, upstream]) {
+        this.#sockets.add(sock);
+        sock.on('close', () => this.#sockets.delete(sock));
+        sock.on('error', () => undefined);
+      }
+      client.pipe(upstream).pipe(client);
+      client.on('close', () => upstream.destroy());
+      upstream.on('close', () => client.destroy());
+    });
+  }
+  listen(): Promise<void> {
+    return new Promise((resolve) => this.#server.listen(this.path, resolve));
+  }
+  cut(): void {
+    for (const sock of this.#sockets) sock.destroy();
+  }
+  close(): Promise<void> {
+    this.cut();
+    return new Promise((resolve) => this.#server.close(() => resolve()));
+  }
+}
+
+void describe('a lost connection to Docker (no daemon restart)', () => {
+  void it('judged by timing alone, a burst of docker stop just before the loss stays stopped: other containers ran through it', { timeout: 120_000 }, async (c) => {
+    if (!(await requireDocker(c))) return;
+    let daemon: PrivateDockerd | undefined = await startPrivateDockerd({ name: 'relay' });
+    const t = new TestAgent();
+    const dir = await mkdtemp(join(tmpdir(), 'dockhand-relay-'));
+    const relay = new SocketRelay(join(dir, 'docker.sock'), daemon.host.replace(/^unix:\/\//, ''));
+    c.after(async () => {
+      await t.stop();
+      await relay.close();
+      await daemon?.cleanup();
+      daemon = undefined;
+      await rm(dir, { recursive: true, force: true });
+    });
+    await relay.listen();
+    const image = await ensureTestImage(daemon.host);
+    const ids: Record<string, string> = {};
+    for (const which of ['keep', 'b', 'c']) {
+      ids[which] = (await docker(daemon.host, ['run', '-d', '--name', `dh-drop-${which}`, '--label', TEST_LABEL, '--network', 'none', '--init', '--label', 'dockhand.restart=always', image, 'sleep', '300'])).stdout.trim();
+    }
+    const [keep, b, cc] = [ids.keep, ids.b, ids.c] as [string, string, string];
+    // the daemon's record off: this is the unprivileged agent's view (the systemd unit's user)
+    await t.start(`unix://${relay.path}`, `${HEALTH_CONFIG.replace('stagger: 300ms }', 'stagger: 300ms, daemon_record: false }')}`);
+    await waitFor('policies known', async () => (await Promise.all([keep, b, cc].map((id) => t.container(id)))).every((d) => d.restart?.policy === 'always'), 10_000, 100);
+
+    // `docker stop b c` — a burst, exactly what a daemon shutdown sends — then the connection drops
+    await docker(daemon.host, ['stop', '-t', '1', b, cc]);
+    for (const id of [b, cc]) await t.waitEvent(id, 'restart.skipped');
+    relay.cut();
+
+    const judged = await waitFor('stops judged after the reconnect', async () => {
+      const { events } = await t.get<{ events: RecordedEvent[] }>('/v1/events?limit=5000');
+      return events.find((e): e is AgentEvent => e.kind === 'agent' && e.action === 'restart.stops_judged');
+    }, 30_000, 100).catch(async (err: unknown) => {
+      const { events } = await t.get<{ events: RecordedEvent[] }>('/v1/events?limit=5000');
+      throw new Error(`${(err as Error).message}\n${events.filter((e) => e.kind === 'agent').map((e) => `${e.time} ${e.action} ${e.kind === 'agent' ? e.message : ''}`).join('\n')}`, { cause: err });
+    });
+    assert.deepEqual(judged.details, {
+      first: false,
+      source: 'event-timing',
+      stoppedOnPurpose: [],
+      notStoppedOnPurpose: [],
+      survivedTheLoss: ['dh-drop-keep'],
+      unavailable: 'turned off (health.restart.daemon_record: false)',
+    });
+    await delay(1500); // room for restarts that must not happen
+    for (const id of [b, cc]) {
+      assert.deepEqual(await t.actions(id), ['restart.skipped:stopped-on-purpose']);
+      assert.equal(await dockerState(daemon.host, id), 'exited');
+    }
+    assert.equal(await dockerState(daemon.host, keep), 'running');
   });
 });

@@ -308,6 +308,52 @@ test('a daemon restart without the record: the same stops judged by timing', asy
   await controller.stop();
 });
 
+test('a lost stream that the running containers lived through was no shutdown: a burst of stops before it stays an operator\'s', async () => {
+  const { docker, controller, actions } = setup({ staggerMs: 500 });
+  for (const n of [60, 61, 62]) docker.records.set(idOf(n), record(n));
+  controller.sync(true);
+  // `docker stop c60 c61` (a burst), and the connection to dockerd drops a moment later; c62 runs on
+  for (const n of [60, 61]) {
+    docker.event(idOf(n), 'kill', { signal: '15' });
+    docker.event(idOf(n), 'die', { exitCode: 143 });
+    docker.event(idOf(n), 'stop');
+  }
+  controller.onStreamLost(Date.now());
+  await advance(2000, 100);
+  assert.deepEqual(controller.survivorsOfLoss(), [idOf(62)]);
+  // c62 restarted by the daemon (a new run) would not have been a survivor
+  const live = docker.records.get(idOf(62)) as ContainerRecord;
+  docker.records.set(idOf(62), { ...live, startedAt: new Date(5).toISOString() });
+  assert.deepEqual(controller.survivorsOfLoss(), []);
+  docker.records.set(idOf(62), live);
+  controller.onConnected(false);
+  await advance(3000);
+  assert.deepEqual(docker.calls, []);
+  for (const n of [60, 61]) assert.deepEqual(actions(idOf(n)), ['restart.skipped:stopped-on-purpose']);
+  assert.equal(controller.persistable()[idOf(60)]?.stoppedOnPurpose, true);
+  await controller.stop();
+});
+
+test('a daemon restart before the agent\'s first look is still judged at the reconnect', async () => {
+  const { docker, controller, actions } = setup({ staggerMs: 500 });
+  for (const n of [70, 71]) docker.records.set(idOf(n), record(n));
+  for (const n of [70, 71]) {
+    docker.event(idOf(n), 'kill', { signal: '15' });
+    docker.event(idOf(n), 'die', { exitCode: 143 });
+    docker.event(idOf(n), 'stop');
+  }
+  controller.onStreamLost(Date.now());
+  await advance(500, 100);
+  // the first connect is seen only now, right before the reconnect is handled
+  controller.onConnected(true);
+  assert.deepEqual(controller.stopSuspects(false).sort(), [idOf(70), idOf(71)]);
+  controller.onConnected(false);
+  await advance(3000);
+  assert.deepEqual(docker.calls.sort(), [idOf(70), idOf(71)]);
+  assert.deepEqual(actions(idOf(70)), ['restart.skipped:stopped-on-purpose', 'restart.scheduled:outage', 'restart.done:outage']);
+  await controller.stop();
+});
+
 test('after a host reboot, the daemon\'s record keeps down a container stopped through the API after the last save', async () => {
   const persisted: PersistedHealthState = { version: 1, savedAt: 500_000, containers: {} };
   const { docker, controller, actions } = setup({ persisted, hostBootTime: 900_000 });

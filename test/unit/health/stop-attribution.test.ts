@@ -104,3 +104,21 @@ test('a stream lost with no stops before it re-attributes nothing', () => {
   play(a, [ev('start', 0), ev('die', 5, { exitCode: 1 })]);
   assert.deepEqual(a.onStreamLost(10), []);
 });
+
+test('a burst of stops that ended well before the loss is an operator\'s (stop everything, then restart dockerd by hand)', () => {
+  const a = new StopAttribution();
+  const [x, y] = ['5', '6'].map((c) => c.repeat(64)) as [string, string];
+  for (const [id, t] of [[x, 50_000], [y, 50_010]] as const) {
+    play(a, [ev('start', 0, { containerId: id }), ev('kill', t, { containerId: id, signal: '15' }), ev('die', t + 40, { containerId: id }), ev('stop', t + 41, { containerId: id })]);
+  }
+  // the daemon had nothing left to stop: the stream ends 10 s after the last stop
+  assert.deepEqual(a.onStreamLost(60_100), []);
+  assert.equal(a.stoppedOnPurpose(x), true);
+  assert.equal(a.stoppedOnPurpose(y), true);
+  // the same burst 1 s before the loss is the shutdown's
+  const b = new StopAttribution();
+  for (const [id, t] of [[x, 50_000], [y, 50_010]] as const) {
+    play(b, [ev('start', 0, { containerId: id }), ev('kill', t, { containerId: id, signal: '15' }), ev('die', t + 40, { containerId: id }), ev('stop', t + 41, { containerId: id })]);
+  }
+  assert.deepEqual(b.onStreamLost(51_100).sort(), [x, y].sort());
+});
