@@ -241,9 +241,10 @@ export class RestartController {
       } else if (this.#runningAtLoss.has(rec.id) || this.#stoppedNearLoss.has(rec.id)) {
         if (onRecord !== undefined) this.#o.attribution.settle(rec.id, onRecord);
         else if (survived && this.#burstAtLoss.includes(rec.id)) this.#o.attribution.settle(rec.id, true);
-        // with survivors there was no shutdown: the exits replayed since the loss were judged as they came
-        const onPurpose = onRecord ?? (survived || !this.#runningAtLoss.has(rec.id) || this.#o.attribution.stoppedOnPurpose(rec.id));
-        if (!onPurpose) candidates.push({ rec, cause: 'outage' });
+        // With survivors there was no shutdown, so no outage: the exits replayed since the loss
+        // were judged as they came (a crash by the crash rules).
+        const onPurpose = onRecord ?? (!this.#runningAtLoss.has(rec.id) || this.#o.attribution.stoppedOnPurpose(rec.id));
+        if (!onPurpose && !survived) candidates.push({ rec, cause: 'outage' });
       }
     }
     if (first) {

@@ -334,6 +334,23 @@ test('a lost stream that the running containers lived through was no shutdown: a
   await controller.stop();
 });
 
+test('with survivors even the daemon\'s "not stopped on purpose" is no outage: that exit was the container\'s own', async () => {
+  const { docker, controller, actions } = setup({ staggerMs: 500 });
+  docker.specs.set(idOf(63), { ...SPEC, policy: 'on-unhealthy' });
+  for (const n of [63, 64]) docker.records.set(idOf(n), record(n));
+  controller.sync(true);
+  controller.onStreamLost(Date.now());
+  await advance(500, 100);
+  // replayed at the reconnect: c63 crashed while the connection was down; c64 ran through
+  docker.event(idOf(63), 'die', { exitCode: 1 });
+  assert.deepEqual(controller.stopSuspects(false), [idOf(63)]);
+  controller.onConnected(false, new Map([[idOf(63), false]]));
+  await advance(2000);
+  assert.deepEqual(actions(idOf(63)), ['restart.skipped:not-covered']);
+  assert.deepEqual(docker.calls, []);
+  await controller.stop();
+});
+
 test('a daemon restart before the agent\'s first look is still judged at the reconnect', async () => {
   const { docker, controller, actions } = setup({ staggerMs: 500 });
   for (const n of [70, 71]) docker.records.set(idOf(n), record(n));
