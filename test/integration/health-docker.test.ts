@@ -381,34 +381,38 @@ void describe('a lost connection to Docker (no daemon restart)', () => {
     }
     const [keep, b, cc] = [ids.keep, ids.b, ids.c] as [string, string, string];
     // the daemon's record off: this is the unprivileged agent's view (the systemd unit's user)
-    await t.start(`unix://${relay.path}`, `${HEALTH_CONFIG.replace('stagger: 300ms }', 'stagger: 300ms, daemon_record: false }')}`);
-    await waitFor('policies known', async () => (await Promise.all([keep, b, cc].map((id) => t.container(id)))).every((d) => d.restart?.policy === 'always'), 10_000, 100);
+    try {
+      await t.start(`unix://${relay.path}`, `${HEALTH_CONFIG.replace('stagger: 300ms }', 'stagger: 300ms, daemon_record: false }')}`);
+      await waitFor('policies known', async () => (await Promise.all([keep, b, cc].map((id) => t.container(id)))).every((d) => d.restart?.policy === 'always'), 10_000, 100);
 
-    // `docker stop b c` — a burst, exactly what a daemon shutdown sends — then the connection drops
-    await docker(daemon.host, ['stop', '-t', '1', b, cc]);
-    for (const id of [b, cc]) await t.waitEvent(id, 'restart.skipped');
-    relay.cut();
+      // `docker stop b c` — a burst, exactly what a daemon shutdown sends — then the connection drops
+      await docker(daemon.host, ['stop', '-t', '1', b, cc]);
+      for (const id of [b, cc]) await t.waitEvent(id, 'restart.skipped');
+      relay.cut();
 
-    const judged = await waitFor('stops judged after the reconnect', async () => {
-      const { events } = await t.get<{ events: RecordedEvent[] }>('/v1/events?limit=5000');
-      return events.find((e): e is AgentEvent => e.kind === 'agent' && e.action === 'restart.stops_judged');
-    }, 30_000, 100).catch(async (err: unknown) => {
-      const { events } = await t.get<{ events: RecordedEvent[] }>('/v1/events?limit=5000');
-      throw new Error(`${(err as Error).message}\n${events.filter((e) => e.kind === 'agent').map((e) => `${e.time} ${e.action} ${e.kind === 'agent' ? e.message : ''}`).join('\n')}`, { cause: err });
-    });
-    assert.deepEqual(judged.details, {
-      first: false,
-      source: 'event-timing',
-      stoppedOnPurpose: [],
-      notStoppedOnPurpose: [],
-      survivedTheLoss: ['dh-drop-keep'],
-      unavailable: 'turned off (health.restart.daemon_record: false)',
-    });
-    await delay(1500); // room for restarts that must not happen
-    for (const id of [b, cc]) {
-      assert.deepEqual(await t.actions(id), ['restart.skipped:stopped-on-purpose']);
-      assert.equal(await dockerState(daemon.host, id), 'exited');
+      const judged = await waitFor('stops judged after the reconnect', async () => {
+        const { events } = await t.get<{ events: RecordedEvent[] }>('/v1/events?limit=5000');
+        return events.find((e): e is AgentEvent => e.kind === 'agent' && e.action === 'restart.stops_judged');
+      }, 30_000, 100);
+      assert.deepEqual(judged.details, {
+        first: false,
+        source: 'event-timing',
+        stoppedOnPurpose: [],
+        notStoppedOnPurpose: [],
+        survivedTheLoss: ['dh-drop-keep'],
+        unavailable: 'turned off (health.restart.daemon_record: false)',
+      });
+      await delay(1500); // room for restarts that must not happen
+      for (const id of [b, cc]) {
+        assert.deepEqual(await t.actions(id), ['restart.skipped:stopped-on-purpose']);
+        assert.equal(await dockerState(daemon.host, id), 'exited');
+      }
+      assert.equal(await dockerState(daemon.host, keep), 'running');
+    } catch (err) {
+      // what the agent saw and decided, for a failure that only shows under load
+      const seen = t.url ? (await t.get<{ events: RecordedEvent[] }>('/v1/events?limit=5000').catch(() => ({ events: [] }))).events : [];
+      const lines = seen.map((e) => (e.kind === 'container' ? `${e.time} ${e.action} ${e.containerName}` : `${e.time} ${e.action} ${e.message}`));
+      throw new Error(`${(err as Error).message}\n  ${lines.join('\n  ')}`, { cause: err });
     }
-    assert.equal(await dockerState(daemon.host, keep), 'running');
   });
 });
