@@ -5,7 +5,6 @@
 //   npm run build && node bench/inventory.ts [--containers 200] [--idle-seconds 60]
 //
 // Uses DOCKHAND_BENCH_DOCKER_HOST when set, else starts a private dockerd like the test suite.
-import { readFileSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -20,12 +19,12 @@ import { AgentProcess, cleanEnv } from '../test/helpers/agent-process.ts';
 import { docker, ensureTestImage, startPrivateDockerd } from '../test/helpers/docker-engine.ts';
 import type { PrivateDockerd } from '../test/helpers/docker-engine.ts';
 import { waitFor } from '../test/helpers/wait.ts';
+import { measureWindow, removeLabelledContainers } from './proc-figures.ts';
 
 const { values } = parseArgs({ options: { containers: { type: 'string', default: '200' }, 'idle-seconds': { type: 'string', default: '60' } } });
 const N = Number(values.containers);
 const IDLE_S = Number(values['idle-seconds']);
 const LABEL = 'dockhand.bench=inventory';
-const CLK_TCK = 100; // USER_HZ on Linux
 
 let daemon: PrivateDockerd | undefined;
 const host = process.env.DOCKHAND_BENCH_DOCKER_HOST ?? (daemon = await startPrivateDockerd({ name: 'bench' })).host;
@@ -95,36 +94,15 @@ try {
       throw err;
     }
     await new Promise((r) => setTimeout(r, 3000)); // let start-up work settle
-    const pid = agent.child.pid as number;
-    const ticks = (): number => {
-      const f = readFileSync(`/proc/${pid}/stat`, 'utf8').slice(readFileSync(`/proc/${pid}/stat`, 'utf8').lastIndexOf(')') + 2).split(' ');
-      return Number(f[11]) + Number(f[12]); // utime + stime
-    };
-    const rssMb = (): number => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1]) / 1024;
-    const t1 = ticks();
-    const w0 = performance.now();
-    let peak = 0;
-    let sum = 0;
-    let samples = 0;
-    while (performance.now() - w0 < IDLE_S * 1000) {
-      await new Promise((r) => setTimeout(r, 1000));
-      const r = rssMb();
-      peak = Math.max(peak, r);
-      sum += r;
-      samples++;
-    }
-    const cpuS = (ticks() - t1) / CLK_TCK;
-    const wallS = (performance.now() - w0) / 1000;
-    console.log(`agent idle over ${wallS.toFixed(0)} s with ${N} containers: CPU ${((cpuS / wallS) * 100).toFixed(2)} % of a core (${(cpuS * 1000).toFixed(0)} ms), RSS avg ${(sum / samples).toFixed(1)} MB, peak ${peak.toFixed(1)} MB`);
+    const w = await measureWindow(agent.child.pid as number, IDLE_S);
+    console.log(`agent idle over ${w.wallS.toFixed(0)} s with ${N} containers: CPU ${((w.cpuS / w.wallS) * 100).toFixed(2)} % of a core (${(w.cpuS * 1000).toFixed(0)} ms), RSS avg ${w.rssAvgMb.toFixed(1)} MB, peak ${w.rssPeakMb.toFixed(1)} MB`);
     agent.child.kill('SIGTERM');
     await agent.exited;
   } finally {
     await agent.dispose();
   }
 } finally {
-  console.log('removing containers…');
-  const ids = (await docker(host, ['ps', '-aq', '--filter', `label=${LABEL}`])).stdout.split('\n').filter(Boolean);
-  for (let i = 0; i < ids.length; i += 50) await docker(host, ['rm', '-f', ...ids.slice(i, i + 50)], { allowFail: true, timeoutMs: 300_000 });
+  await removeLabelledContainers(host, LABEL);
   await daemon?.cleanup();
   await rm(dir, { recursive: true, force: true });
 }

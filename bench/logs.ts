@@ -13,6 +13,7 @@ import { writeLogFiles } from '../test/helpers/log-files.ts';
 import { logsSetup, startLogsAgent } from '../test/helpers/logs-agent.ts';
 import type { LogsSetup } from '../test/helpers/logs-agent.ts';
 import { waitFor } from '../test/helpers/wait.ts';
+import { procFigures } from './proc-figures.ts';
 
 const { values } = parseArgs({
   options: {
@@ -26,16 +27,6 @@ const { values } = parseArgs({
 const FILES = Number(values.files);
 const LINES = Number(values.lines);
 const LINE_BYTES = 200;
-const CLK_TCK = 100;
-
-function procFigures(pid: number): { cpuS: number; rssMb: number; hwmMb: number } {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
-  const kib = (k: string): number => Number(new RegExp(`${k}:\\s+(\\d+)`).exec(status)?.[1]) / 1024;
-  return { cpuS: (Number(f[11]) + Number(f[12])) / CLK_TCK, rssMb: kib('VmRSS'), hwmMb: kib('VmHWM') };
-}
-
 async function throughput(setup: LogsSetup, mode: string): Promise<void> {
   const total = FILES * LINES;
   let count: () => number;

@@ -32,6 +32,7 @@ import { AgentProcess, cleanEnv } from '../test/helpers/agent-process.ts';
 import { docker, ensureTestImage, startPrivateDockerd } from '../test/helpers/docker-engine.ts';
 import type { PrivateDockerd } from '../test/helpers/docker-engine.ts';
 import { waitFor } from '../test/helpers/wait.ts';
+import { CLK_TCK, measureWindow, procFigures, removeLabelledContainers } from './proc-figures.ts';
 
 const { values } = parseArgs({
   options: {
@@ -48,7 +49,6 @@ const AGENT_S = Number(values['agent-seconds']);
 const SCRAPE_S = Number(values['scrape-seconds']);
 const ROUNDS = Number(values.rounds);
 const LABEL = 'dockhand.bench=metrics';
-const CLK_TCK = 100; // USER_HZ
 const CONCURRENCY = 8;
 
 function median(xs: number[]): number {
@@ -72,13 +72,6 @@ function daemonTicks(needle: string | undefined): number {
     }
   }
   return total;
-}
-
-/** utime + stime of a process, and of its waited-for children (systeminformation runs df etc.). */
-function processTicks(pid: number): { own: number; children: number } {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return { own: Number(f[11]) + Number(f[12]), children: Number(f[13]) + Number(f[14]) };
 }
 
 let daemon: PrivateDockerd | undefined;
@@ -194,31 +187,20 @@ try {
       }, 120_000, 500);
       await new Promise((r) => setTimeout(r, 5000)); // start-up work settles
       const pid = agent.child.pid as number;
-      const rssMb = (): number => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1]) / 1024;
-      const t1 = processTicks(pid);
-      const w0 = performance.now();
       let scrapes = 0;
       let scrapeBytes = 0;
       let nextScrape = SCRAPE_S > 0 ? 0 : Infinity;
-      let peak = 0;
-      while (performance.now() - w0 < AGENT_S * 1000) {
-        if ((performance.now() - w0) / 1000 >= nextScrape) {
-          scrapeBytes = (await (await fetch(`http://127.0.0.1:${port}/metrics`)).text()).length;
-          scrapes++;
-          nextScrape += SCRAPE_S;
-        }
-        peak = Math.max(peak, rssMb());
-        await new Promise((r) => setTimeout(r, 1000));
-      }
-      const t2 = processTicks(pid);
-      const cpuS = (t2.own - t1.own) / CLK_TCK;
-      const childS = (t2.children - t1.children) / CLK_TCK;
-      const wallS = (performance.now() - w0) / 1000;
+      const w = await measureWindow(pid, AGENT_S, async (elapsedS) => {
+        if (elapsedS < nextScrape) return;
+        scrapeBytes = (await (await fetch(`http://127.0.0.1:${port}/metrics`)).text()).length;
+        scrapes++;
+        nextScrape += SCRAPE_S;
+      });
       const sweepsDone = /^dockhand_metrics_sweeps_total (\d+)/m.exec(await (await fetch(`http://127.0.0.1:${port}/metrics`)).text())?.[1];
       console.log(
-        `agent over ${wallS.toFixed(0)} s with ${N} containers at metrics.interval 10s, ${scrapes} scrapes of ${(scrapeBytes / 1024).toFixed(0)} KiB (every ${SCRAPE_S} s): ` +
-          `CPU ${((cpuS / wallS) * 100).toFixed(2)} % of a core (${(cpuS * 1000).toFixed(0)} ms) + ${((childS / wallS) * 100).toFixed(2)} % in child processes (${(childS * 1000).toFixed(0)} ms), ` +
-          `${sweepsDone} sweeps since start, RSS now ${rssMb().toFixed(1)} MB, peak ${peak.toFixed(1)} MB`,
+        `agent over ${w.wallS.toFixed(0)} s with ${N} containers at metrics.interval 10s, ${scrapes} scrapes of ${(scrapeBytes / 1024).toFixed(0)} KiB (every ${SCRAPE_S} s): ` +
+          `CPU ${((w.cpuS / w.wallS) * 100).toFixed(2)} % of a core (${(w.cpuS * 1000).toFixed(0)} ms) + ${((w.childCpuS / w.wallS) * 100).toFixed(2)} % in child processes (${(w.childCpuS * 1000).toFixed(0)} ms), ` +
+          `${sweepsDone} sweeps since start, RSS now ${procFigures(pid).rssMb.toFixed(1)} MB, peak ${w.rssPeakMb.toFixed(1)} MB`,
       );
       agent.child.kill('SIGTERM');
       await agent.exited;
@@ -227,9 +209,7 @@ try {
     }
   }
 } finally {
-  console.log('removing containers…');
-  const ids = (await docker(host, ['ps', '-aq', '--filter', `label=${LABEL}`])).stdout.split('\n').filter(Boolean);
-  for (let i = 0; i < ids.length; i += 50) await docker(host, ['rm', '-f', ...ids.slice(i, i + 50)], { allowFail: true, timeoutMs: 300_000 });
+  await removeLabelledContainers(host, LABEL);
   await daemon?.cleanup();
   await rm(dir, { recursive: true, force: true });
 }

@@ -15,7 +15,6 @@
 // Uses DOCKHAND_BENCH_DOCKER_HOST when set, else starts a private dockerd like the test suite.
 import { fork } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
-import { readFileSync } from 'node:fs';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import http from 'node:http';
 import net from 'node:net';
@@ -35,9 +34,9 @@ import { AgentProcess, cleanEnv } from '../test/helpers/agent-process.ts';
 import { docker, ensureTestImage, startPrivateDockerd } from '../test/helpers/docker-engine.ts';
 import type { PrivateDockerd } from '../test/helpers/docker-engine.ts';
 import { waitFor } from '../test/helpers/wait.ts';
+import { measureWindow, removeLabelledContainers } from './proc-figures.ts';
 
 const INTERVAL_MS = 10_000;
-const CLK_TCK = 100;
 const LABEL = 'dockhand.bench=probes';
 
 const { values } = parseArgs({
@@ -223,32 +222,12 @@ async function measureAgent(config: string, ready: () => Promise<boolean>, secon
   try {
     await waitFor('agent ready for the measurement', ready, 180_000, 1000);
     await new Promise((r) => setTimeout(r, 3000));
-    const pid = agent.child.pid as number;
-    const ticks = (): number => {
-      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-      const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      return Number(f[11]) + Number(f[12]);
-    };
-    const rssMb = (): number => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1]) / 1024;
-    const c0 = ticks();
-    const w0 = performance.now();
-    let peak = 0;
-    let sum = 0;
-    let samples = 0;
-    while (performance.now() - w0 < seconds * 1000) {
-      await new Promise((r) => setTimeout(r, 1000));
-      const r = rssMb();
-      peak = Math.max(peak, r);
-      sum += r;
-      samples++;
-    }
-    const cpuS = (ticks() - c0) / CLK_TCK;
-    const wallS = (performance.now() - w0) / 1000;
+    const w = await measureWindow(agent.child.pid as number, seconds);
     const heap = await heapFigures(api);
     await after(api);
     agent.child.kill('SIGTERM');
     await agent.exited;
-    return { cpuPct: (cpuS / wallS) * 100, cpuMs: cpuS * 1000, wallS, rssAvg: sum / samples, rssPeak: peak, heap };
+    return { cpuPct: (w.cpuS / w.wallS) * 100, cpuMs: w.cpuS * 1000, wallS: w.wallS, rssAvg: w.rssAvgMb, rssPeak: w.rssPeakMb, heap };
   } finally {
     await agent.dispose();
   }
@@ -319,23 +298,10 @@ async function agentRun(n: number, seconds: number): Promise<void> {
     console.log(`  schedule delay histogram (whole run): ≤1 ms ${bucket('0.001')}, ≤10 ms ${bucket('0.01')}, ≤100 ms ${bucket('0.1')}, all ${bucket('+Inf')}`);
   } finally {
     child.kill();
-    await removeBenchContainers(host);
+    await removeLabelledContainers(host, LABEL);
     await daemon?.cleanup();
     await rm(dir, { recursive: true, force: true });
   }
-}
-
-/** Removes the bench's containers in small batches, retrying, and says so if any are left. */
-async function removeBenchContainers(host: string): Promise<void> {
-  console.log('  removing containers…');
-  const list = async (): Promise<string[]> => (await docker(host, ['ps', '-aq', '--filter', `label=${LABEL}`], { allowFail: true, timeoutMs: 60_000 })).stdout.split('\n').filter(Boolean);
-  for (let attempt = 0; attempt < 3; attempt++) {
-    const ids = await list();
-    if (ids.length === 0) return;
-    for (let i = 0; i < ids.length; i += 20) await docker(host, ['rm', '-f', ...ids.slice(i, i + 20)], { allowFail: true, timeoutMs: 120_000 });
-  }
-  const left = await list();
-  if (left.length > 0) console.log(`  WARNING: ${left.length} containers labelled ${LABEL} are left on ${host}`);
 }
 
 async function main(): Promise<void> {
