@@ -52,6 +52,13 @@ class FakeDocker {
     if (rec && action === 'start') this.records.set(id, { ...rec, state: 'running' });
   }
 
+  /** The events of `docker stop` (or of a daemon shutting down: the same ones). */
+  stopThroughApi(id: string, exitCode = 143): void {
+    this.event(id, 'kill', { signal: '15' });
+    this.event(id, 'die', { exitCode });
+    this.event(id, 'stop');
+  }
+
   /** What `docker restart` does, events included. */
   async restart(id: string): Promise<RestartOutcome> {
     this.calls.push(id);
@@ -63,11 +70,7 @@ class FakeDocker {
         this.failNext--;
         return { ok: false, method: 'kill+start', durationMs: this.restartMs, error: 'daemon said no' };
       }
-      if (this.records.get(id)?.state === 'running') {
-        this.event(id, 'kill', { signal: '15' });
-        this.event(id, 'die', { exitCode: 143 });
-        this.event(id, 'stop');
-      }
+      if (this.records.get(id)?.state === 'running') this.stopThroughApi(id);
       this.event(id, 'start');
       this.event(id, 'restart');
       return { ok: true, method: 'restart', durationMs: this.restartMs };
@@ -101,6 +104,17 @@ function setup(opts: { persisted?: PersistedHealthState | null; hostBootTime?: n
   docker.controller = controller;
   const actions = (id?: string): string[] => emitted.filter((e) => id === undefined || e.details.containerId === id).map((e) => (typeof e.details.reason === 'string' ? `${e.action}:${e.details.reason}` : e.action));
   return { docker, controller, emitted, actions };
+}
+
+/**
+ * c41 stopped 20 s before the stream loss, then c40 and c42 at once right before it: by timing, a
+ * shutdown's burst (40, 42) after an operator's stop (41).
+ */
+async function stopsAroundShutdown(docker: FakeDocker): Promise<void> {
+  docker.stopThroughApi(idOf(41));
+  await advance(20_000, 1000);
+  docker.stopThroughApi(idOf(40));
+  docker.stopThroughApi(idOf(42));
 }
 
 beforeEach(() => mock.timers.enable({ apis: ['setTimeout', 'Date'], now: 1_000_000 }));
@@ -154,9 +168,7 @@ test('docker stop is left alone; a die whose stop event follows cancels the rest
   docker.records.set(a, record(3));
   docker.records.set(b, record(4));
   controller.sync(true);
-  docker.event(a, 'kill', { signal: '15' });
-  docker.event(a, 'die', { exitCode: 0 });
-  docker.event(a, 'stop');
+  docker.stopThroughApi(a, 0);
   // custom StopSignal: the kill looks like a reload, the die like a crash, until the stop event
   docker.event(b, 'kill', { signal: '28' });
   await advance(20_000);
@@ -241,11 +253,7 @@ test('a daemon restart: stops just before the stream loss are the daemon\'s, and
   docker.records.set(idOf(32), record(32, { state: 'exited' }));
   controller.sync(true);
   // dockerd shutting down: the same events as `docker stop`
-  for (const n of [30, 31]) {
-    docker.event(idOf(n), 'kill', { signal: '15' });
-    docker.event(idOf(n), 'die', { exitCode: 143 });
-    docker.event(idOf(n), 'stop');
-  }
+  for (const n of [30, 31]) docker.stopThroughApi(idOf(n));
   controller.onStreamLost(Date.now());
   docker.connected = false;
   await advance(5000, 100);
@@ -265,12 +273,7 @@ test('a daemon restart with the daemon\'s record: it settles who stopped what, w
   controller.sync(true);
   // 40: an operator's stop in the middle of the shutdown (the timing says: the daemon's)
   // 41: a shutdown stop 20 s before the loss (the timing says: an operator's), 42: a plain shutdown stop
-  for (const n of [41, 40, 42]) {
-    docker.event(idOf(n), 'kill', { signal: '15' });
-    docker.event(idOf(n), 'die', { exitCode: 143 });
-    docker.event(idOf(n), 'stop');
-    if (n === 41) await advance(20_000, 1000);
-  }
+  await stopsAroundShutdown(docker);
   controller.onStreamLost(Date.now());
   docker.connected = false;
   await advance(2000, 100);
@@ -292,12 +295,7 @@ test('a daemon restart without the record: the same stops judged by timing', asy
   const { docker, controller, actions } = setup({ staggerMs: 500 });
   for (const n of [40, 41, 42]) docker.records.set(idOf(n), record(n));
   controller.sync(true);
-  for (const n of [41, 40, 42]) {
-    docker.event(idOf(n), 'kill', { signal: '15' });
-    docker.event(idOf(n), 'die', { exitCode: 143 });
-    docker.event(idOf(n), 'stop');
-    if (n === 41) await advance(20_000, 1000);
-  }
+  await stopsAroundShutdown(docker);
   controller.onStreamLost(Date.now());
   await advance(2000, 100);
   controller.onConnected(false);
@@ -313,11 +311,7 @@ test('a lost stream that the running containers lived through was no shutdown: a
   for (const n of [60, 61, 62]) docker.records.set(idOf(n), record(n));
   controller.sync(true);
   // `docker stop c60 c61` (a burst), and the connection to dockerd drops a moment later; c62 runs on
-  for (const n of [60, 61]) {
-    docker.event(idOf(n), 'kill', { signal: '15' });
-    docker.event(idOf(n), 'die', { exitCode: 143 });
-    docker.event(idOf(n), 'stop');
-  }
+  for (const n of [60, 61]) docker.stopThroughApi(idOf(n));
   controller.onStreamLost(Date.now());
   await advance(2000, 100);
   assert.deepEqual(controller.survivorsOfLoss(), [idOf(62)]);
@@ -354,11 +348,7 @@ test('with survivors even the daemon\'s "not stopped on purpose" is no outage: t
 test('a daemon restart before the agent\'s first look is still judged at the reconnect', async () => {
   const { docker, controller, actions } = setup({ staggerMs: 500 });
   for (const n of [70, 71]) docker.records.set(idOf(n), record(n));
-  for (const n of [70, 71]) {
-    docker.event(idOf(n), 'kill', { signal: '15' });
-    docker.event(idOf(n), 'die', { exitCode: 143 });
-    docker.event(idOf(n), 'stop');
-  }
+  for (const n of [70, 71]) docker.stopThroughApi(idOf(n));
   controller.onStreamLost(Date.now());
   await advance(500, 100);
   // the first connect is seen only now, right before the reconnect is handled
