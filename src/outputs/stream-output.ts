@@ -3,13 +3,20 @@
  * but the connection: host selection and reconnects (ConnectionPool), batch accounting, stats,
  * metrics, graceful and forced shutdown.
  */
+import type { Socket } from 'node:net';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
+import type { OutputConfig } from '../config/schema.ts';
 import { DockhandError, errorMessage } from '../core/errors.ts';
 import { abortedError, retry } from './abortable.ts';
+import { BufferPool } from './buffer-pool.ts';
 import { ConnectionPool } from './connection-pool.ts';
 import type { BatchConnection, ConnectionActivity } from './connection-pool.ts';
+import type { OutputDeps } from './deps.ts';
+import { dial } from './dial.ts';
+import { parseStreamEndpoints } from './endpoint.ts';
 import type { StreamEndpoint } from './endpoint.ts';
+import { loadOutputTls } from './tls-options.ts';
 import { outputInstruments } from './output-metrics.ts';
 import type { OutputInstruments } from './output-metrics.ts';
 import type { EncodedEvent, Output, OutputStats, SendOutcome } from './types.ts';
@@ -28,6 +35,52 @@ export interface StreamOutputOptions<C extends BatchConnection> {
   registry?: Registry | undefined;
   connect(endpoint: StreamEndpoint, signal: AbortSignal, activity: ConnectionActivity): Promise<C>;
   random?: () => number;
+}
+
+/** What a protocol's connection gets besides its dialled socket. */
+export interface StreamConnectionContext {
+  endpoint: StreamEndpoint;
+  activity: ConnectionActivity;
+  /** Shared by the output's connections: windows in flight at once, over all of them, plus one being encoded. */
+  buffers: BufferPool;
+  /** Names the output. */
+  logger: Logger;
+}
+
+/**
+ * The StreamOutput of an `outputs[i]` entry of `type` (`beats`, `tcp`): hosts and TLS files
+ * checked (a ConfigError naming `outputs[i].…`), reconnect and pipelining settings, one buffer
+ * pool; `connection` wraps each socket dialled (TLS when configured) into the protocol.
+ */
+export function streamOutputFromConfig<C extends BatchConnection>(
+  type: string,
+  config: OutputConfig,
+  index: number,
+  deps: OutputDeps,
+  connection: (socket: Socket, context: StreamConnectionContext) => C,
+): StreamOutput<C> {
+  const name = `${type}[${index}]`;
+  const keyPath = `outputs[${index}]`;
+  const endpoints = parseStreamEndpoints(config.hosts, `${keyPath}.hosts`);
+  const tls = loadOutputTls(config.tls, `${keyPath}.tls`);
+  const logger = deps.logger.child({ output: name });
+  const buffers = new BufferPool(config.pipelining * endpoints.length + 1);
+  return new StreamOutput<C>({
+    name,
+    endpoints,
+    loadbalance: config.loadbalance,
+    backoffBaseMs: config.backoff_base,
+    backoffMaxMs: config.backoff_max,
+    timeoutMs: config.timeout,
+    maxInFlight: config.pipelining * (config.loadbalance ? endpoints.length : 1),
+    logger,
+    registry: deps.registry,
+    ...(deps.random ? { random: deps.random } : {}),
+    async connect(endpoint, signal, activity) {
+      const socket = await dial(endpoint, tls, config.timeout, signal);
+      return connection(socket, { endpoint, activity, buffers, logger });
+    },
+  });
 }
 
 export class StreamOutput<C extends BatchConnection> implements Output {
