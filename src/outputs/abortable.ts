@@ -1,5 +1,5 @@
 /** Small helpers shared by the outputs' send paths. */
-import { DockhandError } from '../core/errors.ts';
+import { DockhandError, errorMessage } from '../core/errors.ts';
 import type { SendOutcome } from './types.ts';
 
 /** `promise`'s value, or null as soon as `signal` aborts (the promise keeps running). */
@@ -19,6 +19,16 @@ export function unlessAborted<T>(promise: Promise<T>, signal: AbortSignal): Prom
       },
     );
   });
+}
+
+/** A send to an output that is closing or closed: transient (the agent is stopping; events are read again). */
+export function closedError(output: string): DockhandError {
+  return new DockhandError('UNAVAILABLE', `${output}: output closed`, { transient: true });
+}
+
+/** A send that threw, which the output contract does not allow: kept as a retry, never a rejection. */
+export function unexpectedSendError(output: string, err: unknown): DockhandError {
+  return new DockhandError('INTERNAL', `${output}: ${errorMessage(err)}`, { transient: true, cause: err });
 }
 
 export function abortedError(what: string): DockhandError {

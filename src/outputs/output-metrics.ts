@@ -6,7 +6,7 @@
  */
 import { Counter, Gauge } from 'prom-client';
 import type { Registry } from 'prom-client';
-import type { OutputStats } from './types.ts';
+import type { OutputStats, SendOutcome } from './types.ts';
 
 /** What an output reports while it works; every method is cheap. */
 export interface OutputInstruments {
@@ -124,6 +124,14 @@ function metricSet(registry: Registry): OutputMetricSet {
 }
 
 /** Instruments for one output in `registry` (NO_INSTRUMENTS without one). Call `release` on close. */
+/** Counts a send's outcome of `total` events (batches by kind, events acknowledged); returns the events acknowledged. */
+export function countOutcome(instruments: OutputInstruments, total: number, outcome: SendOutcome): number {
+  const acked = outcome.kind === 'acked' ? total : outcome.acked;
+  if (acked > 0) instruments.acked(acked);
+  instruments.batch(outcome.kind);
+  return acked;
+}
+
 export function outputInstruments(registry: Registry | undefined, output: string, stats: () => OutputStats): { instruments: OutputInstruments; release: () => void } {
   if (!registry) return { instruments: NO_INSTRUMENTS, release: () => {} };
   const set = metricSet(registry);

@@ -7,8 +7,8 @@ import type { Socket } from 'node:net';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import type { OutputConfig } from '../config/schema.ts';
-import { DockhandError, errorMessage } from '../core/errors.ts';
-import { abortedError, retry } from './abortable.ts';
+import { errorMessage } from '../core/errors.ts';
+import { abortedError, closedError, retry, unexpectedSendError } from './abortable.ts';
 import { BufferPool } from './buffer-pool.ts';
 import { ConnectionPool } from './connection-pool.ts';
 import type { BatchConnection, ConnectionActivity } from './connection-pool.ts';
@@ -17,7 +17,7 @@ import { dial } from './dial.ts';
 import { parseStreamEndpoints } from './endpoint.ts';
 import type { StreamEndpoint } from './endpoint.ts';
 import { loadOutputTls } from './tls-options.ts';
-import { outputInstruments } from './output-metrics.ts';
+import { countOutcome, outputInstruments } from './output-metrics.ts';
 import type { OutputInstruments } from './output-metrics.ts';
 import type { EncodedEvent, Output, OutputStats, SendOutcome } from './types.ts';
 
@@ -129,16 +129,16 @@ export class StreamOutput<C extends BatchConnection> implements Output {
 
   async send(events: readonly EncodedEvent[], signal: AbortSignal): Promise<SendOutcome> {
     if (events.length === 0) return { kind: 'acked' };
-    if (this.#closing) return this.#count(events.length, retry(0, this.#closedError()));
+    if (this.#closing) return this.#count(events.length, retry(0, closedError(this.name)));
     this.#inFlight++;
     try {
       const conn = await this.#pool.acquire(signal);
-      if (conn === null) return this.#count(events.length, retry(0, signal.aborted ? abortedError(this.name) : this.#closedError()));
+      if (conn === null) return this.#count(events.length, retry(0, signal.aborted ? abortedError(this.name) : closedError(this.name)));
       return this.#count(events.length, await conn.sendBatch(events, signal));
     } catch (err) {
       // Not expected (connections resolve every failure); the contract is never to reject.
       this.#o.logger.error({ err: errorMessage(err) }, 'unexpected error while sending a batch');
-      return this.#count(events.length, retry(0, new DockhandError('INTERNAL', `${this.name}: ${errorMessage(err)}`, { transient: true, cause: err })));
+      return this.#count(events.length, retry(0, unexpectedSendError(this.name, err)));
     } finally {
       this.#inFlight--;
     }
@@ -164,21 +164,12 @@ export class StreamOutput<C extends BatchConnection> implements Output {
 
   destroy(): void {
     this.#closing = true;
-    this.#pool.destroy(this.#closedError());
+    this.#pool.destroy(closedError(this.name));
     this.#releaseMetrics();
   }
 
   #count(total: number, outcome: SendOutcome): SendOutcome {
-    const acked = outcome.kind === 'acked' ? total : outcome.acked;
-    if (acked > 0) {
-      this.#eventsAcked += acked;
-      this.#instruments.acked(acked);
-    }
-    this.#instruments.batch(outcome.kind);
+    this.#eventsAcked += countOutcome(this.#instruments, total, outcome);
     return outcome;
-  }
-
-  #closedError(): DockhandError {
-    return new DockhandError('UNAVAILABLE', `${this.name}: output closed`, { transient: true });
   }
 }

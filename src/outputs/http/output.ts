@@ -18,12 +18,12 @@ import { Backoff } from '../../core/backoff.ts';
 import { DockhandError, errorMessage } from '../../core/errors.ts';
 import { sleep } from '../../core/sleep.ts';
 import type { OutputConfig } from '../../config/schema.ts';
-import { abortedError, retry } from '../abortable.ts';
+import { abortedError, closedError, retry, unexpectedSendError } from '../abortable.ts';
 import { BufferPool } from '../buffer-pool.ts';
 import type { OutputDeps } from '../deps.ts';
 import { parseHttpEndpoints } from '../endpoint.ts';
 import type { HttpEndpoint } from '../endpoint.ts';
-import { outputInstruments } from '../output-metrics.ts';
+import { countOutcome, outputInstruments } from '../output-metrics.ts';
 import type { OutputInstruments } from '../output-metrics.ts';
 import { loadOutputTls, tlsConnectOptions } from '../tls-options.ts';
 import type { EncodedEvent, Output, OutputState, OutputStats, SendOutcome } from '../types.ts';
@@ -122,15 +122,15 @@ export class HttpOutput implements Output {
 
   async send(events: readonly EncodedEvent[], signal: AbortSignal): Promise<SendOutcome> {
     if (events.length === 0) return { kind: 'acked' };
-    if (this.#closed) return this.#count(events.length, retry(0, this.#closedError()));
+    if (this.#closed) return this.#count(events.length, retry(0, closedError(this.name)));
     this.#inFlight++;
     try {
       const host = await this.#pickHost(signal);
-      if (host === null) return this.#count(events.length, retry(0, signal.aborted ? abortedError(this.name) : this.#closedError()));
+      if (host === null) return this.#count(events.length, retry(0, signal.aborted ? abortedError(this.name) : closedError(this.name)));
       return this.#count(events.length, await this.#post(host, events, signal));
     } catch (err) {
       this.#logger.error({ err: errorMessage(err) }, 'unexpected error while sending a batch');
-      return this.#count(events.length, retry(0, new DockhandError('INTERNAL', `${this.name}: ${errorMessage(err)}`, { transient: true, cause: err })));
+      return this.#count(events.length, retry(0, unexpectedSendError(this.name, err)));
     } finally {
       this.#inFlight--;
     }
@@ -259,17 +259,8 @@ export class HttpOutput implements Output {
   }
 
   #count(total: number, outcome: SendOutcome): SendOutcome {
-    const acked = outcome.kind === 'acked' ? total : outcome.acked;
-    if (acked > 0) {
-      this.#eventsAcked += acked;
-      this.#instruments.acked(acked);
-    }
-    this.#instruments.batch(outcome.kind);
+    this.#eventsAcked += countOutcome(this.#instruments, total, outcome);
     return outcome;
-  }
-
-  #closedError(): DockhandError {
-    return new DockhandError('UNAVAILABLE', `${this.name}: output closed`, { transient: true });
   }
 }
 
