@@ -5,16 +5,10 @@
  */
 import { open } from 'node:fs/promises';
 import { join } from 'node:path';
+import type { LogFileMeta } from '../../src/logs/filename.ts';
 
-export interface LogFileSpec {
-  dir: string;
-  logType: string;
-  app: string;
-  env: string;
-  imageTag: string;
-  hostname: string;
-  date: string;
-}
+/** The name's parts as the parser returns them (src/logs/filename.ts), and where the file goes. */
+export type LogFileSpec = Omit<LogFileMeta, 'dataset'> & { dir: string };
 
 export function logFileName(s: Omit<LogFileSpec, 'dir'>): string {
   return `${s.logType}_${s.app}_${s.env}_${s.imageTag}_${s.hostname}_${s.date}.log`;
