@@ -3,7 +3,8 @@
  * cross-key checks → referenced files readable. Every problem is collected and reported with its
  * key path, so `dockhand check-config` can list them all in one go (Ansible's `validate:`).
  */
-import { accessSync, constants, readFileSync } from 'node:fs';
+import { accessSync, closeSync, constants, fstatSync, openSync, readFileSync, statSync } from 'node:fs';
+import { dirname } from 'node:path';
 import { parseDocument } from 'yaml';
 import { isLoopbackHost } from '../core/net.ts';
 import { ConfigError, errorMessage, systemCode } from '../core/errors.ts';
@@ -50,14 +51,17 @@ export function loadConfig(options: LoadOptions = {}): LoadedConfig {
   return { config, source: options.file ?? 'embedded defaults' };
 }
 
+/**
+ * Larger than any real configuration by far: a file this size is a mistake (a log or a binary
+ * pointed at), and parsing megabytes of YAML costs seconds and hundreds of MB.
+ */
+export const MAX_CONFIG_BYTES = 1024 * 1024;
+/** YAML aliases expanded at most this many times: a "billion laughs" file is refused, not expanded. */
+const MAX_YAML_ALIASES = 100;
+
 function readYamlFile(file: string, problems: ConfigProblem[]): unknown {
-  let text: string;
-  try {
-    text = readFileSync(file, 'utf8');
-  } catch (err) {
-    problems.push({ path: '', reason: `cannot read ${file}: ${systemCode(err) ?? errorMessage(err)}` });
-    return {};
-  }
+  const text = readBoundedText(file, problems);
+  if (text === undefined) return {};
   // uniqueKeys: a key written twice is almost always a merge mistake in a template.
   const doc = parseDocument(text, { uniqueKeys: true, prettyErrors: true, version: '1.2' });
   for (const e of doc.errors) {
@@ -65,8 +69,38 @@ function readYamlFile(file: string, problems: ConfigProblem[]): unknown {
     problems.push({ path: '', reason: `YAML ${pos ? `line ${pos.line} column ${pos.col}` : ''}: ${e.message.split('\n')[0] ?? ''}` });
   }
   if (doc.errors.length > 0) return {};
-  const value: unknown = doc.toJS({ maxAliasCount: 100 });
-  return value ?? {}; // an empty file means "all defaults"
+  try {
+    const value: unknown = doc.toJS({ maxAliasCount: MAX_YAML_ALIASES });
+    return value ?? {}; // an empty file means "all defaults"
+  } catch (err) {
+    // yaml throws a ReferenceError for alias bombs ("Excessive alias count …") and unresolved aliases
+    problems.push({ path: '', reason: `YAML: ${errorMessage(err)}` });
+    return {};
+  }
+}
+
+/** The file's text; undefined (with a problem) when it is unreadable, not a regular file, or too large. */
+function readBoundedText(file: string, problems: ConfigProblem[]): string | undefined {
+  let fd: number | undefined;
+  try {
+    // Opened once and checked through the descriptor: a FIFO or /dev/zero would never end a read.
+    fd = openSync(file, constants.O_RDONLY | constants.O_NONBLOCK);
+    const st = fstatSync(fd);
+    if (!st.isFile()) {
+      problems.push({ path: '', reason: `${file} is not a regular file` });
+      return undefined;
+    }
+    if (st.size > MAX_CONFIG_BYTES) {
+      problems.push({ path: '', reason: `${file} is ${st.size} bytes; a configuration file may be at most ${MAX_CONFIG_BYTES} bytes` });
+      return undefined;
+    }
+    return readFileSync(fd, 'utf8');
+  } catch (err) {
+    problems.push({ path: '', reason: `cannot read ${file}: ${systemCode(err) ?? errorMessage(err)}` });
+    return undefined;
+  } finally {
+    if (fd !== undefined) closeSync(fd);
+  }
 }
 
 /**
@@ -154,5 +188,26 @@ function checkReferencedFiles(config: Config, problems: ConfigProblem[]): void {
     } catch (err) {
       problems.push({ path, reason: `cannot read ${file}: ${systemCode(err) ?? errorMessage(err)}` });
     }
+  }
+  const stateDir = stateDirProblem(config.state_dir);
+  if (stateDir) problems.push({ path: 'state_dir', reason: stateDir });
+}
+
+/**
+ * The agent creates state_dir when it is missing, so a directory that does not exist yet is
+ * fine (a first install) — but an existing non-directory there, or on the way there, is not.
+ */
+function stateDirProblem(dir: string): string | undefined {
+  for (let p = dir; ; p = dirname(p)) {
+    let st;
+    try {
+      st = statSync(p);
+    } catch (err) {
+      const code = systemCode(err);
+      if (code === 'ENOENT' && dirname(p) !== p) continue;
+      return `cannot use ${dir}: ${code ?? errorMessage(err)}`;
+    }
+    if (st.isDirectory()) return undefined;
+    return p === dir ? `${dir} exists and is not a directory` : `cannot create ${dir}: ${p} is not a directory`;
   }
 }

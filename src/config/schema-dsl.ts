@@ -8,6 +8,7 @@
  */
 import type { ConfigProblem } from '../core/errors.ts';
 import { parse as parseYaml } from 'yaml';
+import { MAX_TIMER_MS } from '../core/timers.ts';
 import { formatDuration, formatSize, parseDuration, parseSize } from './units.ts';
 
 export interface DecodeContext {
@@ -140,17 +141,26 @@ export function oneOf<const V extends string>(doc: string, values: readonly V[],
   });
 }
 
-/** Duration in milliseconds. */
-export function duration(doc: string, def: string, minMs = 0): SchemaNode<number> {
+/** Longest duration a key takes unless it says otherwise. */
+export const DEFAULT_MAX_DURATION_MS = 24 * 3_600_000;
+
+/**
+ * Duration in milliseconds, within [minMs, maxMs]. Every duration has an upper bound: Node's
+ * timers hold at most 2^31−1 ms (~24.8 days) and turn anything longer into 1 ms, so an
+ * unbounded `720h` would make a once-a-month timer fire a thousand times a second.
+ */
+export function duration(doc: string, def: string, minMs = 0, maxMs = DEFAULT_MAX_DURATION_MS): SchemaNode<number> {
   const defMs = parseDuration(def);
   if (typeof defMs !== 'number') throw new Error(`bad default duration ${def}`);
+  if (maxMs > MAX_TIMER_MS || defMs > maxMs || defMs < minMs) throw new Error(`duration bounds ${minMs}..${maxMs} do not fit the timers or the default ${def}`);
   return scalar<number>({
-    typeName: 'duration', doc, default: defMs, defaultText: def,
+    typeName: `duration (${formatDuration(minMs)}–${formatDuration(maxMs)})`, doc, default: defMs, defaultText: def,
     parse(raw) {
       if (typeof raw !== 'string' && raw !== 0) return { error: `expected a duration like "10s", got ${describe(raw)}` };
       const ms = parseDuration(String(raw));
       if (typeof ms === 'string') return { error: ms };
       if (ms < minMs) return { error: `must be at least ${formatDuration(minMs)}` };
+      if (ms > maxMs) return { error: `must be at most ${formatDuration(maxMs)}, got ${String(raw)}` };
       return { value: ms };
     },
   });

@@ -14,6 +14,7 @@ import { connect } from 'node:net';
 import { Client } from 'undici';
 import type { Dispatcher } from 'undici';
 import { systemCode } from '../core/errors.ts';
+import { after } from '../core/timers.ts';
 import { VERSION } from '../version.ts';
 import type { HttpMethod } from './spec.ts';
 import { statusAccepted } from './status-ranges.ts';
@@ -64,7 +65,7 @@ export function tcpCheck(target: ProbeTarget, timeoutMs: number, signal?: AbortS
       resolve(result);
     };
     const onAbort = (): void => finish(false, 'aborted', 'error');
-    const timer = setTimeout(() => finish(false, `no connection within ${timeoutMs} ms`, 'timeout'), timeoutMs);
+    const timer = after(timeoutMs, () => finish(false, `no connection within ${timeoutMs} ms`, 'timeout'));
     signal?.addEventListener('abort', onAbort, { once: true });
     socket.once('connect', () => finish(true, 'connected'));
     socket.once('error', (err) => finish(false, systemCode(err) ?? err.message, classify(err)));
@@ -115,9 +116,9 @@ export class HttpProber {
         if (controller && !controller.aborted) controller.abort(reason);
       };
       const onAbort = (): void => stop(new ProbeAborted('aborted'), { ok: false, latencyMs: performance.now() - started, detail: 'aborted', failure: 'error' });
-      const timer = setTimeout(() => {
+      const timer = after(timeoutMs, () => {
         stop(new ProbeAborted(`no answer within ${timeoutMs} ms`), { ok: false, latencyMs: performance.now() - started, detail: `no answer within ${timeoutMs} ms`, failure: 'timeout' });
-      }, timeoutMs);
+      });
       signal?.addEventListener('abort', onAbort, { once: true });
       const headers: Record<string, string> = { 'user-agent': this.#userAgent, accept: '*/*' };
       // undici derives the TLS server name from the Host header, so host_header also selects

@@ -11,6 +11,7 @@
  */
 import { uptime } from 'node:os';
 import type { ContainerEvent, ContainerRecord } from '../docker/types.ts';
+import { after } from '../core/timers.ts';
 import type { PersistedContainer, PersistedHealthState } from './health-state-file.ts';
 import type { HealthMetrics } from './health-metrics.ts';
 import type { ProbeStatus, ProbeTransition } from './probe-state.ts';
@@ -421,7 +422,7 @@ export class RestartController {
     this.#record(entry, decision, now, trigger);
     if (decision.action === 'restart') {
       const pending: Pending = { trigger, reason: decision.reason, dueAt: now + decision.delayMs, timer: undefined };
-      pending.timer = setTimeout(() => this.#due(entry, pending), decision.delayMs);
+      pending.timer = after(decision.delayMs, () => this.#due(entry, pending));
       entry.pending = pending;
     }
     this.#o.onDirty?.();

@@ -6,6 +6,7 @@
  */
 import type Docker from 'dockerode';
 import { errorMessage } from '../core/errors.ts';
+import { deadline } from '../core/timers.ts';
 import { isNotFound } from '../docker/client.ts';
 
 export interface RestartOutcome {
@@ -43,18 +44,18 @@ export class RestartExecutor {
     const t = Math.ceil(stopTimeoutMs / 1000);
     let first: unknown;
     try {
-      await container.restart({ t, abortSignal: AbortSignal.timeout(stopTimeoutMs + this.#o.callTimeoutMs) });
+      await container.restart({ t, abortSignal: deadline(stopTimeoutMs + this.#o.callTimeoutMs) });
       return { ok: true, method: 'restart', durationMs: performance.now() - started };
     } catch (err) {
       if (isNotFound(err)) return { ok: false, method: 'restart', durationMs: performance.now() - started, error: 'no such container', gone: true };
       first = err;
     }
     try {
-      await container.kill({ abortSignal: AbortSignal.timeout(this.#o.callTimeoutMs) }).catch((err: unknown) => {
+      await container.kill({ abortSignal: deadline(this.#o.callTimeoutMs) }).catch((err: unknown) => {
         // 409: not running — nothing to kill, go on to start it
         if (statusCode(err) !== 409) throw err;
       });
-      await container.start({ abortSignal: AbortSignal.timeout(this.#o.callTimeoutMs) }).catch((err: unknown) => {
+      await container.start({ abortSignal: deadline(this.#o.callTimeoutMs) }).catch((err: unknown) => {
         // 304: already started (by Docker or someone else meanwhile) — the goal is reached
         if (statusCode(err) !== 304) throw err;
       });

@@ -19,6 +19,7 @@
  * overrun) rather than running twice at once. The delay between a due time and the actual start
  * is the scheduling skew, reported to `onDelay` and kept as a maximum.
  */
+import { after } from '../core/timers.ts';
 export type ProbeTask = (signal: AbortSignal) => Promise<void>;
 
 export interface ProbeSchedulerOptions {
@@ -125,7 +126,7 @@ export class ProbeScheduler {
     if (this.#timer !== undefined && this.#timerDue <= top.due) return;
     clearTimeout(this.#timer);
     this.#timerDue = top.due;
-    this.#timer = setTimeout(() => this.#wake(), Math.max(0, Math.ceil(top.due - this.#o.now())));
+    this.#timer = after(top.due - this.#o.now(), () => this.#wake());
   }
 
   #wake(): void {

@@ -12,6 +12,7 @@ import { basename, join } from 'node:path';
 import { watch } from 'chokidar';
 import type { FSWatcher } from 'chokidar';
 import type { Logger } from 'pino';
+import { every } from '../core/timers.ts';
 import { errorMessage, systemCode } from '../core/errors.ts';
 import { NameFilter } from './glob.ts';
 
@@ -70,7 +71,7 @@ export class LogDiscovery {
     });
     this.#watcher.on('error', (err: unknown) => this.#o.logger.warn({ err: errorMessage(err) }, 'log directory watcher error; the periodic rescan continues'));
     await this.scan(true);
-    this.#timer = setInterval(() => void this.scan(false), this.#o.rescanIntervalMs);
+    this.#timer = every(this.#o.rescanIntervalMs, () => void this.scan(false));
   }
 
   /** Lists every root (adding watches for roots that appeared); one scan at a time. */

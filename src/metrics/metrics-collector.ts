@@ -31,6 +31,7 @@ import { ContainerLifecycleTracker } from './lifecycle.ts';
 import type { ContainerLifecycle } from './lifecycle.ts';
 import { blockTotals, networkTotals } from './rates.ts';
 import type { ContainerRates, ContainerSample } from './types.ts';
+import { after } from '../core/timers.ts';
 
 export interface MetricsCollectorOptions {
   config: Config['metrics'];
@@ -184,7 +185,7 @@ export class MetricsCollector {
       this.#o.logger.error({ err: errorMessage(err) }, 'metrics sweep failed');
     } finally {
       if (!this.#stopped) {
-        this.#timer = setTimeout(() => void this.fresh(0, false), this.#o.config.interval);
+        this.#timer = after(this.#o.config.interval, () => void this.fresh(0, false));
         this.#timer.unref();
       }
     }

@@ -15,6 +15,7 @@ import { isNotFound } from '../docker/client.ts';
 import type { InterfaceFilter } from './proc-net.ts';
 import type { BlockDeviceFigures, ContainerSample, NetworkInterfaceFigures } from './types.ts';
 import { workingSet } from './types.ts';
+import { deadline } from '../core/timers.ts';
 
 interface BlkioEntry {
   major: number;
@@ -151,7 +152,7 @@ export function sampleFromStats(id: string, json: DockerStatsJson, at: number, c
 export async function fetchOneShotStats(docker: Docker, id: string, timeoutMs: number): Promise<DockerStatsJson | 'gone'> {
   try {
     // dockerode passes unknown options through as query parameters; its typings lack one-shot
-    const opts = { stream: false, 'one-shot': true, abortSignal: AbortSignal.timeout(timeoutMs) } as unknown as { stream: false };
+    const opts = { stream: false, 'one-shot': true, abortSignal: deadline(timeoutMs) } as unknown as { stream: false };
     return await docker.getContainer(id).stats(opts);
   } catch (err) {
     if (isNotFound(err)) return 'gone';

@@ -20,7 +20,7 @@
 import type { Logger } from 'pino';
 import { Backoff } from '../core/backoff.ts';
 import type { DockhandError } from '../core/errors.ts';
-import { sleep } from '../core/sleep.ts';
+import { sleep } from '../core/timers.ts';
 import type { StreamEndpoint } from './endpoint.ts';
 import type { OutputInstruments } from './output-metrics.ts';
 import type { EncodedEvent, OutputState, OutputStats, SendOutcome } from './types.ts';

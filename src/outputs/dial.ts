@@ -10,6 +10,7 @@ import { DockhandError, errorMessage } from '../core/errors.ts';
 import type { StreamEndpoint } from './endpoint.ts';
 import { tlsConnectOptions } from './tls-options.ts';
 import type { OutputTls } from './tls-options.ts';
+import { after } from '../core/timers.ts';
 
 /** TCP keep-alive probes on idle connections, so a vanished peer is noticed between batches. */
 const TCP_KEEPALIVE_MS = 15_000;
@@ -27,7 +28,7 @@ export function dial(endpoint: StreamEndpoint, tls: OutputTls | null, timeoutMs:
     };
     const onError = (err: Error): void => fail(errorMessage(err), err);
     const onAbort = (): void => fail('aborted');
-    const timer = setTimeout(() => fail(`no connection within ${timeoutMs} ms`), timeoutMs);
+    const timer = after(timeoutMs, () => fail(`no connection within ${timeoutMs} ms`));
     const onConnected = (): void => {
       cleanup();
       socket.setNoDelay(true); // windows are written whole; Nagle would only delay the last segment

@@ -28,7 +28,7 @@ export function parseStreamEndpoints(hosts: readonly string[], keyPath: string):
   const problems: ConfigProblem[] = [];
   const out: StreamEndpoint[] = [];
   hosts.forEach((text, i) => {
-    const r = parseHostPort(text, false);
+    const r = parseHostPort(text);
     if (typeof r === 'string') problems.push({ path: `${keyPath}[${i}]`, reason: r });
     else out.push({ label: text, host: r.host, port: r.port });
   });

@@ -8,7 +8,7 @@
  */
 import type { Logger } from 'pino';
 import { Backoff } from '../core/backoff.ts';
-import { sleep } from '../core/sleep.ts';
+import { sleep } from '../core/timers.ts';
 import type { EncodedEvent, Output } from '../outputs/types.ts';
 import type { Batch, EventQueue } from './event-queue.ts';
 

@@ -21,6 +21,13 @@ const tokenFile = join(dir, 'token');
 writeFileSync(tokenFile, `${TOKEN}\n`, { mode: 0o600 });
 
 let n = 0;
+/** "Billion laughs": nine levels of ten aliases each, 10^9 strings if expanded. */
+function aliasBomb(): string {
+  const lines = ['l0: &l0 [lol, lol, lol, lol, lol, lol, lol, lol, lol, lol]'];
+  for (let i = 1; i < 9; i++) lines.push(`l${i}: &l${i} [${Array.from({ length: 10 }, () => `*l${i - 1}`).join(', ')}]`);
+  return `${lines.join('\n')}\n`;
+}
+
 function file(yaml: string): string {
   const f = join(dir, `config-${n++}.yaml`);
   writeFileSync(f, yaml);
@@ -68,6 +75,17 @@ void describe('dockhand check-config', () => {
     ['bad regex', 'logs:\n  multiline:\n    pattern: "(unclosed"\n', /^logs\.multiline\.pattern: not a valid regular expression/m],
     ['out of range', 'outputs:\n  - type: beats\n    compression_level: 10\n', /^outputs\[0\]\.compression_level: must be between 0 and 9/m],
     ['incomplete TLS block', `api:\n  tls: { cert: ${tokenFile} }\n`, /^api\.tls\.key: is required here/m],
+    // Durations past Node's 2^31-1 ms timer limit used to pass and then fire every millisecond.
+    ['a month-long resync interval', 'docker:\n  resync_interval: 720h\n', /^docker\.resync_interval: must be at most 1d, got 720h/m],
+    ['a 1000-hour Docker timeout', 'docker:\n  timeout: 1000h\n', /^docker\.timeout: must be at most 10m, got 1000h/m],
+    ['a month-long rescan interval', 'logs:\n  rescan_interval: 720h\n', /^logs\.rescan_interval: must be at most 1h, got 720h/m],
+    // What `run` refuses, check-config (Ansible's validate:) must refuse too.
+    ['no outputs', 'outputs: []\n', /^outputs: needs at least 1 item/m],
+    ['a state_dir that is a file', `state_dir: ${tokenFile}\n`, /^state_dir: .*token exists and is not a directory/m],
+    ['a state_dir under a file', `state_dir: ${tokenFile}/state\n`, /^state_dir: cannot use .*token\/state: ENOTDIR/m],
+    ['port 0 for the API', 'api:\n  listen: 127.0.0.1:0\n', /^api\.listen: port 0 is out of range/m],
+    ['a catastrophic-backtracking multiline pattern', 'logs:\n  multiline:\n    pattern: "^(\\\\s+)+x"\n', /^logs\.multiline\.pattern: nested repetition "\(\\s\+\)\+"/m],
+    ['a YAML alias bomb', aliasBomb(), /^YAML: .*alias/im],
   ];
   for (const [what, yaml, expected] of bad) {
     void it(`rejects ${what} with exit 78 naming the key`, async () => {
@@ -76,6 +94,24 @@ void describe('dockhand check-config', () => {
       assert.match(r.stderr, expected);
     });
   }
+
+  void it('a file far larger than any configuration is refused before it is parsed', async () => {
+    const big = file(`logs:\n  exclude:\n${'    - "*.never-matches-anything-at-all"\n'.repeat(40_000)}`);
+    const r = await runCli(['check-config', big]);
+    assert.equal(r.code, 78, r.stderr);
+    assert.match(r.stderr, /is \d+ bytes; a configuration file may be at most 1048576 bytes/);
+  });
+
+  void it('run refuses with 78 what check-config refuses, naming the file (no outputs, state_dir a file, an alias bomb)', async () => {
+    for (const yaml of ['outputs: []\n', `state_dir: ${tokenFile}\n`, aliasBomb()]) {
+      const config = file(yaml);
+      const checked = await runCli(['check-config', config]);
+      const ran = await runCli(['run', '--config', config], cleanEnv());
+      assert.equal(checked.code, 78, checked.stderr);
+      assert.equal(ran.code, 78, `${yaml.slice(0, 40)}: ${ran.stderr}${ran.stdout}`);
+      assert.ok(ran.stderr.startsWith(`${config}: 1 problem(s)`), ran.stderr);
+    }
+  });
 
   void it('lists every problem of a file at once', async () => {
     const r = await runCli(['check-config', file('log_level: loud\nstate_dir: rel\napi:\n  listen: nope\n')]);

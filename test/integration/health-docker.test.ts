@@ -41,7 +41,7 @@ class TestAgent {
       'log_level: debug',
       `state_dir: ${this.dir}/state`,
       `docker: { host: "${host}", events_buffer: 20000, reconnect_base: 200ms, reconnect_max: 1s }`,
-      'api: { listen: "127.0.0.1:0" }',
+      `api: { listen: "127.0.0.1:${await freePort()}" }`,
       `logs: { roots: ["${this.dir}/logs"] }`,
       `outputs: [{ type: tcp, hosts: ["127.0.0.1:${await freePort()}"] }]`,
       extra,

@@ -28,6 +28,7 @@ import type { BufferPool } from '../buffer-pool.ts';
 import { WindowCompressor } from './compressor.ts';
 import { AckReader, compressedWindowHeader, jsonFramesLength, LumberjackProtocolError, windowLength, writeJsonFrames, writeWindow } from './frames.ts';
 import type { SlowStartWindow } from './window.ts';
+import { timerDelay } from '../../core/timers.ts';
 
 /** libbeat/outputs/logstash/deadlock.go logstashDeadlockTimeout. */
 const STALL_WARNING_MS = 5 * 60_000;
@@ -296,7 +297,7 @@ export class BeatsConnection implements BatchConnection {
       } else {
         this.#armTimer(this.#o.timeoutMs - silent);
       }
-    }, ms);
+    }, timerDelay(ms));
   }
 
   #closedError(): DockhandError {

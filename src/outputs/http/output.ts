@@ -16,7 +16,7 @@ import type { Logger } from 'pino';
 import { Pool } from 'undici';
 import { Backoff } from '../../core/backoff.ts';
 import { DockhandError, errorMessage } from '../../core/errors.ts';
-import { sleep } from '../../core/sleep.ts';
+import { sleep } from '../../core/timers.ts';
 import type { OutputConfig } from '../../config/schema.ts';
 import { abortedError, closedError, retry, unexpectedSendError } from '../abortable.ts';
 import { BufferPool } from '../buffer-pool.ts';

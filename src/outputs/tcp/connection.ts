@@ -20,6 +20,7 @@ import { abortedError, retry, unlessAborted } from '../abortable.ts';
 import type { BatchConnection, ConnectionActivity, ConnectionEnd } from '../connection-pool.ts';
 import type { BufferPool } from '../buffer-pool.ts';
 import type { EncodedEvent, SendOutcome } from '../types.ts';
+import { timerDelay } from '../../core/timers.ts';
 
 export interface JsonLinesConnectionOptions {
   socket: Socket;
@@ -161,7 +162,7 @@ export class JsonLinesConnection implements BatchConnection {
       } else {
         this.#armTimer(this.#o.timeoutMs - waited);
       }
-    }, ms);
+    }, timerDelay(ms));
   }
 
   #closedError(): DockhandError {
