@@ -14,6 +14,7 @@ import type { Config } from './config/schema.ts';
 import { DisposerStack } from './core/disposer.ts';
 import { DockhandError, errorMessage, systemCode } from './core/errors.ts';
 import { RecentEvents } from './core/recent-events.ts';
+import type { StateFileStatus } from './core/state-file.ts';
 import { createDockerClient } from './docker/client.ts';
 import { ContainerInventory } from './docker/inventory.ts';
 import type { ContainerRecord } from './docker/types.ts';
@@ -64,6 +65,8 @@ export class Agent {
   #shipping: LogShipping | undefined;
   #stopping: Promise<void> | undefined;
   readonly #contributions: Contributions = { routes: [], containerDetails: [], readiness: [] };
+  /** Write state of each file under state_dir (log offsets, health state): /readyz and /v1/host show it. */
+  readonly #stateFiles: (() => StateFileStatus)[] = [];
 
   constructor(options: AgentOptions) {
     this.#config = options.loaded.config;
@@ -106,6 +109,7 @@ export class Agent {
         configSource: this.#configSource,
         importantPaths: () => [watcher.engine?.rootDir ?? '', ...config.logs.roots, config.state_dir].filter((p) => p),
         pipeline: () => this.#shipping?.status() ?? null,
+        stateFiles: () => this.#stateFiles.map((status) => status()),
         procRoot: config.metrics.proc_root,
         excludeInterfaces: config.metrics.host_exclude_interfaces,
       });
@@ -123,12 +127,14 @@ export class Agent {
         logger: this.#logger.child({ component: 'logs' }),
         registry: this.metrics.registry,
         version: this.#version,
+        stateMetrics: this.metrics,
       });
       await shipping.start();
       this.#disposers.push('log shipping', () => shipping.stop(LOG_DRAIN_MS));
       this.#shipping = shipping;
       this.#contributions.routes.push({ method: 'GET', pattern: '/v1/logs', handler: () => ({ json: { ...shipping.status(), files: shipping.files() } }) });
       this.#contributions.readiness.push(() => shipping.readiness());
+      this.#stateFiles.push(() => shipping.stateFile());
 
       // Container and host metrics: /metrics series, per-container stats, Zabbix endpoints.
       const containerMetrics = new MetricsCollector({
@@ -177,9 +183,11 @@ export class Agent {
         logger: this.#logger.child({ component: 'health' }),
         registry: this.metrics.registry,
         dockerRootDir: () => watcher.engine?.rootDir,
+        stateMetrics: this.metrics,
       });
       await health.start();
       this.#disposers.push('health', () => health.stop());
+      this.#stateFiles.push(() => health.stateFileStatus());
       this.#contributions.routes.push(...healthRoutes(health));
       this.#contributions.containerDetails.push({ key: 'probe', get: (r) => health.probeDetails(r) }, { key: 'restart', get: (r) => health.restartDetails(r) });
       this.zabbix.setProbeSource(() => probeSnapshotsFromDocument(health.probesDocument(null)));
@@ -251,8 +259,22 @@ export class Agent {
     const checks: ReadinessCheck[] = [
       { name: 'docker', ok: dockerOk, detail: dockerOk ? `connected, ${this.inventory.size} containers` : `${w?.state ?? 'not started'}: ${w?.lastError || 'no connection yet'}` },
       ...this.#contributions.readiness.map((check) => check()),
+      this.#stateFilesCheck(),
     ];
     return { ready: checks.every((c) => c.ok), checks };
+  }
+
+  /**
+   * Not ready while a state file cannot be written (a full disk): shipping goes on, but what is
+   * acknowledged from now on would be shipped again after a restart.
+   */
+  #stateFilesCheck(): ReadinessCheck {
+    const statuses = this.#stateFiles.map((status) => status());
+    const failing = statuses.filter((s) => !s.ok);
+    const detail = failing.length === 0
+      ? `${statuses.length} state files writable`
+      : failing.map((s) => `${s.file}: writes failing since ${s.failingSince ?? '?'} (${s.failures} failures, last: ${s.lastError ?? '?'})`).join('; ');
+    return { name: 'state', ok: failing.length === 0, detail };
   }
 
   #hostStatus(): Promise<Record<string, unknown>> {

@@ -16,6 +16,8 @@ import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import { errorMessage } from '../core/errors.ts';
 import type { RecentEvents } from '../core/recent-events.ts';
+import { AtomicStateFile } from '../core/state-file.ts';
+import type { StateFileMetrics, StateFileStatus } from '../core/state-file.ts';
 import type { ContainerInventory } from '../docker/inventory.ts';
 import type { ContainerRecord, RecordedEvent } from '../docker/types.ts';
 import { readStopRecord } from '../docker/stop-record.ts';
@@ -53,6 +55,7 @@ export interface HealthMonitorOptions {
   hostBootTime?: number;
   /** The daemon's data root (`docker info` DockerRootDir), for its record of manual stops. */
   dockerRootDir?: () => string | undefined;
+  stateMetrics?: StateFileMetrics;
 }
 
 interface CachedSpec {
@@ -91,7 +94,7 @@ export class HealthMonitor {
   readonly #http = new HttpProber();
   readonly #scheduler: ProbeScheduler;
   readonly #metrics: HealthMetrics;
-  readonly #stateFile: string;
+  readonly #stateFile: AtomicStateFile;
   #controller: RestartController | undefined;
   #unsubscribe: (() => void) | undefined;
   #tick: NodeJS.Timeout | undefined;
@@ -100,7 +103,6 @@ export class HealthMonitor {
   #saving: Promise<void> = Promise.resolve();
   #everConnected = false;
   #seenVersion = -1;
-  #persistError = '';
   #seenConnected = false;
   #gen = 0;
   #stopped = false;
@@ -108,7 +110,11 @@ export class HealthMonitor {
   constructor(options: HealthMonitorOptions) {
     this.#o = options;
     this.#resolver = new HealthSpecResolver(options.config);
-    this.#stateFile = join(options.stateDir, STATE_FILE);
+    this.#stateFile = new AtomicStateFile({
+      path: join(options.stateDir, STATE_FILE),
+      logger: options.logger,
+      ...(options.stateMetrics ? { metrics: options.stateMetrics } : {}),
+    });
     this.#metrics = new HealthMetrics(options.registry, {
       probes: () => this.#probeRows(),
       restartable: () => this.#controller?.crashLooping() ?? [],
@@ -118,8 +124,8 @@ export class HealthMonitor {
   }
 
   async start(): Promise<void> {
-    const loaded = await loadHealthState(this.#stateFile);
-    if (loaded.problem) this.#o.logger.warn({ file: this.#stateFile, err: loaded.problem }, 'health state file ignored; acting as on a first start');
+    const loaded = await loadHealthState(this.#stateFile.path);
+    if (loaded.problem) this.#o.logger.warn({ file: this.#stateFile.path, err: loaded.problem }, 'health state file ignored; acting as on a first start');
     const config = this.#o.config;
     this.#controller = new RestartController({
       runner: new RestartExecutor({ docker: this.#o.docker, callTimeoutMs: this.#o.callTimeoutMs }),
@@ -458,16 +464,14 @@ export class HealthMonitor {
 
   async #persist(): Promise<void> {
     if (!this.#controller) return;
-    try {
-      await saveHealthState(this.#stateFile, { version: 1, savedAt: Date.now(), containers: this.#controller.persistable() });
-      this.#persistError = '';
-    } catch (err) {
-      // once per distinct error: an unwritable state directory must not flood the journal
-      if (this.#persistError !== errorMessage(err)) {
-        this.#persistError = errorMessage(err);
-        this.#o.logger.warn({ file: this.#stateFile, err: this.#persistError }, 'cannot save the health state; restart history may be lost on an agent restart');
-      }
-    }
+    const saved = await saveHealthState(this.#stateFile, { version: 1, savedAt: Date.now(), containers: this.#controller.persistable() });
+    // Counted and logged by the state file; try again in a second rather than at the next change.
+    if (!saved) this.#markDirty();
+  }
+
+  /** The health state file's write state (a full disk shows here). */
+  stateFileStatus(): StateFileStatus {
+    return this.#stateFile.status();
   }
 
   // --- what the API shows -----------------------------------------------------------------

@@ -5,13 +5,13 @@
  * and each one's recent restarts and crash-loop mark — so a reboot neither forgets a crash loop
  * nor resurrects a container an operator had stopped.
  *
- * Written like every checkpoint here (Vector's checkpointer): JSON with a version, temp file,
- * fsync, rename, fsync of the directory. A missing file is a first start; an unreadable or
+ * Written like every checkpoint here (core/state-file.ts, Vector's checkpointer): JSON with a
+ * version, temp file, fsync, rename, fsync of the directory. A missing file is a first start; an unreadable or
  * corrupt one is reported and ignored (the agent then acts as on a first start: conservatively).
  */
-import { mkdir, open, readFile, rename } from 'node:fs/promises';
-import { dirname } from 'node:path';
+import { readFile } from 'node:fs/promises';
 import { errorMessage, systemCode } from '../core/errors.ts';
+import type { AtomicStateFile } from '../core/state-file.ts';
 
 export interface PersistedContainer {
   name: string;
@@ -62,22 +62,7 @@ export async function loadHealthState(file: string): Promise<LoadResult> {
   }
 }
 
-export async function saveHealthState(file: string, state: PersistedHealthState): Promise<void> {
-  await mkdir(dirname(file), { recursive: true, mode: 0o750 });
-  const tmp = `${file}.tmp-${process.pid}`;
-  const fh = await open(tmp, 'w', 0o640);
-  try {
-    await fh.writeFile(JSON.stringify(state));
-    await fh.sync();
-  } finally {
-    await fh.close();
-  }
-  await rename(tmp, file);
-  // the rename itself is durable only once the directory is synced
-  const dir = await open(dirname(file), 'r');
-  try {
-    await dir.sync();
-  } finally {
-    await dir.close();
-  }
+/** Writes the state through `file` (atomic, counted and logged on failure); false when it could not. */
+export function saveHealthState(file: AtomicStateFile, state: PersistedHealthState): Promise<boolean> {
+  return file.write(JSON.stringify(state));
 }

@@ -21,6 +21,7 @@ import { readFileSync } from 'node:fs';
 import os from 'node:os';
 import si from 'systeminformation';
 import { byCodeUnit } from '../core/compare.ts';
+import type { StateFileStatus } from '../core/state-file.ts';
 import type { ContainerInventory } from '../docker/inventory.ts';
 import type { DockerWatcher } from '../docker/watcher.ts';
 import { InterfaceFilter, parseNetDev } from '../metrics/proc-net.ts';
@@ -36,6 +37,8 @@ export interface HostStatusOptions {
   importantPaths: () => string[];
   /** Log pipeline state (queue, in flight, outputs, last ACK); null when log shipping is not running. */
   pipeline: () => Record<string, unknown> | null;
+  /** Write state of the files under state_dir (log offsets, health state). */
+  stateFiles?: () => StateFileStatus[];
   cacheMs?: number;
   /** Where the host's /proc is (`metrics.proc_root`). */
   procRoot?: string;
@@ -212,6 +215,7 @@ export class HostStatusReporter {
         configSource: this.#o.configSource,
       },
       pipeline: this.#o.pipeline(),
+      stateFiles: this.#o.stateFiles?.() ?? [],
     };
   }
 

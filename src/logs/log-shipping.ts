@@ -9,8 +9,8 @@ import os from 'node:os';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import type { Config } from '../config/schema.ts';
-import { errorMessage } from '../core/errors.ts';
 import type { RecentEvents } from '../core/recent-events.ts';
+import type { StateFileMetrics, StateFileStatus } from '../core/state-file.ts';
 import type { ContainerInventory } from '../docker/inventory.ts';
 import type { RecordedEvent } from '../docker/types.ts';
 import { LogMetrics } from '../metrics/log-metrics.ts';
@@ -33,6 +33,7 @@ export interface LogShippingOptions {
   logger: Logger;
   registry: Registry;
   version: string;
+  stateMetrics?: StateFileMetrics;
 }
 
 export class LogShipping {
@@ -56,7 +57,7 @@ export class LogShipping {
     this.#o = options;
     const { config, logger } = options;
     const logs = config.logs;
-    this.#offsets = new LogFileRegistry({ dir: config.state_dir, logger });
+    this.#offsets = new LogFileRegistry({ dir: config.state_dir, logger, ...(options.stateMetrics ? { metrics: options.stateMetrics } : {}) });
     this.#queue = new EventQueue({ maxEvents: logs.queue_max_events, maxBytes: logs.queue_max_bytes });
     this.#outputs = config.outputs.map((o, i) => createOutput(o, i, { logger, registry: options.registry }));
     this.#metrics = new LogMetrics(options.registry, () => this.#gaugeSnapshot());
@@ -123,7 +124,7 @@ export class LogShipping {
       const connected = this.#outputs.some((o) => o.stats().state === 'connected');
       const drained = await this.#pipeline.drain(connected ? timeoutMs : 0);
       if (!drained) this.#o.logger.warn({ queued: this.#queue.length }, 'stopped before every event was acknowledged; they will be read again after the restart');
-      await this.#offsets.flush().catch(() => undefined);
+      await this.#offsets.flush();
       await Promise.all(this.#outputs.map((o) => o.close()));
     })();
     return this.#stopping;
@@ -131,6 +132,11 @@ export class LogShipping {
 
   files(): LogFileView[] {
     return this.#collector.files();
+  }
+
+  /** The offsets file's write state (a full disk shows here). */
+  stateFile(): StateFileStatus {
+    return this.#offsets.status();
   }
 
   /**
@@ -187,7 +193,7 @@ export class LogShipping {
   /** Once a second: move waiting Docker events into the queue, flush offsets, detect stalls and lag. */
   #tick(): void {
     while (this.#backlog.length > 0 && this.#pushRecord(this.#backlog[0] as RecordedEvent)) this.#backlog.shift();
-    this.#offsets.flush().catch((err: unknown) => this.#o.logger.debug({ err: errorMessage(err) }, 'offset flush failed'));
+    void this.#offsets.flush(); // a failure is counted and logged by the state file; the next tick retries
     const now = Date.now();
     const waiting = this.#queue.length > 0 || this.#pipeline.inFlightBatches > 0;
     if (!waiting) this.#waitingSince = undefined;

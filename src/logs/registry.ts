@@ -4,15 +4,19 @@
  * temp file, fsynced, renamed over the old one, and the directory fsynced (Vector's
  * checkpointer; Filebeat's registrar): a crash leaves either the old or the new file, never half.
  */
-import { mkdir, open, readFile, rename, unlink } from 'node:fs/promises';
+import { mkdir, readFile, readdir, rename, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { errorMessage } from '../core/errors.ts';
+import { AtomicStateFile } from '../core/state-file.ts';
+import type { StateFileMetrics, StateFileStatus } from '../core/state-file.ts';
 import type { FileIdentity } from './identity.ts';
 import { identityKey } from './identity.ts';
 
 const FORMAT_VERSION = 1;
 export const REGISTRY_FILE = 'log-offsets.json';
+/** Corrupt registries moved aside (`log-offsets.json.corrupt-<ms>`) that are kept for a post-mortem; older ones are deleted. */
+export const KEEP_CORRUPT_COPIES = 3;
 
 export interface FileOffsetState extends FileIdentity {
   /** Last path the file was seen at (informative: identity is dev+inode+fingerprint). */
@@ -34,14 +38,15 @@ export class LogFileRegistry {
   readonly #path: string;
   readonly #logger: Logger;
   readonly #files = new Map<string, FileOffsetState>();
+  readonly #file: AtomicStateFile;
   #dirty = false;
-  #writing: Promise<void> = Promise.resolve();
-  #writes = 0;
+  #writing: Promise<boolean> = Promise.resolve(true);
 
-  constructor(options: { dir: string; logger: Logger }) {
+  constructor(options: { dir: string; logger: Logger; metrics?: StateFileMetrics }) {
     this.#dir = options.dir;
     this.#path = join(options.dir, REGISTRY_FILE);
     this.#logger = options.logger;
+    this.#file = new AtomicStateFile({ path: this.#path, logger: options.logger, ...(options.metrics ? { metrics: options.metrics } : {}) });
   }
 
   get path(): string {
@@ -52,9 +57,9 @@ export class LogFileRegistry {
     return this.#files.size;
   }
 
-  /** Completed writes since start (for tests and metrics). */
-  get writes(): number {
-    return this.#writes;
+  /** Writes, failures and the last error, for /readyz and /v1/host. */
+  status(): StateFileStatus {
+    return this.#file.status();
   }
 
   /**
@@ -83,8 +88,17 @@ export class LogFileRegistry {
       await rename(this.#path, aside).catch(() => undefined);
       this.#logger.error({ file: this.#path, movedTo: aside, err: errorMessage(err) }, 'log offset registry is corrupt; files will be re-read from their start');
       this.#files.clear();
+      await this.#pruneCorruptCopies();
       return { files: 0, corrupt: true };
     }
+  }
+
+  /** Keeps the newest KEEP_CORRUPT_COPIES moved-aside registries: a crash loop must not fill the state directory. */
+  async #pruneCorruptCopies(): Promise<void> {
+    const prefix = `${REGISTRY_FILE}.corrupt-`;
+    const names = (await readdir(this.#dir).catch(() => [] as string[])).filter((n) => n.startsWith(prefix) && /^\d+$/.test(n.slice(prefix.length)));
+    names.sort((a, b) => Number(b.slice(prefix.length)) - Number(a.slice(prefix.length)));
+    for (const name of names.slice(KEEP_CORRUPT_COPIES)) await unlink(join(this.#dir, name)).catch(() => undefined);
   }
 
   get(dev: number, ino: number): FileOffsetState | undefined {
@@ -114,39 +128,21 @@ export class LogFileRegistry {
     if (this.#files.delete(identityKey(dev, ino))) this.#dirty = true;
   }
 
-  /** Writes the registry if anything changed since the last write. Writes never overlap. */
-  flush(): Promise<void> {
-    this.#writing = this.#writing.then(() => (this.#dirty ? this.#write() : undefined));
+  /**
+   * Writes the registry if anything changed since the last write. Writes never overlap, and a
+   * failed one (a full disk) leaves the registry dirty for the next call: resolves false then,
+   * never rejects, so one failure cannot stop every later write.
+   */
+  flush(): Promise<boolean> {
+    this.#writing = this.#writing.then(async () => {
+      if (!this.#dirty) return true;
+      this.#dirty = false;
+      const doc: RegistryDocument = { version: FORMAT_VERSION, written_at: new Date().toISOString(), files: [...this.#files.values()] };
+      const ok = await this.#file.write(JSON.stringify(doc));
+      if (!ok) this.#dirty = true;
+      return ok;
+    });
     return this.#writing;
-  }
-
-  async #write(): Promise<void> {
-    this.#dirty = false;
-    const doc: RegistryDocument = { version: FORMAT_VERSION, written_at: new Date().toISOString(), files: [...this.#files.values()] };
-    const tmp = `${this.#path}.tmp-${process.pid}`;
-    try {
-      const handle = await open(tmp, 'w', 0o640);
-      try {
-        await handle.writeFile(JSON.stringify(doc));
-        await handle.sync();
-      } finally {
-        await handle.close();
-      }
-      await rename(tmp, this.#path);
-      // The rename itself is only durable once the directory entry is on disk.
-      const dir = await open(this.#dir, 'r');
-      try {
-        await dir.sync();
-      } finally {
-        await dir.close();
-      }
-      this.#writes++;
-    } catch (err) {
-      this.#dirty = true; // try again next time
-      await unlink(tmp).catch(() => undefined);
-      this.#logger.error({ file: this.#path, err: errorMessage(err) }, 'cannot persist log offsets');
-      throw err;
-    }
   }
 }
 

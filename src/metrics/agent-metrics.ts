@@ -4,12 +4,13 @@
  * per agent instance (not prom-client's global) so tests can run several agents in one process.
  */
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { StateFileMetrics } from '../core/state-file.ts';
 import type { ContainerInventory } from '../docker/inventory.ts';
 import type { DockerConnectionState, DockerWatcherMetrics } from '../docker/watcher.ts';
 
 const CONNECTION_STATES: DockerConnectionState[] = ['connecting', 'connected', 'disconnected', 'stopped'];
 
-export class AgentMetrics implements DockerWatcherMetrics {
+export class AgentMetrics implements DockerWatcherMetrics, StateFileMetrics {
   readonly registry = new Registry();
   readonly #dockerUp: Gauge;
   readonly #dockerState: Gauge<'state'>;
@@ -17,6 +18,7 @@ export class AgentMetrics implements DockerWatcherMetrics {
   readonly #events: Counter<'action'>;
   readonly #badLines: Counter;
   readonly #reconcileSeconds: Histogram;
+  readonly #stateWriteFailures: Counter<'file'>;
   readonly #textSources: (() => Promise<string>)[] = [];
 
   constructor(options: { version: string; inventory: ContainerInventory }) {
@@ -51,6 +53,12 @@ export class AgentMetrics implements DockerWatcherMetrics {
       buckets: [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
       registers,
     });
+    this.#stateWriteFailures = new Counter({
+      name: 'dockhand_state_write_failures_total',
+      help: 'Failed writes of a state file (log offsets, health state) under state_dir, by file: a full or read-only disk. Retried every second.',
+      labelNames: ['file'],
+      registers,
+    });
     const inventory = options.inventory;
     new Gauge({
       name: 'dockhand_inventory_containers',
@@ -80,6 +88,10 @@ export class AgentMetrics implements DockerWatcherMetrics {
 
   badEventLine(): void {
     this.#badLines.inc();
+  }
+
+  stateWriteFailed(file: string): void {
+    this.#stateWriteFailures.inc({ file });
   }
 
   reconcile(durationMs: number): void {

@@ -4,6 +4,8 @@ import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
+import { pino } from 'pino';
+import { AtomicStateFile } from '../../src/core/state-file.ts';
 import { loadHealthState, saveHealthState } from '../../src/health/health-state-file.ts';
 import type { PersistedHealthState } from '../../src/health/health-state-file.ts';
 
@@ -22,8 +24,9 @@ test('a missing file is a first start, not a problem', async () => {
 
 test('save then load gives the same state; no temp file is left behind', async () => {
   const file = join(dir, 'sub', 'health.json');
-  await saveHealthState(file, STATE);
-  await saveHealthState(file, { ...STATE, savedAt: STATE.savedAt + 1 });
+  const writer = new AtomicStateFile({ path: file, logger: pino({ level: 'silent' }) });
+  assert.equal(await saveHealthState(writer, STATE), true);
+  assert.equal(await saveHealthState(writer, { ...STATE, savedAt: STATE.savedAt + 1 }), true);
   const loaded = await loadHealthState(file);
   assert.deepEqual(loaded.state, { ...STATE, savedAt: STATE.savedAt + 1 });
   assert.deepEqual(await readdir(join(dir, 'sub')), ['health.json']);

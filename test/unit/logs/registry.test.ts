@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, test } from 'node:test';
 import { pino } from 'pino';
 import { FINGERPRINT_BYTES, fingerprint, sameContent } from '../../../src/logs/identity.ts';
-import { LogFileRegistry, REGISTRY_FILE } from '../../../src/logs/registry.ts';
+import { KEEP_CORRUPT_COPIES, LogFileRegistry, REGISTRY_FILE } from '../../../src/logs/registry.ts';
 
 let dir = '';
 const logger = pino({ level: 'silent' });
@@ -23,9 +23,9 @@ test('offsets survive a reload; writes are atomic renames that leave no temp fil
   r.put(state(11, 5));
   r.setOffset(1, 10, 1234);
   await r.flush();
-  assert.equal(r.writes, 1);
+  assert.equal(r.status().writes, 1);
   await r.flush();
-  assert.equal(r.writes, 1, 'nothing changed: no write');
+  assert.equal(r.status().writes, 1, 'nothing changed: no write');
   assert.deepEqual(await readdir(dir), [REGISTRY_FILE]);
   const doc = JSON.parse(await readFile(join(dir, REGISTRY_FILE), 'utf8')) as { version: number; files: unknown[] };
   assert.equal(doc.version, 1);
@@ -69,4 +69,40 @@ test('fingerprints tell copytruncate-and-rewrite and inode reuse from growth', a
   } finally {
     await h.close();
   }
+});
+
+test('a failed write (state_dir unusable for a while) does not stop later writes; it is counted and shown', async () => {
+  const stateDir = join(dir, 'state');
+  const r = new LogFileRegistry({ dir: stateDir, logger });
+  await r.load();
+  r.put(state(10, 0));
+  assert.equal(await r.flush(), true);
+  // A file where the directory was: every write fails (as on a full disk) until it is gone.
+  await rm(stateDir, { recursive: true });
+  await writeFile(stateDir, 'not a directory');
+  r.setOffset(1, 10, 100);
+  assert.equal(await r.flush(), false);
+  r.setOffset(1, 10, 200);
+  assert.equal(await r.flush(), false);
+  const failing = r.status();
+  assert.equal(failing.ok, false);
+  assert.equal(failing.failures, 2);
+  assert.match(failing.lastError ?? '', /^E[A-Z]+$/);
+  assert.notEqual(failing.failingSince, null);
+  await rm(stateDir);
+  assert.equal(await r.flush(), true, 'the next flush writes again, without a new change');
+  assert.equal(r.status().ok, true);
+  const again = new LogFileRegistry({ dir: stateDir, logger });
+  await again.load();
+  assert.equal(again.get(1, 10)?.offset, 200);
+});
+
+test(`only the newest ${KEEP_CORRUPT_COPIES} corrupt registries are kept`, async () => {
+  for (let i = 0; i < KEEP_CORRUPT_COPIES + 4; i++) {
+    await writeFile(join(dir, REGISTRY_FILE), 'garbage');
+    await new LogFileRegistry({ dir, logger }).load();
+    await new Promise((resolve) => setTimeout(resolve, 2)); // distinct millisecond names
+  }
+  const aside = (await readdir(dir)).filter((n) => n.startsWith(`${REGISTRY_FILE}.corrupt-`));
+  assert.equal(aside.length, KEEP_CORRUPT_COPIES);
 });
