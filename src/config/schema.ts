@@ -204,7 +204,7 @@ export const configSchema = obj('dockhand configuration', {
   }),
   logs: obj('Log collection from the conventional directory (see SPEC §2).', {
     roots: list('Directories to watch.', requiredPath('directory'), ['/data/application/logs', '/data/application/logs/tracing'], '[/data/application/logs, /data/application/logs/tracing]'),
-    include: list('Glob patterns (file names) to tail.', requiredStr('glob'), ['*.log'], '["*.log"]'),
+    include: list('Glob patterns (file names) to tail. The default takes `.log` in any letter case, as the naming convention does.', requiredStr('glob'), ['*.[lL][oO][gG]'], '["*.[lL][oO][gG]"]'),
     exclude: list('Glob patterns to skip.', requiredStr('glob'), [], '[]'),
     start_at: oneOf('Where to start in a file seen for the first time.', ['beginning', 'end'], 'beginning'),
     close_inactive: duration('Close a file after this long without new data; reopened when it grows.', '5m', 1000, WEEK),

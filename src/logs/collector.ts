@@ -10,13 +10,13 @@
 import { open, stat } from 'node:fs/promises';
 import type { FileHandle } from 'node:fs/promises';
 import type { Stats } from 'node:fs';
-import { basename, dirname } from 'node:path';
+import { basename, dirname, resolve } from 'node:path';
 import type { Logger } from 'pino';
 import { errorMessage, systemCode } from '../core/errors.ts';
 import type { ContainerInventory } from '../docker/inventory.ts';
 import type { EventQueue } from '../pipeline/event-queue.ts';
 import { LogDiscovery } from './discovery.ts';
-import type { DiscoveredFile } from './discovery.ts';
+import type { DiscoveredFile, FsPath } from './discovery.ts';
 import type { EncodedPrefix, EventEncoder } from './event-encoder.ts';
 import type { JoinedEvent } from './multiline.ts';
 import { FILENAME_UNPARSED_TAG, labelsForLogFile, parseLogFileName } from './filename.ts';
@@ -35,6 +35,8 @@ export interface LogCollectorMetrics {
   truncatedLine(): void;
   fileEvent(event: 'opened' | 'closed' | 'truncated' | 'rotated' | 'deleted' | 'released'): void;
   bytesLost(n: number): void;
+  /** Saved offsets dropped because their file no longer exists. */
+  offsetsExpired(n: number): void;
 }
 
 export interface LogCollectorOptions {
@@ -97,7 +99,7 @@ export class LogCollector {
       exclude: options.exclude,
       rescanIntervalMs: options.rescanIntervalMs,
       logger: options.logger,
-      onScan: (files, initial) => void this.#onScan(files, initial),
+      onScan: (files, initial, readRoots) => void this.#onScan(files, initial, readRoots),
       onChange: (path) => void this.#onChange(path),
     });
   }
@@ -156,22 +158,45 @@ export class LogCollector {
     }));
   }
 
-  async #onScan(found: DiscoveredFile[], initial: boolean): Promise<void> {
+  async #onScan(found: DiscoveredFile[], initial: boolean, readRoots: ReadonlySet<string>): Promise<void> {
     const seen = new Set<string>();
-    for (const { path, stats } of found) {
+    for (const { path, ioPath, stats } of found) {
       seen.add(identityKey(stats.dev, stats.ino));
-      await this.#observe(path, stats, initial);
+      await this.#observe(path, ioPath, stats, initial);
     }
     // A closed file that vanished (deleted while nobody held it open) is forgotten once shipped;
     // otherwise a new file that reuses its inode would be taken for it.
     for (const file of [...this.#files.values()]) {
       if (!seen.has(file.key) && file.handle) file.suspectDeleted = true;
       if (seen.has(file.key) || file.handle || file.state !== 'closed') continue;
-      const st = await stat(file.currentPath).catch(() => undefined);
+      const st = await stat(file.currentIoPath).catch(() => undefined);
       if (st && identityKey(st.dev, st.ino) === file.key) continue;
       file.state = 'deleted';
       this.#forgetWhenAcked(file);
     }
+    if (!this.#stopped) this.#expireOffsets(seen, readRoots);
+  }
+
+  /**
+   * Drops the saved offsets of files that no longer exist — deleted while the agent was down, or
+   * gone for good — after a scan of their directory (Filebeat's clean_removed, Vector's
+   * remove_expired): a host with hourly files would otherwise grow the registry without bound.
+   * Only for directories this scan could read (an unmounted root must not wipe the registry) and
+   * for directories no longer configured (no scan will ever find those files again).
+   */
+  #expireOffsets(seen: ReadonlySet<string>, readRoots: ReadonlySet<string>): void {
+    const registry = this.#o.registry;
+    const unreadable = new Set(this.#o.roots.filter((root) => !readRoots.has(root)).map((root) => resolve(root)));
+    let expired = 0;
+    for (const entry of [...registry.entries()]) {
+      const key = identityKey(entry.dev, entry.ino);
+      if (seen.has(key) || this.#files.has(key) || unreadable.has(dirname(entry.path))) continue;
+      registry.remove(entry.dev, entry.ino);
+      expired++;
+    }
+    if (expired === 0) return;
+    this.#o.metrics?.offsetsExpired(expired);
+    this.#o.logger.info({ expired, remaining: registry.size }, 'forgot the saved offsets of log files that no longer exist');
   }
 
   async #onChange(path: string): Promise<void> {
@@ -187,12 +212,12 @@ export class LogCollector {
     }
     if (!stats.isFile()) return;
     const known = this.#files.get(identityKey(stats.dev, stats.ino));
-    if (known) await this.#observe(path, stats, false);
-    else if (this.#discovery.matches(path)) await this.#observe(path, stats, false);
+    if (known) await this.#observe(path, path, stats, false);
+    else if (this.#discovery.matches(path)) await this.#observe(path, path, stats, false);
   }
 
   /** A (matching, or already followed) file was seen with these stats. */
-  async #observe(path: string, stats: Stats, initial: boolean): Promise<void> {
+  async #observe(path: string, ioPath: FsPath, stats: Stats, initial: boolean): Promise<void> {
     if (this.#stopped) return;
     const key = identityKey(stats.dev, stats.ino);
     const known = this.#files.get(key);
@@ -200,6 +225,7 @@ export class LogCollector {
       const renamed = known.currentPath !== path;
       if (renamed) {
         known.currentPath = path;
+        known.currentIoPath = ioPath;
         this.#o.metrics?.fileEvent('rotated');
       }
       known.size = stats.size;
@@ -208,24 +234,24 @@ export class LogCollector {
       if (stats.size !== known.readOffset || renamed) this.#schedule(known);
       return;
     }
-    await this.#track(path, initial);
+    await this.#track(path, ioPath, initial);
   }
 
-  async #track(path: string, initial: boolean): Promise<void> {
+  async #track(path: string, ioPath: FsPath, initial: boolean): Promise<void> {
     // A watch event and a rescan can report the same new file at once: one of them tracks it.
     if (this.#tracking.has(path)) return;
     this.#tracking.add(path);
     try {
-      await this.#trackUnguarded(path, initial);
+      await this.#trackUnguarded(path, ioPath, initial);
     } finally {
       this.#tracking.delete(path);
     }
   }
 
-  async #trackUnguarded(path: string, initial: boolean): Promise<void> {
+  async #trackUnguarded(path: string, ioPath: FsPath, initial: boolean): Promise<void> {
     let handle;
     try {
-      handle = await open(path, 'r');
+      handle = await open(ioPath, 'r');
     } catch (err) {
       this.#o.logger.warn({ path, err: systemCode(err) ?? errorMessage(err) }, 'cannot open log file');
       return;
@@ -254,6 +280,7 @@ export class LogCollector {
         identity: { dev: identity.dev, ino: identity.ino, fpLen: identity.fpLen, fp: identity.fp },
         key,
         path,
+        ioPath,
         meta: parsed.ok ? parsed.meta : null,
         unparsedReason: parsed.ok ? null : parsed.reason,
         dataset: parsed.ok ? parsed.meta.dataset : basename(dirname(path)) === 'tracing' ? 'tracing' : 'app',
@@ -475,7 +502,7 @@ export class LogCollector {
     }
     let handle;
     try {
-      handle = await open(file.currentPath, 'r');
+      handle = await open(file.currentIoPath, 'r');
       const st = await handle.stat();
       if (identityKey(st.dev, st.ino) !== file.key) {
         await handle.close();
@@ -547,7 +574,10 @@ export class LogCollector {
     }
     file.deletedAt ??= now;
     if (now - file.deletedAt < this.#o.releaseDeletedAfterMs) {
-      if (!file.scheduled && st.size > file.readOffset) this.#schedule(file);
+      // Read to its end, then closed: the read step closes a deleted file it finds at its end,
+      // also when everything was read before the deletion (its space is freed at once, not
+      // after close_inactive).
+      if (!file.scheduled) this.#schedule(file);
       return;
     }
     const lost = Math.max(0, st.size - file.readOffset);

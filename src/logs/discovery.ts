@@ -5,6 +5,7 @@
  * periodic rescan (readdir + stat) is the safety net for lost events (inotify queue overflow,
  * roots created after start, file systems without inotify).
  */
+import { isUtf8 } from 'node:buffer';
 import { statSync } from 'node:fs';
 import { readdir } from 'node:fs/promises';
 import type { Stats } from 'node:fs';
@@ -16,8 +17,17 @@ import { every } from '../core/timers.ts';
 import { errorMessage, systemCode } from '../core/errors.ts';
 import { NameFilter } from './glob.ts';
 
+/**
+ * A path as the file system takes it. A name that is not valid UTF-8 cannot round-trip through a
+ * JS string (Node decodes invalid bytes to U+FFFD), so such a file is opened by its raw bytes.
+ */
+export type FsPath = string | Buffer;
+
 export interface DiscoveredFile {
+  /** For display, events and metadata (invalid UTF-8 shown as U+FFFD). */
   path: string;
+  /** For open/stat: `path` itself, or the name's raw bytes when it is not valid UTF-8. */
+  ioPath: FsPath;
   stats: Stats;
 }
 
@@ -27,8 +37,8 @@ export interface DiscoveryOptions {
   exclude: readonly string[];
   rescanIntervalMs: number;
   logger: Logger;
-  /** A periodic or initial scan found these (matching) files. */
-  onScan(files: DiscoveredFile[], initial: boolean): void;
+  /** A periodic or initial scan found these (matching) files in `readRoots` (the roots it could list). */
+  onScan(files: DiscoveredFile[], initial: boolean, readRoots: ReadonlySet<string>): void;
   /** Something happened to this path (any name in a watched directory, matching or not). */
   onChange(path: string): void;
 }
@@ -82,10 +92,13 @@ export class LogDiscovery {
 
   async #scan(initial: boolean): Promise<void> {
     const found: DiscoveredFile[] = [];
+    const readRoots = new Set<string>();
     for (const root of this.#o.roots) {
-      let names: string[];
+      let names: Buffer[];
       try {
-        names = (await readdir(root, { withFileTypes: true })).filter((d) => d.isFile()).map((d) => d.name);
+        // Raw names: a name that is not valid UTF-8 would come back as U+FFFD, a path that does
+        // not exist, and the file would be silently never shipped.
+        names = (await readdir(root, { withFileTypes: true, encoding: 'buffer' })).filter((d) => d.isFile()).map((d) => d.name);
       } catch (err) {
         if (!this.#missingRoots.has(root)) {
           this.#missingRoots.add(root);
@@ -93,6 +106,7 @@ export class LogDiscovery {
         }
         continue;
       }
+      readRoots.add(root);
       if (this.#missingRoots.delete(root)) this.#o.logger.info({ root }, 'log root is readable now');
       if (!this.#watchedRoots.has(root) && this.#watcher && !this.#stopped) {
         this.#watchedRoots.add(root);
@@ -103,18 +117,20 @@ export class LogDiscovery {
       // every 10 s, went from ~3 % to under 1 % of a core). Yielding between slices keeps the
       // event loop responsive.
       let n = 0;
-      for (const name of names) {
+      for (const raw of names) {
+        const name = raw.toString('utf8');
         if (!this.#filter.matches(name)) continue;
         const path = join(root, name);
+        const ioPath = isUtf8(raw) ? path : Buffer.concat([Buffer.from(root.endsWith('/') ? root : `${root}/`), raw]);
         try {
-          found.push({ path, stats: statSync(path) });
+          found.push({ path, ioPath, stats: statSync(ioPath) });
         } catch {
           // gone between readdir and stat: nothing to do
         }
         if (++n % 256 === 0) await new Promise((r) => setImmediate(r));
       }
     }
-    if (!this.#stopped) this.#o.onScan(found, initial);
+    if (!this.#stopped) this.#o.onScan(found, initial, readRoots);
   }
 
   async stop(): Promise<void> {

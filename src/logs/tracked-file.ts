@@ -8,6 +8,7 @@
 import type { FileHandle } from 'node:fs/promises';
 import type { ContainerRecord } from '../docker/types.ts';
 import { OffsetTracker } from '../pipeline/offset-tracker.ts';
+import type { FsPath } from './discovery.ts';
 import type { EncodedPrefix } from './event-encoder.ts';
 import type { LogFileMeta } from './filename.ts';
 import type { FileIdentity } from './identity.ts';
@@ -28,6 +29,8 @@ export class TrackedFile {
   /** Path the file was found at (metadata comes from this name); `currentPath` follows renames. */
   readonly path: string;
   currentPath: string;
+  /** `currentPath` as open() takes it: the raw bytes of a name that is not valid UTF-8. */
+  currentIoPath: FsPath;
   readonly meta: LogFileMeta | null;
   readonly unparsedReason: string | null;
   readonly dataset: 'app' | 'tracing';
@@ -58,6 +61,7 @@ export class TrackedFile {
     identity: FileIdentity;
     key: string;
     path: string;
+    ioPath: FsPath;
     meta: LogFileMeta | null;
     unparsedReason: string | null;
     dataset: 'app' | 'tracing';
@@ -70,6 +74,7 @@ export class TrackedFile {
     this.identity = options.identity;
     this.path = options.path;
     this.currentPath = options.path;
+    this.currentIoPath = options.ioPath;
     this.meta = options.meta;
     this.unparsedReason = options.unparsedReason;
     this.dataset = options.dataset;

@@ -33,6 +33,7 @@ export class LogMetrics implements LogCollectorMetrics, PipelineMetrics {
   readonly #truncated: Counter;
   readonly #fileEvents: Counter<'event'>;
   readonly #lost: Counter;
+  readonly #expired: Counter;
 
   constructor(registry: Registry, snapshot: () => LogGaugeSnapshot) {
     const registers = [registry];
@@ -47,6 +48,7 @@ export class LogMetrics implements LogCollectorMetrics, PipelineMetrics {
     this.#truncated = new Counter({ name: 'dockhand_log_lines_truncated_total', help: 'Events cut at logs.max_line_bytes.', registers });
     this.#fileEvents = new Counter({ name: 'dockhand_log_file_events_total', help: 'Files opened, closed, truncated, rotated, deleted, released.', labelNames: ['event'], registers });
     this.#lost = new Counter({ name: 'dockhand_log_bytes_lost_total', help: 'Unread bytes of deleted files released while held open too long.', registers });
+    this.#expired = new Counter({ name: 'dockhand_log_offsets_expired_total', help: 'Saved offsets dropped from the registry because their file no longer exists.', registers });
 
     const gauge = (name: string, help: string, read: (s: LogGaugeSnapshot) => number): void => {
       new Gauge({
@@ -101,6 +103,10 @@ export class LogMetrics implements LogCollectorMetrics, PipelineMetrics {
 
   bytesLost(n: number): void {
     this.#lost.inc(n);
+  }
+
+  offsetsExpired(n: number): void {
+    this.#expired.inc(n);
   }
 
   acked(events: number, bytes: number): void {

@@ -37,7 +37,7 @@ export interface AgentHandle {
 }
 
 /** Starts the built agent on `setup` shipping to `receiverAddress`; `extraYaml` is appended (top-level keys). */
-export async function startLogsAgent(setup: LogsSetup, receiverAddress: string, options: { dockerHost?: string; extraYaml?: string; logsYaml?: string; outputYaml?: string; outputType?: 'beats' | 'tcp' | 'http'; env?: Record<string, string> } = {}): Promise<AgentHandle> {
+export async function startLogsAgent(setup: LogsSetup, receiverAddress: string, options: { dockerHost?: string; extraYaml?: string; logsYaml?: string; outputYaml?: string; outputType?: 'beats' | 'tcp' | 'http'; env?: Record<string, string>; closeInactive?: string } = {}): Promise<AgentHandle> {
   const port = await freePort();
   const config = join(setup.dir, `agent-${port}.yaml`);
   await writeFile(
@@ -53,7 +53,7 @@ api:
 logs:
   roots: [${setup.logs}, ${setup.tracing}]
   rescan_interval: 300ms
-  close_inactive: 2s
+  close_inactive: ${options.closeInactive ?? '2s'}
   stall_warning: 2s
   multiline:
     timeout: 300ms
