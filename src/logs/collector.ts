@@ -2,37 +2,34 @@
  * Log collection: discovered files → read by file descriptor in 1 MiB chunks → lines →
  * multiline events → ECS JSON → the bounded EventQueue, each event carrying its file's offset
  * tracker so the registry advances only on Logstash's ACK (at least once, end to end).
- *
- * A few read "pumps" take files round-robin, one chunk at a time: reading is CPU-bound on one
- * thread, so more concurrency buys nothing, and it bounds memory to a chunk per pump. When the
- * queue is full a pump waits, and with it all reading (backpressure).
+ * discovery.ts reports files; this module follows them (identity, rotation, truncation,
+ * inactivity); read-pumps.ts runs read steps, file-budget.ts bounds open files, file-events.ts
+ * queues events, deleted-files.ts handles files whose name vanished.
  */
 import { open, stat } from 'node:fs/promises';
 import type { FileHandle } from 'node:fs/promises';
 import type { Stats } from 'node:fs';
-import { basename, dirname, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import type { Logger } from 'pino';
 import { errorMessage, systemCode } from '../core/errors.ts';
 import type { ContainerInventory } from '../docker/inventory.ts';
 import type { EventQueue } from '../pipeline/event-queue.ts';
+import { DeletedFiles } from './deleted-files.ts';
 import { LogDiscovery } from './discovery.ts';
 import type { DiscoveredFile, FsPath } from './discovery.ts';
-import type { EncodedPrefix, EventEncoder } from './event-encoder.ts';
-import type { JoinedEvent } from './multiline.ts';
-import { FILENAME_UNPARSED_TAG, labelsForLogFile, parseLogFileName } from './filename.ts';
-import { FINGERPRINT_BYTES, fingerprint, identityKey, sameContent } from './identity.ts';
+import type { EventEncoder } from './event-encoder.ts';
+import { OpenFileBudget } from './file-budget.ts';
+import { FileEventWriter } from './file-events.ts';
+import type { FileEventMetrics } from './file-events.ts';
+import { parseLogFileName } from './filename.ts';
+import { ReadPumps } from './read-pumps.ts';
+import { FINGERPRINT_BYTES, fingerprint, identityKey, resumePoint, sameContent } from './identity.ts';
 import type { LogFileRegistry } from './registry.ts';
 import { TrackedFile } from './tracked-file.ts';
-import type { LineSettings } from './tracked-file.ts';
+import type { LineSettings, LogFileView } from './tracked-file.ts';
 
-const CHUNK_BYTES = 1024 * 1024;
-const PUMPS = 2;
-
-export interface LogCollectorMetrics {
-  linesRead(n: number, bytes: number): void;
-  eventsQueued(n: number): void;
+export interface LogCollectorMetrics extends FileEventMetrics {
   unparsedName(): void;
-  truncatedLine(): void;
   fileEvent(event: 'opened' | 'closed' | 'truncated' | 'rotated' | 'deleted' | 'released'): void;
   bytesLost(n: number): void;
   /** Saved offsets dropped because their file no longer exists. */
@@ -58,41 +55,37 @@ export interface LogCollectorOptions {
   metrics?: LogCollectorMetrics;
 }
 
-/** What /v1/logs shows for one file. */
-export interface LogFileView {
-  path: string;
-  currentPath: string;
-  dataset: 'app' | 'tracing';
-  metadata: Record<string, string> | null;
-  unparsedReason: string | null;
-  identity: { dev: number; ino: number; fingerprintBytes: number };
-  state: string;
-  readOffset: number;
-  ackedOffset: number;
-  size: number;
-  lagBytes: number;
-  lines: number;
-  container: { id: string; name: string } | null;
-}
-
 export class LogCollector {
   readonly #o: LogCollectorOptions;
   readonly #files = new Map<string, TrackedFile>();
-  readonly #ready: TrackedFile[] = [];
-  /** Files to read that found every handle (max_open_files) taken. */
-  readonly #waitingForHandle: TrackedFile[] = [];
+  readonly #budget: OpenFileBudget;
+  readonly #events: FileEventWriter;
+  readonly #deleted: DeletedFiles;
   /** Paths whose first observation is being handled. */
   readonly #tracking = new Set<string>();
   readonly #discovery: LogDiscovery;
-  /** Pumps waiting for a file to read. */
-  #idlePumps: (() => void)[] = [];
-  #pumps: Promise<void>[] = [];
+  readonly #pumps: ReadPumps;
   #sweepTimer: NodeJS.Timeout | undefined;
   #stopped = false;
-  #openHandles = 0;
 
   constructor(options: LogCollectorOptions) {
     this.#o = options;
+    this.#pumps = new ReadPumps((file, buffer) => this.#readStep(file, buffer), options.logger);
+    this.#budget = new OpenFileBudget(options.maxOpenFiles, (file) => this.#pumps.schedule(file));
+    this.#events = new FileEventWriter({
+      queue: options.queue,
+      encoder: options.encoder,
+      inventory: options.inventory,
+      ...(options.metrics ? { metrics: options.metrics } : {}),
+      stopped: () => this.#stopped,
+    });
+    this.#deleted = new DeletedFiles({
+      releaseAfterMs: options.releaseDeletedAfterMs,
+      logger: options.logger,
+      ...(options.metrics ? { metrics: options.metrics } : {}),
+      schedule: (file) => this.#pumps.schedule(file),
+      release: (file) => this.#close(file, 'released'),
+    });
     this.#discovery = new LogDiscovery({
       roots: options.roots,
       include: options.include,
@@ -105,7 +98,7 @@ export class LogCollector {
   }
 
   get openFiles(): number {
-    return this.#openHandles;
+    return this.#budget.open;
   }
 
   get trackedFiles(): number {
@@ -117,7 +110,7 @@ export class LogCollector {
   }
 
   async start(): Promise<void> {
-    for (let i = 0; i < PUMPS; i++) this.#pumps.push(this.#pump());
+    this.#pumps.start();
     await this.#discovery.start();
     this.#sweepTimer = setInterval(() => void this.#sweep(), 1000);
   }
@@ -127,8 +120,7 @@ export class LogCollector {
     this.#stopped = true;
     clearInterval(this.#sweepTimer);
     await this.#discovery.stop();
-    for (const wake of this.#idlePumps.splice(0)) wake();
-    await Promise.all(this.#pumps);
+    await this.#pumps.stop();
     for (const f of this.#files.values()) await this.#close(f, f.state === 'deleted' ? 'deleted' : 'closed');
   }
 
@@ -136,26 +128,12 @@ export class LogCollector {
   lags(): Iterable<[string, number]> {
     const files = this.#files.values();
     return (function* () {
-      for (const f of files) yield [f.path, Math.max(0, f.size - f.ackedOffset)] as [string, number];
+      for (const f of files) yield [f.path, f.lagBytes] as [string, number];
     })();
   }
 
   files(): LogFileView[] {
-    return [...this.#files.values()].map((f) => ({
-      path: f.path,
-      currentPath: f.currentPath,
-      dataset: f.dataset,
-      metadata: f.meta ? { ...f.meta } : null,
-      unparsedReason: f.unparsedReason,
-      identity: { dev: f.identity.dev, ino: f.identity.ino, fingerprintBytes: f.identity.fpLen },
-      state: f.state,
-      readOffset: f.readOffset,
-      ackedOffset: f.ackedOffset,
-      size: f.size,
-      lagBytes: Math.max(0, f.size - f.ackedOffset),
-      lines: f.linesRead,
-      container: f.container?.record ? { id: f.container.record.id, name: f.container.record.name } : null,
-    }));
+    return [...this.#files.values()].map((f) => f.view());
   }
 
   async #onScan(found: DiscoveredFile[], initial: boolean, readRoots: ReadonlySet<string>): Promise<void> {
@@ -177,26 +155,13 @@ export class LogCollector {
     if (!this.#stopped) this.#expireOffsets(seen, readRoots);
   }
 
-  /**
-   * Drops the saved offsets of files that no longer exist — deleted while the agent was down, or
-   * gone for good — after a scan of their directory (Filebeat's clean_removed, Vector's
-   * remove_expired): a host with hourly files would otherwise grow the registry without bound.
-   * Only for directories this scan could read (an unmounted root must not wipe the registry) and
-   * for directories no longer configured (no scan will ever find those files again).
-   */
+  /** Saved offsets of files that no longer exist are dropped (see LogFileRegistry.expireMissing). */
   #expireOffsets(seen: ReadonlySet<string>, readRoots: ReadonlySet<string>): void {
-    const registry = this.#o.registry;
-    const unreadable = new Set(this.#o.roots.filter((root) => !readRoots.has(root)).map((root) => resolve(root)));
-    let expired = 0;
-    for (const entry of [...registry.entries()]) {
-      const key = identityKey(entry.dev, entry.ino);
-      if (seen.has(key) || this.#files.has(key) || unreadable.has(dirname(entry.path))) continue;
-      registry.remove(entry.dev, entry.ino);
-      expired++;
-    }
+    const unreadable = this.#o.roots.filter((root) => !readRoots.has(root)).map((root) => resolve(root));
+    const expired = this.#o.registry.expireMissing((key) => seen.has(key) || this.#files.has(key), unreadable);
     if (expired === 0) return;
     this.#o.metrics?.offsetsExpired(expired);
-    this.#o.logger.info({ expired, remaining: registry.size }, 'forgot the saved offsets of log files that no longer exist');
+    this.#o.logger.info({ expired, remaining: this.#o.registry.size }, 'forgot the saved offsets of log files that no longer exist');
   }
 
   async #onChange(path: string): Promise<void> {
@@ -231,7 +196,7 @@ export class LogCollector {
       known.size = stats.size;
       // Grown, shrunk (truncation) or under a new name (a rename, or a new file reusing the
       // inode): the read step compares size and fingerprint and starts over if needed.
-      if (stats.size !== known.readOffset || renamed) this.#schedule(known);
+      if (stats.size !== known.readOffset || renamed) this.#pumps.schedule(known);
       return;
     }
     await this.#track(path, ioPath, initial);
@@ -260,30 +225,19 @@ export class LogCollector {
       const now = await handle.stat();
       const key = identityKey(now.dev, now.ino);
       if (this.#files.has(key)) return; // known under another name already
-      const saved = this.#o.registry.get(now.dev, now.ino);
-      let offset: number;
-      let identity;
-      if (saved && (await sameContent(handle, now.size, saved))) {
-        offset = saved.offset <= now.size ? saved.offset : 0;
-        identity = saved.fpLen < FINGERPRINT_BYTES && now.size > saved.fpLen ? { dev: now.dev, ino: now.ino, ...(await fingerprint(handle, Math.min(now.size, FINGERPRINT_BYTES))) } : saved;
-      } else {
-        // First sight of this content (an inode reused by a new file counts as first sight).
-        offset = initial && this.#o.startAt === 'end' ? now.size : 0;
-        identity = { dev: now.dev, ino: now.ino, ...(await fingerprint(handle, Math.min(now.size, FINGERPRINT_BYTES))) };
-      }
-      const parsed = parseLogFileName(path, { envCodes: this.#o.envCodes });
-      if (!parsed.ok) {
+      const firstSight = initial && this.#o.startAt === 'end' ? now.size : 0;
+      const { offset, identity } = await resumePoint(handle, now, this.#o.registry.get(now.dev, now.ino), firstSight);
+      const name = parseLogFileName(path, { envCodes: this.#o.envCodes });
+      if (!name.ok) {
         this.#o.metrics?.unparsedName();
-        this.#o.logger.warn({ path, reason: parsed.reason }, 'log file name does not follow the convention; shipping it tagged _filename_unparsed');
+        this.#o.logger.warn({ path, reason: name.reason }, 'log file name does not follow the convention; shipping it tagged _filename_unparsed');
       }
       const file = new TrackedFile({
-        identity: { dev: identity.dev, ino: identity.ino, fpLen: identity.fpLen, fp: identity.fp },
+        identity,
         key,
         path,
         ioPath,
-        meta: parsed.ok ? parsed.meta : null,
-        unparsedReason: parsed.ok ? null : parsed.reason,
-        dataset: parsed.ok ? parsed.meta.dataset : basename(dirname(path)) === 'tracing' ? 'tracing' : 'app',
+        name,
         offset,
         size: now.size,
         settings: this.#o.lines,
@@ -292,30 +246,22 @@ export class LogCollector {
       this.#o.registry.put({ ...file.identity, path, offset, updatedAt: Date.now() });
       this.#files.set(key, file);
       this.#o.logger.debug({ path, offset, size: now.size }, 'following log file');
-      if (this.#reserveHandle() || ((await this.#closeOneIdle()) && this.#reserveHandle())) {
+      if (await this.#acquireSlot()) {
         this.#adopt(file, handle);
         handle = undefined; // owned by the file now
-        this.#schedule(file);
+        this.#pumps.schedule(file);
       } else {
         // At max_open_files: it is reopened when a handle is released.
-        this.#waitingForHandle.push(file);
+        this.#budget.wait(file);
       }
     } finally {
       await handle?.close();
     }
   }
 
-  /** Takes one of max_open_files slots, synchronously (no await between check and count). */
-  #reserveHandle(): boolean {
-    if (this.#openHandles >= this.#o.maxOpenFiles) return false;
-    this.#openHandles++;
-    return true;
-  }
-
-  #releaseHandle(): void {
-    this.#openHandles--;
-    const next = this.#waitingForHandle.shift();
-    if (next) this.#schedule(next);
+  /** A slot under max_open_files, closing the longest-idle file for it if need be. */
+  #acquireSlot(): Promise<boolean> {
+    return this.#budget.acquire(this.#files.values(), (idle) => this.#close(idle, 'closed'));
   }
 
   /** Gives a reserved slot's file its handle. */
@@ -333,7 +279,7 @@ export class LogCollector {
     if (!handle) return;
     this.#o.metrics?.fileEvent(state === 'closed' ? 'closed' : state);
     await handle.close().catch(() => undefined);
-    this.#releaseHandle();
+    this.#budget.release();
   }
 
   async #widenFingerprint(file: TrackedFile, handle: FileHandle, size: number): Promise<void> {
@@ -349,33 +295,7 @@ export class LogCollector {
     // The old fingerprint describes the old content; the next read step takes a new one.
     file.identity = { ...file.identity, fpLen: 0, fp: '' };
     this.#o.registry.put({ ...file.identity, path: file.path, offset: 0, updatedAt: Date.now() });
-    this.#schedule(file);
-  }
-
-  #schedule(file: TrackedFile): void {
-    if (file.scheduled || this.#stopped || file.state === 'released') return;
-    file.scheduled = true;
-    this.#ready.push(file);
-    this.#idlePumps.shift()?.();
-  }
-
-  async #pump(): Promise<void> {
-    const buffer = Buffer.allocUnsafe(CHUNK_BYTES);
-    while (!this.#stopped) {
-      const file = this.#ready.shift();
-      if (!file) {
-        await new Promise<void>((resolve) => this.#idlePumps.push(resolve));
-        continue;
-      }
-      let more = false;
-      try {
-        more = await file.exclusive(() => this.#readStep(file, buffer));
-      } catch (err) {
-        this.#o.logger.warn({ path: file.currentPath, err: errorMessage(err) }, 'error reading log file; it will be retried at the next rescan');
-      }
-      file.scheduled = false;
-      if (more) this.#schedule(file);
-    }
+    this.#pumps.schedule(file);
   }
 
   /** Reads one chunk into events; true when there is more to read right away. */
@@ -403,17 +323,17 @@ export class LogCollector {
       const start = file.readOffset;
       file.readOffset += bytesRead;
       file.size = Math.max(file.size, file.readOffset);
-      await this.#emitLines(file, chunk, start, now);
+      await this.#events.lines(file, chunk, start, now);
       if (bytesRead === buffer.length) return true;
     }
     // At its end (for now).
     if (st.nlink === 0 && file.readOffset >= st.size) {
       // Deleted and read to its end: nothing more will come under any name, so a pending
       // multiline event is complete.
-      await this.#flushJoiner(file, false);
+      await this.#events.flushJoiner(file, false);
       await this.#close(file, 'deleted');
       this.#forgetWhenAcked(file);
-    } else if (this.#waitingForHandle.length > 0) {
+    } else if (this.#budget.contended) {
       // Others wait for a handle: give this one up (reopened when it grows).
       await this.#close(file, 'closed');
     } else {
@@ -422,82 +342,11 @@ export class LogCollector {
     return false;
   }
 
-  /** Collects a file's joined events as encoded bytes and end offsets, for #enqueue. */
-  #eventSink(file: TrackedFile, now: number): { emit: (ev: JoinedEvent) => void; encoded: Buffer[]; ends: number[] } {
-    const encoded: Buffer[] = [];
-    const ends: number[] = [];
-    const prefix = this.#prefixFor(file);
-    const emit = (ev: JoinedEvent): void => {
-      // Blank lines reach the joiner (they can belong to a multiline event) but are no event alone.
-      if (ev.message.length === 0) return;
-      if (ev.flags.includes('truncated')) this.#o.metrics?.truncatedLine();
-      encoded.push(this.#o.encoder.encodeLine(prefix, ev.message, ev.start, now, ev.flags));
-      ends.push(ev.end);
-    };
-    return { emit, encoded, ends };
-  }
-
-  async #emitLines(file: TrackedFile, chunk: Buffer, chunkOffset: number, now: number): Promise<void> {
-    const { emit, encoded, ends } = this.#eventSink(file, now);
-    let lines = 0;
-    file.splitter.push(chunk, chunkOffset, (text, start, end, truncated) => {
-      lines++;
-      file.joiner.pushLine(text, start, end, truncated, now, emit);
-    });
-    file.linesRead += lines;
-    this.#o.metrics?.linesRead(lines, chunk.length);
-    await this.#enqueue(file, encoded, ends);
-  }
-
-  /** Emits the pending multiline event: when its timeout is due, or unconditionally. */
-  async #flushJoiner(file: TrackedFile, onlyIfDue: boolean): Promise<void> {
-    const now = Date.now();
-    const { emit, encoded, ends } = this.#eventSink(file, now);
-    if (onlyIfDue) file.joiner.flushIfDue(now, emit);
-    else file.joiner.flush(emit);
-    await this.#enqueue(file, encoded, ends);
-  }
-
-  async #enqueue(file: TrackedFile, encoded: Buffer[], ends: number[]): Promise<void> {
-    const queue = this.#o.queue;
-    const tracker = file.tracker;
-    for (let i = 0; i < encoded.length; i++) {
-      const seq = tracker.register(ends[i] as number);
-      while (!queue.push(encoded[i] as Buffer, tracker, seq)) {
-        if (this.#stopped) return;
-        await queue.whenWritable();
-      }
-    }
-    if (encoded.length > 0) this.#o.metrics?.eventsQueued(encoded.length);
-  }
-
-  #prefixFor(file: TrackedFile): EncodedPrefix {
-    const inventory = this.#o.inventory;
-    if (file.container?.version !== inventory.version || file.prefix === undefined) {
-      const record = file.meta ? inventory.findByHostname(file.meta.hostname) : undefined;
-      const prefixKey = record ? `${record.id}|${record.name}|${record.image}|${JSON.stringify(record.labels)}` : '';
-      if (file.prefix === undefined || file.container?.prefixKey !== prefixKey) {
-        const m = file.meta;
-        file.prefix = this.#o.encoder.prefixFor({
-          path: file.path,
-          dataset: file.dataset,
-          labels: m ? labelsForLogFile(m) : {},
-          container: record
-            ? { id: record.id, name: record.name, imageName: record.image, imageTag: record.imageTag, labels: record.labels }
-            : null,
-          tags: file.meta ? [] : [FILENAME_UNPARSED_TAG],
-        });
-      }
-      file.container = { version: inventory.version, record, prefixKey };
-    }
-    return file.prefix;
-  }
-
   /** Reopens a closed file that grew (still the same dev+inode). */
   async #reopen(file: TrackedFile): Promise<boolean> {
-    if (!this.#reserveHandle() && !((await this.#closeOneIdle()) && this.#reserveHandle())) {
+    if (!(await this.#acquireSlot())) {
       // Every handle is busy: read it when one is released.
-      if (!this.#waitingForHandle.includes(file)) this.#waitingForHandle.push(file);
+      this.#budget.wait(file);
       return false;
     }
     let handle;
@@ -506,7 +355,7 @@ export class LogCollector {
       const st = await handle.stat();
       if (identityKey(st.dev, st.ino) !== file.key) {
         await handle.close();
-        this.#releaseHandle();
+        this.#budget.release();
         return false;
       }
       // Content replaced meanwhile? The read step compares the fingerprint.
@@ -514,20 +363,10 @@ export class LogCollector {
       return true;
     } catch (err) {
       if (handle) await handle.close().catch(() => undefined);
-      this.#releaseHandle();
+      this.#budget.release();
       this.#o.logger.debug({ path: file.currentPath, err: systemCode(err) ?? errorMessage(err) }, 'cannot reopen log file');
       return false;
     }
-  }
-
-  async #closeOneIdle(): Promise<boolean> {
-    let oldest: TrackedFile | undefined;
-    for (const f of this.#files.values()) {
-      if (f.handle && f.state === 'idle' && !f.scheduled && (!oldest || f.lastActivityAt < oldest.lastActivityAt)) oldest = f;
-    }
-    if (!oldest) return false;
-    await this.#close(oldest, 'closed');
-    return true;
   }
 
   #forgetWhenAcked(file: TrackedFile): void {
@@ -544,7 +383,7 @@ export class LogCollector {
       // A pending multiline event is flushed on timeout only while the file is idle at its
       // end: a read step paused by backpressure must not split a stack trace.
       if (file.joiner.dueAt !== undefined && file.joiner.dueAt <= now && !file.scheduled) {
-        await file.exclusive(() => this.#flushJoiner(file, true));
+        await file.exclusive(() => this.#events.flushJoiner(file, true));
       }
       if (file.state === 'deleted' || file.state === 'released') {
         this.#forgetWhenAcked(file);
@@ -555,34 +394,7 @@ export class LogCollector {
         await this.#close(file, 'closed');
         continue;
       }
-      if (file.suspectDeleted) await this.#checkDeleted(file, now);
+      if (file.suspectDeleted) await this.#deleted.check(file, now);
     }
-  }
-
-  /**
-   * A deleted file still held open (the output is down, reading is paused) keeps its disk space
-   * allocated. Past `releaseDeletedAfterMs` it is released: what was not read is lost, counted
-   * and logged — never a full disk from held files.
-   */
-  async #checkDeleted(file: TrackedFile, now: number): Promise<void> {
-    if (!file.handle) return;
-    const st = await file.handle.stat().catch(() => undefined);
-    if (!st) return;
-    if (st.nlink > 0) {
-      file.suspectDeleted = false; // renamed, not deleted
-      return;
-    }
-    file.deletedAt ??= now;
-    if (now - file.deletedAt < this.#o.releaseDeletedAfterMs) {
-      // Read to its end, then closed: the read step closes a deleted file it finds at its end,
-      // also when everything was read before the deletion (its space is freed at once, not
-      // after close_inactive).
-      if (!file.scheduled) this.#schedule(file);
-      return;
-    }
-    const lost = Math.max(0, st.size - file.readOffset);
-    this.#o.metrics?.bytesLost(lost);
-    this.#o.logger.error({ path: file.currentPath, lostBytes: lost, heldMs: now - file.deletedAt }, 'released a deleted log file held open too long; its unread bytes are lost');
-    await this.#close(file, 'released');
   }
 }

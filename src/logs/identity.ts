@@ -41,3 +41,18 @@ export async function sameContent(handle: FileHandle, size: number, known: FileI
   const now = await fingerprint(handle, known.fpLen);
   return now.fp === known.fp;
 }
+
+/**
+ * Where to start reading an opened file and the identity to keep for it: the saved offset when
+ * `saved` describes this content (its fingerprint matches; widened if the file has grown past
+ * it), else `firstSightOffset` and a fresh fingerprint (new content, or an inode reused by a new
+ * file). A saved offset past the end (truncated while nobody looked) starts over at 0.
+ */
+export async function resumePoint(handle: FileHandle, stats: { dev: number; ino: number; size: number }, saved: (FileIdentity & { offset: number }) | undefined, firstSightOffset: number): Promise<{ offset: number; identity: FileIdentity }> {
+  const fresh = async (): Promise<FileIdentity> => ({ dev: stats.dev, ino: stats.ino, ...(await fingerprint(handle, Math.min(stats.size, FINGERPRINT_BYTES))) });
+  if (saved && (await sameContent(handle, stats.size, saved))) {
+    const identity = saved.fpLen < FINGERPRINT_BYTES && stats.size > saved.fpLen ? await fresh() : { dev: saved.dev, ino: saved.ino, fpLen: saved.fpLen, fp: saved.fp };
+    return { offset: saved.offset <= stats.size ? saved.offset : 0, identity };
+  }
+  return { offset: firstSightOffset, identity: await fresh() };
+}

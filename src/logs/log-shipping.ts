@@ -19,7 +19,7 @@ import type { Output } from '../outputs/types.ts';
 import { EventQueue } from '../pipeline/event-queue.ts';
 import { Pipeline } from '../pipeline/pipeline.ts';
 import { LogCollector } from './collector.ts';
-import type { LogFileView } from './collector.ts';
+import type { LogFileView } from './tracked-file.ts';
 import { EventEncoder } from './event-encoder.ts';
 import { LogFileRegistry } from './registry.ts';
 

@@ -5,7 +5,7 @@
  * checkpointer; Filebeat's registrar): a crash leaves either the old or the new file, never half.
  */
 import { mkdir, readFile, readdir, rename, unlink } from 'node:fs/promises';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import type { Logger } from 'pino';
 import { errorMessage } from '../core/errors.ts';
 import { AtomicStateFile } from '../core/state-file.ts';
@@ -126,6 +126,25 @@ export class LogFileRegistry {
 
   remove(dev: number, ino: number): void {
     if (this.#files.delete(identityKey(dev, ino))) this.#dirty = true;
+  }
+
+  /**
+   * Drops the offsets of files that no longer exist — deleted while the agent was down, or gone
+   * for good — after a scan (Filebeat's clean_removed, Vector's remove_expired): a host with
+   * hourly files would otherwise grow the registry without bound. `present(key)` says whether the
+   * scan saw (or the collector follows) a dev+inode; entries in `unreadableDirs` (roots the scan
+   * could not list: an unmounted disk) are kept. Entries of directories no longer configured go
+   * too: no scan will ever find those files again. Returns how many were dropped.
+   */
+  expireMissing(present: (key: string) => boolean, unreadableDirs: readonly string[]): number {
+    let n = 0;
+    for (const [key, entry] of this.#files) {
+      if (present(key) || unreadableDirs.includes(dirname(entry.path))) continue;
+      this.#files.delete(key);
+      n++;
+    }
+    if (n > 0) this.#dirty = true;
+    return n;
   }
 
   /**

@@ -6,11 +6,12 @@
  * it was opened with.
  */
 import type { FileHandle } from 'node:fs/promises';
+import { basename, dirname } from 'node:path';
 import type { ContainerRecord } from '../docker/types.ts';
 import { OffsetTracker } from '../pipeline/offset-tracker.ts';
 import type { FsPath } from './discovery.ts';
 import type { EncodedPrefix } from './event-encoder.ts';
-import type { LogFileMeta } from './filename.ts';
+import type { LogFileMeta, LogFileNameResult } from './filename.ts';
 import type { FileIdentity } from './identity.ts';
 import { LineSplitter } from './line-splitter.ts';
 import { MultilineJoiner } from './multiline.ts';
@@ -20,6 +21,23 @@ export type TrackedFileState = 'open' | 'idle' | 'closed' | 'deleted' | 'release
 export interface LineSettings {
   maxLineBytes: number;
   multiline: { pattern: string | null; negate: boolean; match: 'after' | 'before'; maxLines: number; timeoutMs: number };
+}
+
+/** What /v1/logs shows for one file. */
+export interface LogFileView {
+  path: string;
+  currentPath: string;
+  dataset: 'app' | 'tracing';
+  metadata: Record<string, string> | null;
+  unparsedReason: string | null;
+  identity: { dev: number; ino: number; fingerprintBytes: number };
+  state: string;
+  readOffset: number;
+  ackedOffset: number;
+  size: number;
+  lagBytes: number;
+  lines: number;
+  container: { id: string; name: string } | null;
 }
 
 export class TrackedFile {
@@ -62,9 +80,8 @@ export class TrackedFile {
     key: string;
     path: string;
     ioPath: FsPath;
-    meta: LogFileMeta | null;
-    unparsedReason: string | null;
-    dataset: 'app' | 'tracing';
+    /** What the name says (metadata), or why it does not follow the convention. */
+    name: LogFileNameResult;
     offset: number;
     size: number;
     settings: LineSettings;
@@ -75,9 +92,11 @@ export class TrackedFile {
     this.path = options.path;
     this.currentPath = options.path;
     this.currentIoPath = options.ioPath;
-    this.meta = options.meta;
-    this.unparsedReason = options.unparsedReason;
-    this.dataset = options.dataset;
+    const name = options.name;
+    this.meta = name.ok ? name.meta : null;
+    this.unparsedReason = name.ok ? null : name.reason;
+    // An unparsed name still tells tracing files by their directory.
+    this.dataset = name.ok ? name.meta.dataset : basename(dirname(options.path)) === 'tracing' ? 'tracing' : 'app';
     this.readOffset = options.offset;
     this.size = options.size;
     this.#settings = options.settings;
@@ -100,6 +119,29 @@ export class TrackedFile {
   /** Acknowledged offset: everything before it reached Logstash. */
   get ackedOffset(): number {
     return this.tracker.committed;
+  }
+
+  /** Bytes not yet acknowledged. */
+  get lagBytes(): number {
+    return Math.max(0, this.size - this.ackedOffset);
+  }
+
+  view(): LogFileView {
+    return {
+      path: this.path,
+      currentPath: this.currentPath,
+      dataset: this.dataset,
+      metadata: this.meta ? { ...this.meta } : null,
+      unparsedReason: this.unparsedReason,
+      identity: { dev: this.identity.dev, ino: this.identity.ino, fingerprintBytes: this.identity.fpLen },
+      state: this.state,
+      readOffset: this.readOffset,
+      ackedOffset: this.ackedOffset,
+      size: this.size,
+      lagBytes: this.lagBytes,
+      lines: this.linesRead,
+      container: this.container?.record ? { id: this.container.record.id, name: this.container.record.name } : null,
+    };
   }
 
   /**

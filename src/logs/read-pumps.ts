@@ -1,0 +1,69 @@
+/**
+ * The read "pumps": a few loops that take scheduled files round-robin and run one read step
+ * (one chunk) each. Reading is CPU-bound on one thread, so more concurrency buys nothing; a
+ * chunk buffer per pump bounds memory; a step that waits for queue space holds its pump, and
+ * with all pumps waiting, reading pauses (backpressure). A file is in the ready list at most once.
+ */
+import type { Logger } from 'pino';
+import { errorMessage } from '../core/errors.ts';
+import type { TrackedFile } from './tracked-file.ts';
+
+const CHUNK_BYTES = 1024 * 1024;
+const PUMPS = 2;
+
+/** One read step: reads a chunk of `file` into `buffer` and on; true when there is more to read at once. */
+export type ReadStep = (file: TrackedFile, buffer: Buffer) => Promise<boolean>;
+
+export class ReadPumps {
+  readonly #step: ReadStep;
+  readonly #logger: Logger;
+  readonly #ready: TrackedFile[] = [];
+  /** Pumps waiting for a file to read. */
+  #idle: (() => void)[] = [];
+  #pumps: Promise<void>[] = [];
+  #stopped = false;
+
+  constructor(step: ReadStep, logger: Logger) {
+    this.#step = step;
+    this.#logger = logger;
+  }
+
+  start(): void {
+    for (let i = 0; i < PUMPS; i++) this.#pumps.push(this.#pump());
+  }
+
+  /** Lets the steps in progress finish; nothing more is read. */
+  async stop(): Promise<void> {
+    this.#stopped = true;
+    for (const wake of this.#idle.splice(0)) wake();
+    await Promise.all(this.#pumps);
+  }
+
+  /** Queues a read step for `file` (no-op when it is already queued or running, or released). */
+  schedule(file: TrackedFile): void {
+    if (file.scheduled || this.#stopped || file.state === 'released') return;
+    file.scheduled = true;
+    this.#ready.push(file);
+    this.#idle.shift()?.();
+  }
+
+  async #pump(): Promise<void> {
+    const buffer = Buffer.allocUnsafe(CHUNK_BYTES);
+    while (!this.#stopped) {
+      const file = this.#ready.shift();
+      if (!file) {
+        await new Promise<void>((resolve) => this.#idle.push(resolve));
+        continue;
+      }
+      let more = false;
+      try {
+        // exclusive: a read step and a multiline timeout flush of one file never interleave
+        more = await file.exclusive(() => this.#step(file, buffer));
+      } catch (err) {
+        this.#logger.warn({ path: file.currentPath, err: errorMessage(err) }, 'error reading log file; it will be retried at the next rescan');
+      }
+      file.scheduled = false;
+      if (more) this.schedule(file);
+    }
+  }
+}
