@@ -23,21 +23,18 @@ import type { ContainerRecord, RecordedEvent } from '../docker/types.ts';
 import { readStopRecord } from '../docker/stop-record.ts';
 import type { DockerConnectionState } from '../docker/watcher.ts';
 import { loadHealthState, saveHealthState } from './health-state-file.ts';
+import { HealthConfigProblems } from './config-problems.ts';
+import { ContainerProbes } from './container-probes.ts';
 import { HealthMetrics } from './health-metrics.ts';
-import { ProbeState } from './probe-state.ts';
-import type { ProbeStatus, ProbeTransition } from './probe-state.ts';
-import { HttpProber, tcpCheck } from './probes.ts';
-import type { ProbeResult } from './probes.ts';
+import { judgeStops } from './outage-judge.ts';
 import { RestartController } from './restart-controller.ts';
-import type { EventLevel, HealthEventSink } from './restart-controller.ts';
+import type { HealthEventSink } from './restart-controller.ts';
 import { RestartExecutor } from './restart-executor.ts';
 import { ProbeScheduler } from './scheduler.ts';
 import type { SchedulerStats } from './scheduler.ts';
 import { HealthSpecResolver } from './spec.ts';
-import type { ContainerIdentity, HealthConfig, HealthSpec, ProbeSpec, RestartSpec } from './spec.ts';
+import type { ContainerIdentity, HealthConfig, HealthSpec, RestartSpec } from './spec.ts';
 import { StopAttribution } from './stop-attribution.ts';
-import { formatTarget, resolveTarget } from './target.ts';
-import type { ProbeTarget } from './target.ts';
 
 export interface HealthMonitorOptions {
   config: HealthConfig;
@@ -65,34 +62,15 @@ interface CachedSpec {
   spec: HealthSpec;
 }
 
-interface ProbeEntry {
-  id: string;
-  name: string;
-  image: string;
-  spec: ProbeSpec;
-  gen: number;
-  target: ProbeTarget | null;
-  targetError: string | null;
-  /** Inventory record version the target was resolved from. */
-  resolvedAt: number;
-  /** startedAt of the run `state` belongs to. */
-  run: string | null;
-  state: ProbeState | null;
-  running: boolean;
-  last: (Omit<ProbeResult, 'latencyMs'> & { at: number; latencyMs: number }) | null;
-}
-
 export const STATE_FILE = 'health.json';
 
 export class HealthMonitor {
   readonly #o: HealthMonitorOptions;
   readonly #resolver: HealthSpecResolver;
   readonly #specs = new Map<string, CachedSpec>();
-  readonly #probes = new Map<string, ProbeEntry>();
-  readonly #reported = new Map<string, Set<string>>();
+  readonly #probes: ContainerProbes;
+  readonly #problems: HealthConfigProblems;
   readonly #attribution = new StopAttribution();
-  readonly #http = new HttpProber();
-  readonly #scheduler: ProbeScheduler;
   readonly #metrics: HealthMetrics;
   readonly #stateFile: AtomicStateFile;
   #controller: RestartController | undefined;
@@ -104,7 +82,6 @@ export class HealthMonitor {
   #everConnected = false;
   #seenVersion = -1;
   #seenConnected = false;
-  #gen = 0;
   #stopped = false;
 
   constructor(options: HealthMonitorOptions) {
@@ -116,11 +93,33 @@ export class HealthMonitor {
       ...(options.stateMetrics ? { metrics: options.stateMetrics } : {}),
     });
     this.#metrics = new HealthMetrics(options.registry, {
-      probes: () => this.#probeRows(),
+      probes: () => this.#probes.rows(),
       restartable: () => this.#controller?.crashLooping() ?? [],
-      configErrors: () => [...this.#reported.values()].filter((s) => s.size > 0).length,
+      configErrors: () => this.#problems.containers,
     });
-    this.#scheduler = new ProbeScheduler({ maxConcurrent: options.config.max_concurrent_probes, onDelay: (ms) => this.#metrics.scheduleDelay(ms) });
+    this.#problems = new HealthConfigProblems((rec, p) => {
+      this.#emit('probe.config_error', 'warn', `${rec.name}: health configuration not applied: ${p.error}`, {
+        containerId: rec.id,
+        containerName: rec.name,
+        image: rec.image,
+        scope: p.scope,
+        error: p.error,
+      });
+    });
+    this.#probes = new ContainerProbes({
+      scheduler: new ProbeScheduler({ maxConcurrent: options.config.max_concurrent_probes, onDelay: (ms) => this.#metrics.scheduleDelay(ms) }),
+      metrics: this.#metrics,
+      problems: this.#problems,
+      emit: this.#emit,
+      find: (ref) => {
+        try {
+          return this.#o.inventory.find(ref);
+        } catch {
+          return undefined; // an ambiguous reference resolves to nothing
+        }
+      },
+      onTransition: (id, t) => this.#controller?.onProbeTransition(id, t),
+    });
   }
 
   async start(): Promise<void> {
@@ -134,7 +133,7 @@ export class HealthMonitor {
         record: (id) => (id === this.#o.inventory.selfId ? undefined : this.#o.inventory.byId(id)),
         records: () => this.#records(),
         restartSpec: (id, fallback) => this.#restartSpec(id, fallback),
-        probeStatus: (id) => this.#probeStatus(id),
+        probeStatus: (id) => this.#probes.status(id),
         dockerConnected: () => this.#o.dockerState() === 'connected',
       },
       maxConcurrent: config.restart.max_concurrent,
@@ -156,9 +155,8 @@ export class HealthMonitor {
     this.#unsubscribe?.();
     clearInterval(this.#tick);
     clearTimeout(this.#soon);
-    await this.#scheduler.stop();
+    await this.#probes.stop();
     await this.#controller?.stop();
-    await this.#http.close();
     clearTimeout(this.#save);
     await this.#saving;
     if (this.#controller && this.#everConnected) await this.#persist();
@@ -166,7 +164,7 @@ export class HealthMonitor {
 
   /** Scheduler figures (targets, in flight, worst skew) for /v1/probes and the benchmark. */
   schedulerStats(): SchedulerStats {
-    return this.#scheduler.stats();
+    return this.#probes.stats();
   }
 
   // --- following the inventory ------------------------------------------------------------
@@ -206,11 +204,6 @@ export class HealthMonitor {
     return fallback ? this.#resolver.resolve(fallback).restart : undefined;
   }
 
-  #probeStatus(id: string): ProbeStatus | null {
-    const e = this.#probes.get(id);
-    return e ? (e.state?.status ?? 'starting') : null;
-  }
-
   #sync(): void {
     if (this.#stopped) return;
     clearTimeout(this.#soon);
@@ -230,15 +223,15 @@ export class HealthMonitor {
       for (const rec of this.#records()) {
         seen.add(rec.id);
         const spec = this.#spec(rec);
-        this.#reportConfigErrors(rec, 'labels', [spec.probeError, spec.restartError]);
-        this.#syncProbe(rec, spec);
+        this.#problems.update(rec, 'labels', [spec.probeError, spec.restartError]);
+        this.#probes.sync(rec, spec.probe);
       }
       if (connected) {
-        for (const id of this.#probes.keys()) if (!seen.has(id)) this.#dropProbe(id);
+        for (const id of [...this.#probes.ids()]) if (!seen.has(id)) this.#probes.drop(id);
         for (const id of this.#specs.keys()) {
           if (seen.has(id)) continue;
           this.#specs.delete(id);
-          this.#reported.delete(id);
+          this.#problems.forget(id);
           this.#metrics.forget(id);
           this.#attribution.forget(id); // removed while the stream was down: no destroy event
         }
@@ -257,104 +250,6 @@ export class HealthMonitor {
   /** Shortly after a container event: the watcher's inspect has usually landed by then. */
   #syncSoon(): void {
     this.#soon ??= setTimeout(() => this.#sync(), 100);
-  }
-
-  #syncProbe(rec: ContainerRecord, spec: HealthSpec): void {
-    let e = this.#probes.get(rec.id);
-    if (!spec.probe) {
-      if (e) this.#dropProbe(rec.id);
-      return;
-    }
-    if (!e || e.spec !== spec.probe) {
-      if (e) this.#scheduler.remove(rec.id);
-      e = { id: rec.id, name: rec.name, image: rec.image, spec: spec.probe, gen: ++this.#gen, target: null, targetError: null, resolvedAt: -1, run: null, state: null, running: false, last: null };
-      this.#probes.set(rec.id, e);
-    }
-    e.name = rec.name;
-    e.running = rec.state === 'running' && rec.pid > 0;
-    if (!e.running) {
-      this.#scheduler.remove(rec.id);
-      return;
-    }
-    const run = rec.startedAt ?? '';
-    if (e.run !== run) {
-      const started = rec.startedAt ? Date.parse(rec.startedAt) : Date.now();
-      e.state = new ProbeState({ healthyThreshold: e.spec.healthyThreshold, unhealthyThreshold: e.spec.unhealthyThreshold, graceMs: e.spec.graceMs }, started);
-      e.run = run;
-      e.last = null;
-    }
-    // Re-resolve when the record changed (ports and IPs arrive with the inspect after a start);
-    // `container:<id>` networking depends on another record, so it is re-resolved every time.
-    if (e.resolvedAt !== rec.updatedAt || rec.networkMode.startsWith('container:')) {
-      e.resolvedAt = rec.updatedAt;
-      const r = resolveTarget(rec, e.spec.port, (ref) => {
-        try {
-          return this.#o.inventory.find(ref);
-        } catch {
-          return undefined;
-        }
-      });
-      if (!r.ok) {
-        e.target = null;
-        e.targetError = r.error;
-        this.#scheduler.remove(rec.id);
-        this.#reportConfigErrors(rec, 'target', [r.error]);
-        return;
-      }
-      e.targetError = null;
-      this.#reportConfigErrors(rec, 'target', []);
-      if (!e.target || e.target.host !== r.target.host || e.target.port !== r.target.port) {
-        e.target = r.target;
-        this.#scheduler.remove(rec.id);
-      }
-    }
-    if (e.target && !this.#scheduler.has(rec.id)) {
-      const id = rec.id;
-      const gen = e.gen;
-      this.#scheduler.add(id, e.spec.intervalMs, (signal) => this.#runProbe(id, gen, signal));
-    }
-  }
-
-  #dropProbe(id: string): void {
-    this.#scheduler.remove(id);
-    this.#probes.delete(id);
-  }
-
-  // --- probing ----------------------------------------------------------------------------
-
-  async #runProbe(id: string, gen: number, signal: AbortSignal): Promise<void> {
-    const e = this.#probes.get(id);
-    const state = e?.state;
-    const target = e?.target;
-    if (!e || e.gen !== gen || !state || !target) return;
-    const spec = e.spec;
-    const result = spec.type === 'tcp' ? await tcpCheck(target, spec.timeoutMs, signal) : await this.#http.check(target, spec, spec.timeoutMs, signal);
-    // Stopped, replaced, or a new run began while this probe was out: its answer is moot.
-    if (signal.aborted || this.#probes.get(id) !== e || e.state !== state) return;
-    const at = Date.now();
-    this.#metrics.probe(spec.type, result.latencyMs / 1000);
-    if (!result.ok) this.#metrics.probeFailure(id, e.name, spec.type, result.failure ?? 'error');
-    e.last = { ...result, at, latencyMs: Math.round(result.latencyMs * 100) / 100 };
-    const t = state.observe(result, at);
-    if (t) this.#onTransition(e, t, state);
-  }
-
-  #onTransition(e: ProbeEntry, t: ProbeTransition, state: ProbeState): void {
-    const level: EventLevel = t.to === 'unhealthy' ? 'warn' : 'info';
-    this.#emit(`probe.${t.to}`, level, `${e.name}: ${e.spec.type} probe ${t.from} → ${t.to} after ${t.consecutive} consecutive ${t.to === 'healthy' ? 'success(es)' : 'failure(s)'} (${t.detail})`, {
-      containerId: e.id,
-      containerName: e.name,
-      image: e.image,
-      type: e.spec.type,
-      target: e.target ? formatTarget(e.target) : null,
-      from: t.from,
-      to: t.to,
-      consecutive: t.consecutive,
-      detail: t.detail,
-      // the results that made the verdict, so the event alone explains it
-      evidence: state.recent(t.consecutive).map((o) => ({ at: new Date(o.at).toISOString(), ok: o.ok, latencyMs: o.latencyMs, detail: o.detail, counted: o.counted })),
-    });
-    this.#controller?.onProbeTransition(e.id, t);
   }
 
   // --- events in and out ------------------------------------------------------------------
@@ -377,48 +272,24 @@ export class HealthMonitor {
   }
 
   /**
-   * (Re)connected: asks the daemon's own record how each suspect's run ended (a stop through the
-   * API, or its shutdown / a crash), then lets the controller restart what an outage took down.
-   * Without the record (not readable here) the controller goes by the event timing.
+   * (Re)connected: asks the daemon's own record how each suspect's run ended (outage-judge.ts),
+   * then lets the controller restart what an outage took down.
    */
   async #judgeStops(first: boolean): Promise<void> {
     const controller = this.#controller;
     if (!controller) return;
-    const suspects = controller.stopSuspects(first);
-    const manuallyStopped = new Map<string, boolean>();
-    let unavailable = this.#o.config.restart.daemon_record ? '' : 'turned off (health.restart.daemon_record: false)';
     const root = this.#o.dockerRootDir?.() ?? '';
+    const manuallyStopped = await judgeStops({
+      first,
+      judge: controller,
+      useDaemonRecord: this.#o.config.restart.daemon_record,
+      readStopRecord: (id) => readStopRecord(root, id),
+      name: (id) => this.#o.inventory.byId(id)?.name ?? id.slice(0, 12),
+      emit: this.#emit,
+      stopped: () => this.#stopped,
+    });
+    if (manuallyStopped === null) return;
     try {
-      for (const id of unavailable ? [] : suspects) {
-        const r = await readStopRecord(root, id);
-        if ('manuallyStopped' in r) manuallyStopped.set(id, r.manuallyStopped);
-        else unavailable ||= r.unavailable;
-      }
-    } catch (err) {
-      unavailable ||= errorMessage(err);
-    }
-    if (this.#stopped) return;
-    try {
-      if (suspects.length > 0) {
-        const name = (id: string): string => this.#o.inventory.byId(id)?.name ?? id.slice(0, 12);
-        const onPurpose = [...manuallyStopped].filter(([, v]) => v).map(([id]) => name(id)).sort();
-        const notOnPurpose = [...manuallyStopped].filter(([, v]) => !v).map(([id]) => name(id)).sort();
-        const survivors = first ? [] : controller.survivorsOfLoss().map(name).sort();
-        const source = !unavailable ? 'daemon-record' : manuallyStopped.size === 0 ? 'event-timing' : 'mixed';
-        const when = first ? 'agent start' : 'Docker reconnect';
-        let message = !unavailable
-          ? `${when}: the daemon's record says ${onPurpose.length} of ${suspects.length} stopped container(s) were stopped through its API`
-          : `${when}: ${suspects.length - manuallyStopped.size} of ${suspects.length} stopped container(s) judged by event timing; the daemon's record of manual stops is not readable (${unavailable})`;
-        if (survivors.length > 0) message += `; ${survivors.length} container(s) ran through the loss, so no daemon shutdown stopped anything (a dropped connection, or live-restore)`;
-        this.#emit('restart.stops_judged', 'info', message, {
-          first,
-          source,
-          stoppedOnPurpose: onPurpose,
-          notStoppedOnPurpose: notOnPurpose,
-          ...(survivors.length > 0 ? { survivedTheLoss: survivors } : {}),
-          ...(unavailable ? { unavailable } : {}),
-        });
-      }
       controller.onConnected(first, manuallyStopped);
     } catch (err) {
       this.#o.logger.error({ err: errorMessage(err) }, 'health: judging stopped containers failed');
@@ -429,28 +300,6 @@ export class HealthMonitor {
     this.#o.logger[level]({ event: action, ...details }, message);
     this.#o.events.record({ kind: 'agent', time: Date.now(), action, level, message, details });
   };
-
-  /** Logs and records each distinct configuration problem of a container once. */
-  #reportConfigErrors(rec: ContainerRecord, scope: 'labels' | 'target', problems: (string | null)[]): void {
-    let reported = this.#reported.get(rec.id);
-    const current = problems.filter((p): p is string => p !== null).map((p) => `${scope}: ${p}`);
-    if (!reported) {
-      if (current.length === 0) return;
-      this.#reported.set(rec.id, (reported = new Set()));
-    }
-    for (const old of [...reported]) if (old.startsWith(`${scope}: `) && !current.includes(old)) reported.delete(old);
-    for (const p of current) {
-      if (reported.has(p)) continue;
-      reported.add(p);
-      this.#emit('probe.config_error', 'warn', `${rec.name}: health configuration not applied: ${p.slice(scope.length + 2)}`, {
-        containerId: rec.id,
-        containerName: rec.name,
-        image: rec.image,
-        scope,
-        error: p.slice(scope.length + 2),
-      });
-    }
-  }
 
   // --- persistence ------------------------------------------------------------------------
 
@@ -476,34 +325,9 @@ export class HealthMonitor {
 
   // --- what the API shows -----------------------------------------------------------------
 
-  *#probeRows(): Iterable<{ id: string; name: string; type: string; healthy: boolean }> {
-    for (const e of this.#probes.values()) yield { id: e.id, name: e.name, type: e.spec.type, healthy: e.running && e.state?.status === 'healthy' };
-  }
-
   /** The `probe` key of a container's details; null when it has no probe and no probe problem. */
   probeDetails(rec: ContainerRecord): Record<string, unknown> | null {
-    const e = this.#probes.get(rec.id);
-    const errors = [...(this.#reported.get(rec.id) ?? [])].map((p) => p.slice(p.indexOf(': ') + 2));
-    if (!e && errors.length === 0) return null;
-    const now = Date.now();
-    let status: string;
-    if (!e || e.targetError !== null) status = errors.length > 0 ? 'error' : 'stopped';
-    else status = e.running && e.state ? e.state.status : 'stopped';
-    return {
-      // the verdict's counters first: `status` below is the container-level answer
-      ...(e?.running && e.target && e.state ? e.state.snapshot(now) : {}),
-      containerId: rec.id,
-      containerName: rec.name,
-      image: rec.image,
-      containerState: rec.state,
-      status,
-      error: errors.length > 0 ? errors.join('; ') : null,
-      type: e?.spec.type ?? null,
-      target: e?.target ? formatTarget(e.target) : null,
-      via: e?.target?.via ?? null,
-      spec: e ? describeSpec(e.spec) : null,
-      last: e?.last ? { ...e.last, at: new Date(e.last.at).toISOString() } : null,
-    };
+    return this.#probes.details(rec);
   }
 
   restartDetails(rec: ContainerRecord): Record<string, unknown> | null {
@@ -519,7 +343,7 @@ export class HealthMonitor {
       if (!p || (statusFilter !== null && p.status !== statusFilter)) continue;
       probes.push({ ...p, restart: this.restartDetails(rec) });
     }
-    return { probes, scheduler: this.#scheduler.stats() };
+    return { probes, scheduler: this.#probes.stats() };
   }
 }
 
@@ -528,10 +352,4 @@ function sameLabels(a: Readonly<Record<string, string>>, b: Readonly<Record<stri
   if (keys.length !== Object.keys(b).length) return false;
   for (const k of keys) if (a[k] !== b[k]) return false;
   return true;
-}
-
-function describeSpec(s: ProbeSpec): Record<string, unknown> {
-  const base = { port: s.port, intervalMs: s.intervalMs, timeoutMs: s.timeoutMs, graceMs: s.graceMs, healthyThreshold: s.healthyThreshold, unhealthyThreshold: s.unhealthyThreshold };
-  if (s.type === 'tcp') return base;
-  return { ...base, method: s.method, path: s.path, expect: s.expectText, hostHeader: s.hostHeader, tls: s.tls, tlsVerify: s.tlsVerify };
 }

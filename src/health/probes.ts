@@ -1,8 +1,9 @@
 /**
  * The two probes: a TCP connect (Marathon's and Rancher's "TCP open" check) and an HTTP(S)
  * request whose status must fall in the expected ranges (Rancher's "HTTP 2xx/3xx", Kubernetes'
- * httpGet). Contract (DESIGN.md): `check(target, signal) → {ok, latencyMs, detail}`; the
- * scheduler owns timing, so a probe only bounds its own duration.
+ * httpGet). One contract, as outputs have theirs: `Probe.check(target, signal) → {ok,
+ * latencyMs, detail}`; the scheduler owns timing, so a probe only bounds its own duration.
+ * `createProbe(spec)` is the one place that picks the kind.
  *
  * HTTP goes through undici on a fresh connection per probe (`reset: true` = `Connection: close`):
  * a kept-alive socket would let a probe pass on a server that can no longer accept new
@@ -48,7 +49,32 @@ export interface HttpProbeOptions {
 /** Body bytes read before the connection is dropped: enough for any health page, bounded for any other. */
 const BODY_LIMIT = 64 * 1024;
 
-export function tcpCheck(target: ProbeTarget, timeoutMs: number, signal?: AbortSignal): Promise<ProbeResult> {
+/** One check of one target, bounded by the probe's own timeout. */
+export interface Probe {
+  readonly type: 'tcp' | 'http';
+  check(target: ProbeTarget, signal?: AbortSignal): Promise<ProbeResult>;
+}
+
+/** The probe a container's spec asks for; HTTP probes share `clients`. */
+export function createProbe(spec: HttpProbeOptions & { type: 'tcp' | 'http'; timeoutMs: number }, clients: HttpClients): Probe {
+  return spec.type === 'tcp' ? new TcpProbe(spec.timeoutMs) : new HttpProbe(spec, spec.timeoutMs, clients);
+}
+
+/** Connects and closes: the port accepts connections. */
+export class TcpProbe implements Probe {
+  readonly type = 'tcp';
+  readonly #timeoutMs: number;
+
+  constructor(timeoutMs: number) {
+    this.#timeoutMs = timeoutMs;
+  }
+
+  check(target: ProbeTarget, signal?: AbortSignal): Promise<ProbeResult> {
+    return tcpConnect(target, this.#timeoutMs, signal);
+  }
+}
+
+function tcpConnect(target: ProbeTarget, timeoutMs: number, signal?: AbortSignal): Promise<ProbeResult> {
   const started = performance.now();
   if (signal?.aborted) return Promise.resolve({ ok: false, latencyMs: 0, detail: 'aborted', failure: 'error' });
   return new Promise((resolve) => {
@@ -84,12 +110,21 @@ const CLIENT_IDLE_MS = 10 * 60_000;
  * Requests go through undici's dispatch API with a small handler rather than `request()`: a
  * probe needs the status and a byte count, not a body stream and its promises per response.
  */
-export class HttpProber {
-  readonly #clients = new Map<string, { client: Client; usedAt: number }>();
-  readonly #userAgent = `dockhand/${VERSION} (health probe)`;
-  #sweptAt = performance.now();
+export class HttpProbe implements Probe {
+  readonly type = 'http';
+  readonly #o: HttpProbeOptions;
+  readonly #timeoutMs: number;
+  readonly #clients: HttpClients;
 
-  check(target: ProbeTarget, o: HttpProbeOptions, timeoutMs: number, signal?: AbortSignal): Promise<ProbeResult> {
+  constructor(options: HttpProbeOptions, timeoutMs: number, clients: HttpClients) {
+    this.#o = options;
+    this.#timeoutMs = timeoutMs;
+    this.#clients = clients;
+  }
+
+  check(target: ProbeTarget, signal?: AbortSignal): Promise<ProbeResult> {
+    const o = this.#o;
+    const timeoutMs = this.#timeoutMs;
     const started = performance.now();
     if (signal?.aborted) return Promise.resolve({ ok: false, latencyMs: 0, detail: 'aborted', failure: 'error' });
     return new Promise((resolve) => {
@@ -120,12 +155,12 @@ export class HttpProber {
         stop(new ProbeAborted(`no answer within ${timeoutMs} ms`), { ok: false, latencyMs: performance.now() - started, detail: `no answer within ${timeoutMs} ms`, failure: 'timeout' });
       });
       signal?.addEventListener('abort', onAbort, { once: true });
-      const headers: Record<string, string> = { 'user-agent': this.#userAgent, accept: '*/*' };
+      const headers: Record<string, string> = { 'user-agent': USER_AGENT, accept: '*/*' };
       // undici derives the TLS server name from the Host header, so host_header also selects
       // the certificate name that is verified.
       if (o.hostHeader) headers.host = o.hostHeader;
       try {
-        this.#client(`${o.tls ? 'https' : 'http'}://${formatTarget(target)}`, o.tls && o.tlsVerify, timeoutMs).dispatch(
+        this.#clients.client(`${o.tls ? 'https' : 'http'}://${formatTarget(target)}`, o.tls && o.tlsVerify, timeoutMs).dispatch(
           {
             path: o.path,
             method: o.method,
@@ -165,7 +200,19 @@ export class HttpProber {
     });
   }
 
-  #client(origin: string, verify: boolean, timeoutMs: number): Client {
+}
+
+const USER_AGENT = `dockhand/${VERSION} (health probe)`;
+
+/**
+ * undici Clients of the HTTP probes, one per target origin, TLS choice and timeout; a Client
+ * not used for a while (its container gone) is closed.
+ */
+export class HttpClients {
+  readonly #clients = new Map<string, { client: Client; usedAt: number }>();
+  #sweptAt = performance.now();
+
+  client(origin: string, verify: boolean, timeoutMs: number): Client {
     const now = performance.now();
     if (now - this.#sweptAt > CLIENT_IDLE_MS) this.#sweep(now);
     const key = `${origin}|${verify}|${timeoutMs}`;

@@ -4,20 +4,22 @@
  * runs due restarts through the executor under a host-wide concurrency bound, and reports every
  * decision and outcome. Timers and I/O live here; the rules live in restart-policy.ts.
  *
- * After a host reboot (the state file predates the boot) or a Docker daemon restart (the event
- * stream was lost and came back), the containers that were running before and are down now are
- * restarted one `stagger` apart, `max_concurrent` at most at once — not all in the same second,
- * which is what turns a reboot into a restart storm.
+ * After a host reboot or a Docker daemon restart, what was running and is down now (judged in
+ * outage-judge.ts) is restarted one `stagger` apart, `max_concurrent` at most at once: not all
+ * in the same second, which is what turns a reboot into a restart storm.
  */
 import { uptime } from 'node:os';
 import type { ContainerEvent, ContainerRecord } from '../docker/types.ts';
 import { after } from '../core/timers.ts';
 import type { PersistedContainer, PersistedHealthState } from './health-state-file.ts';
+import { OutageJudge } from './outage-judge.ts';
+import { describeRecheck, newRestartEntry, persistedEntry, restartSnapshot } from './restart-entry.ts';
+import type { Pending, RestartEntry } from './restart-entry.ts';
 import type { HealthMetrics } from './health-metrics.ts';
 import type { ProbeStatus, ProbeTransition } from './probe-state.ts';
 import type { RestartOutcome } from './restart-executor.ts';
-import { decide, newHistory, recheck, relax } from './restart-policy.ts';
-import type { ContainerFacts, ExitCause, RestartDecision, RestartHistory, RestartReason, RestartTrigger } from './restart-policy.ts';
+import { decide, recheck, relax } from './restart-policy.ts';
+import type { ContainerFacts, RestartDecision, RestartTrigger } from './restart-policy.ts';
 import type { ContainerIdentity, RestartSpec } from './spec.ts';
 import type { StopAttribution } from './stop-attribution.ts';
 
@@ -60,27 +62,6 @@ export interface RestartControllerOptions {
   onDirty?: () => void;
 }
 
-interface Pending {
-  trigger: RestartTrigger;
-  reason: RestartReason;
-  dueAt: number;
-  timer: NodeJS.Timeout | undefined;
-}
-
-interface RestartEntry {
-  id: string;
-  name: string;
-  /** The spec the entry was created with, for a container not in the inventory yet. */
-  spec: RestartSpec;
-  history: RestartHistory;
-  pending: Pending | null;
-  inFlight: boolean;
-  running: boolean;
-  total: number;
-  lastDecision: { at: number; action: string; reason: string; message: string } | null;
-  lastOutcome: { at: number; ok: boolean; method: string; durationMs: number; error?: string } | null;
-}
-
 export class RestartController {
   readonly #o: RestartControllerOptions;
   readonly #now: () => number;
@@ -88,24 +69,27 @@ export class RestartController {
   readonly #entries = new Map<string, RestartEntry>();
   readonly #queue: RestartEntry[] = [];
   readonly #inFlight = new Set<Promise<void>>();
-  readonly #hostBootTime: number;
-  #persisted: PersistedHealthState | null;
-  #runningAtLoss = new Set<string>();
-  #stoppedNearLoss = new Set<string>();
-  #burstAtLoss: string[] = [];
-  /** Running containers when the stream was lost, with the start of their run. */
-  #liveAtLoss = new Map<string, string | null>();
+  readonly #outage: OutageJudge;
   #stopped = false;
 
   constructor(options: RestartControllerOptions) {
     this.#o = options;
     this.#now = options.now ?? Date.now;
     this.#random = options.random ?? Math.random;
-    this.#hostBootTime = options.hostBootTime ?? Date.now() - uptime() * 1000;
-    this.#persisted = options.persisted ?? null;
-    for (const [id, p] of Object.entries(this.#persisted?.containers ?? {})) {
-      if (p.stoppedOnPurpose) options.attribution.markStoppedOnPurpose(id);
-    }
+    this.#outage = new OutageJudge({
+      attribution: options.attribution,
+      persisted: options.persisted ?? null,
+      hostBootTime: options.hostBootTime ?? Date.now() - uptime() * 1000,
+      facts: {
+        records: () => options.context.records(),
+        record: (id) => options.context.record(id),
+        idle: (id) => {
+          const entry = this.#entry(id);
+          return entry !== undefined && !entry.pending && !entry.inFlight;
+        },
+        running: () => [...this.#entries.values()].filter((e) => e.running).map((e) => e.id),
+      },
+    });
   }
 
   /** Feed every container event, in stream order (before the inventory applies it). */
@@ -169,97 +153,28 @@ export class RestartController {
     }
   }
 
-  /** The Docker event stream was lost at `at` (the daemon may be restarting). */
+  /** The Docker event stream was lost at `at` (the daemon may be restarting): see outage-judge.ts. */
   onStreamLost(at: number): void {
-    this.#runningAtLoss = new Set([...this.#entries.values()].filter((e) => e.running).map((e) => e.id));
-    this.#burstAtLoss = this.#o.attribution.onStreamLost(at);
-    for (const id of this.#burstAtLoss) this.#runningAtLoss.add(id);
-    // the burst rule may have judged these either way; the daemon's record can settle them
-    this.#stoppedNearLoss = new Set(this.#o.attribution.stoppedNear(at));
-    this.#liveAtLoss = new Map();
-    for (const rec of this.#o.context.records()) if (rec.state === 'running') this.#liveAtLoss.set(rec.id, rec.startedAt);
+    this.#outage.onStreamLost(at);
   }
 
-  /**
-   * After a reconnect: containers running when the stream was lost that still run the same run.
-   * A daemon shutdown stops every container before the stream ends (unless live-restore is on),
-   * so any survivor means no shutdown stopped anything: the loss was a connection drop, or
-   * live-restore kept them — and a burst of stops before it was someone's `docker stop`.
-   */
   survivorsOfLoss(): string[] {
-    const ids: string[] = [];
-    for (const [id, startedAt] of this.#liveAtLoss) {
-      const rec = this.#o.context.record(id);
-      if (rec?.state === 'running' && rec.startedAt === startedAt) ids.push(id);
-    }
-    return ids;
+    return this.#outage.survivorsOfLoss();
   }
 
-  /**
-   * The stopped containers whose restart `onConnected(first)` will weigh: after an outage those
-   * running when the stream was lost or stopped shortly before; on the first connect those
-   * running when the previous agent run ended. The caller may look up the daemon's own record
-   * of how each one's run ended and pass it to `onConnected`.
-   */
   stopSuspects(first: boolean): string[] {
-    const ids: string[] = [];
-    for (const rec of this.#o.context.records()) {
-      if (rec.state !== 'exited') continue;
-      const entry = this.#entry(rec.id);
-      if (!entry || entry.pending || entry.inFlight) continue;
-      if (first) {
-        const p = this.#persisted?.containers[rec.id];
-        if (p?.running && !p.stoppedOnPurpose) ids.push(rec.id);
-      } else if (this.#runningAtLoss.has(rec.id) || this.#stoppedNearLoss.has(rec.id)) {
-        ids.push(rec.id);
-      }
-    }
-    return ids;
+    return this.#outage.stopSuspects(first);
   }
 
   /**
    * Docker is connected and the inventory reconciled: on the first connect after the agent
-   * started (`first`), or after the stream was lost. Restarts what an outage took down.
-   * `manuallyStopped` is the daemon's own record (docker/stop-record.ts) for the containers it
-   * could be read for: it wins over what the event timing suggested.
+   * started (`first`), or after the stream was lost. Restarts what an outage took down, one
+   * `stagger` apart; `manuallyStopped` is the daemon's own record where it could be read.
    */
   onConnected(first: boolean, manuallyStopped: ReadonlyMap<string, boolean> = new Map()): void {
     const now = this.#now();
-    const candidates: { rec: ContainerRecord; cause: ExitCause }[] = [];
-    const rebooted = this.#persisted !== null && this.#persisted.savedAt < this.#hostBootTime;
-    const survived = !first && this.survivorsOfLoss().length > 0;
-    for (const rec of this.#o.context.records()) {
-      if (rec.state !== 'exited') continue;
-      const entry = this.#entry(rec.id);
-      if (!entry || entry.pending || entry.inFlight) continue;
-      const onRecord = manuallyStopped.get(rec.id);
-      if (first) {
-        const p = this.#persisted?.containers[rec.id];
-        if (!p?.running || p.stoppedOnPurpose) continue;
-        // stopped through the API after the previous agent run saved its state: left alone
-        if (onRecord === true) this.#o.attribution.markStoppedOnPurpose(rec.id);
-        candidates.push({ rec, cause: onRecord === true ? 'operator' : rebooted ? 'outage' : 'unobserved' });
-      } else if (this.#runningAtLoss.has(rec.id) || this.#stoppedNearLoss.has(rec.id)) {
-        if (onRecord !== undefined) this.#o.attribution.settle(rec.id, onRecord);
-        else if (survived && this.#burstAtLoss.includes(rec.id)) this.#o.attribution.settle(rec.id, true);
-        // With survivors there was no shutdown, so no outage: the exits replayed since the loss
-        // were judged as they came (a crash by the crash rules).
-        const onPurpose = onRecord ?? (!this.#runningAtLoss.has(rec.id) || this.#o.attribution.stoppedOnPurpose(rec.id));
-        if (!onPurpose && !survived) candidates.push({ rec, cause: 'outage' });
-      }
-    }
-    if (first) {
-      this.#persisted = null; // applied; no longer needed
-    } else {
-      // (not on the first connect: a loss before the agent's first look is judged by the reconnect that follows)
-      this.#runningAtLoss.clear();
-      this.#stoppedNearLoss.clear();
-      this.#liveAtLoss.clear();
-      this.#burstAtLoss = [];
-    }
-    candidates.sort((a, b) => (a.rec.name < b.rec.name ? -1 : a.rec.name > b.rec.name ? 1 : 0));
     let slot = 0;
-    for (const { rec, cause } of candidates) {
+    for (const { rec, cause } of this.#outage.victims(first, manuallyStopped)) {
       const entry = this.#entry(rec.id);
       if (!entry) continue;
       const trigger: RestartTrigger = { kind: 'exit', at: now, exitCode: rec.exitCode, oomKilled: rec.oomKilled, cause };
@@ -310,27 +225,7 @@ export class RestartController {
     const spec = this.#o.context.restartSpec(id);
     const entry = this.#entries.get(id);
     if (!spec || (spec.policy === 'no' && !entry)) return null;
-    const now = this.#now();
-    const h = entry ? relax(entry.history, spec, now) : newHistory();
-    return {
-      policy: spec.policy,
-      maxRestarts: spec.maxRestarts,
-      windowMs: spec.windowMs,
-      backoffBaseMs: spec.backoffBaseMs,
-      backoffMaxMs: spec.backoffMaxMs,
-      resetAfterMs: spec.resetAfterMs,
-      stopTimeoutMs: spec.stopTimeoutMs,
-      crashLooping: h.crashLooping,
-      restartsInWindow: h.restarts.length,
-      restartsTotal: entry?.total ?? 0,
-      backoffAttempt: h.attempt,
-      upSince: h.upSince === null ? null : new Date(h.upSince).toISOString(),
-      stoppedOnPurpose: this.#o.attribution.stoppedOnPurpose(id),
-      pending: entry?.pending ? { reason: entry.pending.reason, dueAt: new Date(entry.pending.dueAt).toISOString() } : null,
-      inFlight: entry?.inFlight ?? false,
-      lastDecision: entry?.lastDecision ? { ...entry.lastDecision, at: new Date(entry.lastDecision.at).toISOString() } : null,
-      lastOutcome: entry?.lastOutcome ? { ...entry.lastOutcome, at: new Date(entry.lastOutcome.at).toISOString() } : null,
-    };
+    return restartSnapshot(entry, spec, this.#now(), this.#o.attribution.stoppedOnPurpose(id));
   }
 
   crashLooping(): { id: string; name: string; crashLooping: boolean }[] {
@@ -340,16 +235,7 @@ export class RestartController {
   /** What must survive an agent restart (health-state-file.ts). */
   persistable(): Record<string, PersistedContainer> {
     const out: Record<string, PersistedContainer> = {};
-    for (const e of this.#entries.values()) {
-      out[e.id] = {
-        name: e.name,
-        running: e.running,
-        stoppedOnPurpose: this.#o.attribution.stoppedOnPurpose(e.id),
-        crashLooping: e.history.crashLooping,
-        restarts: e.history.restarts,
-        attempt: e.history.attempt,
-      };
-    }
+    for (const e of this.#entries.values()) out[e.id] = persistedEntry(e, this.#o.attribution.stoppedOnPurpose(e.id));
     return out;
   }
 
@@ -368,29 +254,9 @@ export class RestartController {
     const spec = this.#o.context.restartSpec(id, fallback);
     if (!spec || spec.policy === 'no') return undefined;
     const rec = this.#o.context.record(id);
-    const p = this.#persisted?.containers[id];
-    const history = newHistory();
-    if (p) {
-      history.restarts = [...p.restarts];
-      history.attempt = p.attempt;
-      history.crashLooping = p.crashLooping;
-    }
-    if (rec?.state === 'running' && rec.startedAt) {
-      const judged = this.#o.context.probeStatus(id) !== null || (rec.health !== 'none' && rec.health !== 'healthy');
-      if (!judged) history.upSince = Date.parse(rec.startedAt);
-    }
-    const entry: RestartEntry = {
-      id,
-      spec,
-      name: rec?.name ?? fallback?.name ?? p?.name ?? id.slice(0, 12),
-      history,
-      pending: null,
-      inFlight: false,
-      running: rec?.state === 'running',
-      total: 0,
-      lastDecision: null,
-      lastOutcome: null,
-    };
+    // A container judged by a probe or a HEALTHCHECK is "up" only once it is healthy.
+    const judged = this.#o.context.probeStatus(id) !== null || (rec !== undefined && rec.health !== 'none' && rec.health !== 'healthy');
+    const entry = newRestartEntry({ id, spec, rec, previous: this.#outage.previousRun(id), judged, name: fallback?.name });
     this.#entries.set(id, entry);
     return entry;
   }
@@ -530,24 +396,5 @@ export class RestartController {
     if (idx >= 0) this.#queue.splice(idx, 1);
     this.#entries.delete(id);
     this.#o.onDirty?.();
-  }
-}
-
-function describeRecheck(why: NonNullable<ReturnType<typeof recheck>>): string {
-  switch (why) {
-    case 'gone':
-      return 'the container no longer exists';
-    case 'recovered':
-      return 'the container recovered (running and not unhealthy) before the restart was due';
-    case 'stopped-on-purpose':
-      return 'the container was stopped through the Docker API meanwhile';
-    case 'docker-busy':
-      return 'Docker is restarting or removing it';
-    case 'docker-policy':
-      return 'Docker\'s own restart policy restarts it';
-    case 'paused':
-      return 'the container was paused';
-    case 'not-running':
-      return 'the container is no longer running';
   }
 }

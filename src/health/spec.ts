@@ -13,6 +13,7 @@ import type { Config } from '../config/schema.ts';
 import { probeSettings, restartSettings } from '../config/schema.ts';
 import { parseStatusRanges } from './status-ranges.ts';
 import type { StatusRange } from './status-ranges.ts';
+import { globToRegExp } from '../core/glob.ts';
 
 export type HealthConfig = Config['health'];
 type ProbeSettings = HealthConfig['rules'][number]['probe'];
@@ -80,17 +81,6 @@ interface CompiledRule {
   labelValue: string | null;
   probe: ProbeSettings;
   restart: RestartSettings;
-}
-
-/** `*` any run of characters, `?` one character; everything else literal; whole string. */
-export function globToRegExp(glob: string): RegExp {
-  let re = '';
-  for (const ch of glob) {
-    if (ch === '*') re += '.*';
-    else if (ch === '?') re += '.';
-    else re += ch.replace(/[\\^$.|+()[\]{}]/g, '\\$&');
-  }
-  return new RegExp(`^${re}$`, 's');
 }
 
 const PROBE_KEYS = Object.keys(probeSettings.fields ?? {}) as (keyof ProbeSettings)[];

@@ -15,7 +15,7 @@ import type { FSWatcher } from 'chokidar';
 import type { Logger } from 'pino';
 import { every } from '../core/timers.ts';
 import { errorMessage, systemCode } from '../core/errors.ts';
-import { NameFilter } from './glob.ts';
+import { GlobFilter } from '../core/glob.ts';
 
 /**
  * A path as the file system takes it. A name that is not valid UTF-8 cannot round-trip through a
@@ -45,7 +45,7 @@ export interface DiscoveryOptions {
 
 export class LogDiscovery {
   readonly #o: DiscoveryOptions;
-  readonly #filter: NameFilter;
+  readonly #filter: GlobFilter;
   #watcher: FSWatcher | undefined;
   #timer: NodeJS.Timeout | undefined;
   #scanning: Promise<void> | undefined;
@@ -55,7 +55,7 @@ export class LogDiscovery {
 
   constructor(options: DiscoveryOptions) {
     this.#o = options;
-    this.#filter = new NameFilter(options.include, options.exclude);
+    this.#filter = new GlobFilter(options.include, options.exclude);
   }
 
   matches(path: string): boolean {

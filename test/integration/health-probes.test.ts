@@ -7,7 +7,7 @@ import https from 'node:https';
 import net from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, test } from 'node:test';
-import { HttpProber, tcpCheck } from '../../src/health/probes.ts';
+import { HttpClients, HttpProbe, TcpProbe } from '../../src/health/probes.ts';
 import type { HttpProbeOptions } from '../../src/health/probes.ts';
 import { parseStatusRanges } from '../../src/health/status-ranges.ts';
 import type { ProbeTarget } from '../../src/health/target.ts';
@@ -39,10 +39,10 @@ describe('TCP probe', () => {
     const server = net.createServer((sock) => sock.end());
     const port = await listen(server);
     try {
-      const ok = await tcpCheck(target(port), 1000);
+      const ok = await new TcpProbe(1000).check(target(port));
       assert.equal(ok.ok, true);
       assert.equal(ok.detail, 'connected');
-      const refused = await tcpCheck(target(await closedPort()), 1000);
+      const refused = await new TcpProbe(1000).check(target(await closedPort()));
       assert.equal(refused.ok, false);
       assert.equal(refused.failure, 'refused');
       assert.equal(refused.detail, 'ECONNREFUSED');
@@ -57,7 +57,7 @@ describe('TCP probe', () => {
     try {
       const ac = new AbortController();
       ac.abort();
-      const r = await tcpCheck(target(port), 1000, ac.signal);
+      const r = await new TcpProbe(1000).check(target(port), ac.signal);
       assert.equal(r.ok, false);
     } finally {
       server.close();
@@ -66,7 +66,7 @@ describe('TCP probe', () => {
 });
 
 describe('HTTP probe', () => {
-  const prober = new HttpProber();
+  const prober = new HttpClients();
   const seen: { method: string; url: string; host: string; connection: string; remotePort: number }[] = [];
   const sockets = new Set<net.Socket>();
   let connections = 0;
@@ -109,14 +109,14 @@ describe('HTTP probe', () => {
   });
 
   test('2xx and 3xx pass by default; 4xx and 5xx fail with the status; redirects are not followed', async () => {
-    const results = await Promise.all([200, 204, 302, 404, 503].map((s) => prober.check(target(port), opts({ path: `/status/${s}` }), 1000)));
+    const results = await Promise.all([200, 204, 302, 404, 503].map((s) => new HttpProbe(opts({ path: `/status/${s}` }), 1000, prober).check(target(port))));
     assert.deepEqual(results.map((r) => [r.ok, r.status, r.failure]), [[true, 200, undefined], [true, 204, undefined], [true, 302, undefined], [false, 404, 'status'], [false, 503, 'status']]);
     assert.equal(results[3]?.detail, 'HTTP 404 (expected 200-399)');
     assert.ok(!seen.some((s) => s.url === '/elsewhere'));
   });
 
   test('expect narrows what passes', async () => {
-    const r = await prober.check(target(port), opts({ path: '/status/302', expect: parseStatusRanges('200') as { from: number; to: number }[], expectText: '200' }), 1000);
+    const r = await new HttpProbe(opts({ path: '/status/302', expect: parseStatusRanges('200') as { from: number; to: number }[], expectText: '200' }), 1000, prober).check(target(port));
     assert.equal(r.ok, false);
     assert.equal(r.detail, 'HTTP 302 (expected 200)');
   });
@@ -125,7 +125,7 @@ describe('HTTP probe', () => {
     seen.length = 0;
     const before = connections;
     for (const method of ['GET', 'HEAD', 'POST'] as const) {
-      const r = await prober.check(target(port), opts({ method, path: '/health?deep=1', hostHeader: 'shop.example:8080' }), 1000);
+      const r = await new HttpProbe(opts({ method, path: '/health?deep=1', hostHeader: 'shop.example:8080' }), 1000, prober).check(target(port));
       assert.equal(r.ok, true, r.detail);
     }
     assert.deepEqual(seen.map((s) => [s.method, s.url, s.host, s.connection]), [
@@ -138,7 +138,7 @@ describe('HTTP probe', () => {
   });
 
   test('a server that never answers is a timeout, and its connection is released', async () => {
-    const r = await prober.check(target(port), opts({ path: '/hang' }), 300);
+    const r = await new HttpProbe(opts({ path: '/hang' }), 300, prober).check(target(port));
     assert.equal(r.ok, false);
     assert.equal(r.failure, 'timeout');
     assert.match(r.detail, /no answer within 300 ms/);
@@ -147,14 +147,14 @@ describe('HTTP probe', () => {
   });
 
   test('a huge body is not read to its end', async () => {
-    const r = await prober.check(target(port), opts({ path: '/big' }), 5000);
+    const r = await new HttpProbe(opts({ path: '/big' }), 5000, prober).check(target(port));
     assert.equal(r.ok, true);
     for (let i = 0; i < 50 && sockets.size > 0; i++) await new Promise((res) => setTimeout(res, 20));
     assert.equal(sockets.size, 0);
   });
 
   test('a refused connection fails as refused', async () => {
-    const r = await prober.check(target(await closedPort()), opts(), 1000);
+    const r = await new HttpProbe(opts(), 1000, prober).check(target(await closedPort()));
     assert.equal(r.ok, false);
     assert.equal(r.failure, 'refused');
     assert.match(r.detail, /ECONNREFUSED/);
@@ -165,7 +165,7 @@ describe('HTTPS probe', () => {
   let pki: Pki;
   let server: https.Server;
   let port = 0;
-  const prober = new HttpProber();
+  const prober = new HttpClients();
 
   before(async () => {
     pki = await createPki({ cas: ['ca'], leaves: [['server', 'ca', 'server']] });
@@ -179,16 +179,16 @@ describe('HTTPS probe', () => {
   });
 
   test('an untrusted certificate fails with tls_verify, passes without it', async () => {
-    const verified = await prober.check(target(port), opts({ tls: true }), 2000);
+    const verified = await new HttpProbe(opts({ tls: true }), 2000, prober).check(target(port));
     assert.equal(verified.ok, false);
     assert.equal(verified.failure, 'tls');
-    const unverified = await prober.check(target(port), opts({ tls: true, tlsVerify: false }), 2000);
+    const unverified = await new HttpProbe(opts({ tls: true, tlsVerify: false }), 2000, prober).check(target(port));
     assert.equal(unverified.ok, true, unverified.detail);
     assert.equal(unverified.status, 200);
   });
 
   test('plain HTTP against a TLS port fails', async () => {
-    const r = await prober.check(target(port), opts(), 2000);
+    const r = await new HttpProbe(opts(), 2000, prober).check(target(port));
     assert.equal(r.ok, false);
   });
 });

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import type { ConfigProblem } from '../../../src/core/errors.ts';
 import { configSchema } from '../../../src/config/schema.ts';
-import { HealthSpecResolver, globToRegExp, parseHealthLabels } from '../../../src/health/spec.ts';
+import { HealthSpecResolver, parseHealthLabels } from '../../../src/health/spec.ts';
 import type { HealthConfig } from '../../../src/health/spec.ts';
 
 function health(raw: unknown = {}): { health: HealthConfig; problems: ConfigProblem[] } {
@@ -164,12 +164,5 @@ describe('config rules', () => {
     ] });
     const paths = problems.map((p) => p.path).sort();
     assert.deepEqual(paths, ['health.rules[0].match', 'health.rules[1].probe.expect', 'health.rules[1].probe.port', 'health.rules[1].restart.backoff_base', 'health.rules[1].restart.policy']);
-  });
-
-  test('globs: * and ? only, everything else literal', () => {
-    assert.equal(globToRegExp('web-*').test('web-12'), true);
-    assert.equal(globToRegExp('web-?').test('web-12'), false);
-    assert.equal(globToRegExp('a.b').test('axb'), false);
-    assert.equal(globToRegExp('repo/app:[1]').test('repo/app:[1]'), true);
   });
 });
