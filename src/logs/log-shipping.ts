@@ -61,15 +61,14 @@ export class LogShipping {
     this.#queue = new EventQueue({ maxEvents: logs.queue_max_events, maxBytes: logs.queue_max_bytes });
     this.#outputs = config.outputs.map((o, i) => createOutput(o, i, { logger, registry: options.registry }));
     this.#metrics = new LogMetrics(options.registry, () => this.#gaugeSnapshot());
-    const bulk = Math.min(...config.outputs.map((o) => o.bulk_max_size));
+    // One batch goes to every output (an event is acknowledged once all took it), so a batch
+    // fits the strictest output; each output retries on its own backoff.
     this.#pipeline = new Pipeline({
       queue: this.#queue,
       outputs: this.#outputs,
       logger,
-      bulkMaxSize: bulk,
-      bulkMaxBytes: 16 * 1024 * 1024,
-      retryBaseMs: Math.min(...config.outputs.map((o) => o.backoff_base)),
-      retryMaxMs: Math.max(...config.outputs.map((o) => o.backoff_max)),
+      bulkMaxSize: Math.min(...config.outputs.map((o) => o.bulk_max_size)),
+      bulkMaxBytes: Math.min(...config.outputs.map((o) => o.bulk_max_bytes)),
       metrics: this.#metrics,
       release: (event) => this.#encoder.release(event),
     });

@@ -23,6 +23,7 @@ import type { EncodedEvent, Output, OutputStats, SendOutcome } from './types.ts'
 export class RetryBoundOutput implements Output {
   readonly name: string;
   readonly maxInFlight: number;
+  readonly backoff: { baseMs: number; maxMs: number };
   readonly #inner: Output;
   readonly #maxRetries: number;
   readonly #failures = new WeakMap<EncodedEvent, number>();
@@ -35,6 +36,7 @@ export class RetryBoundOutput implements Output {
     this.#maxRetries = maxRetries;
     this.name = inner.name;
     this.maxInFlight = inner.maxInFlight;
+    this.backoff = inner.backoff;
     this.#dropped = droppedCounter(deps.registry, inner.name);
     this.#logger = deps.logger;
   }

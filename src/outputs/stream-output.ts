@@ -86,6 +86,7 @@ export function streamOutputFromConfig<C extends BatchConnection>(
 export class StreamOutput<C extends BatchConnection> implements Output {
   readonly name: string;
   readonly maxInFlight: number;
+  readonly backoff: { baseMs: number; maxMs: number };
   readonly #o: StreamOutputOptions<C>;
   readonly #pool: ConnectionPool<C>;
   readonly #instruments: OutputInstruments;
@@ -98,6 +99,7 @@ export class StreamOutput<C extends BatchConnection> implements Output {
   constructor(options: StreamOutputOptions<C>) {
     this.name = options.name;
     this.maxInFlight = options.maxInFlight;
+    this.backoff = { baseMs: options.backoffBaseMs, maxMs: options.backoffMaxMs };
     this.#o = options;
     const { instruments, release } = outputInstruments(options.registry, options.name, () => this.stats());
     this.#instruments = instruments;

@@ -38,6 +38,11 @@ export interface Output {
   readonly name: string;
   /** Batches the output accepts at once (pipelining); the pipeline never exceeds it. */
   readonly maxInFlight: number;
+  /**
+   * The output's `backoff_base`/`backoff_max`: its reconnect delays, and the pipeline's delays
+   * before it sends the rest of a batch this output failed (no progress) again.
+   */
+  readonly backoff: { baseMs: number; maxMs: number };
   /** Connects (in the background: an unreachable Logstash is a state, not a start failure). */
   start(): void;
   /**

@@ -5,6 +5,7 @@
  * — the split Beats and Fluent Bit make. Several batches are in flight at once (pipelining);
  * ACKs may complete out of order, and OffsetTracker keeps file offsets ordered.
  * With several outputs, every batch goes to each; an event counts as acknowledged once all did.
+ * Each output retries on its own backoff (its `backoff_base`/`backoff_max`).
  */
 import type { Logger } from 'pino';
 import { Backoff } from '../core/backoff.ts';
@@ -22,11 +23,10 @@ export interface PipelineOptions {
   queue: EventQueue;
   outputs: readonly Output[];
   logger: Logger;
+  /** Events per batch at most. A batch goes to every output, so this is the smallest bulk_max_size. */
   bulkMaxSize: number;
-  /** Upper bound on a batch's bytes (a 10 MB line still goes alone). */
-  bulkMaxBytes?: number;
-  retryBaseMs: number;
-  retryMaxMs: number;
+  /** Bytes per batch at most (an event larger than this still goes alone); likewise the smallest bulk_max_bytes. */
+  bulkMaxBytes: number;
   metrics?: PipelineMetrics;
   /**
    * Called once per event when the pipeline is done with it (acknowledged by every output, or
@@ -122,7 +122,7 @@ export class Pipeline {
     };
     await Promise.all(
       outputs.map(async (output, i) => {
-        const backoff = new Backoff({ baseMs: this.#o.retryBaseMs, maxMs: this.#o.retryMaxMs });
+        const backoff = new Backoff(output.backoff);
         while (done[i]! < batch.events.length && !signal.aborted) {
           const rest = done[i] === 0 ? batch.events : batch.events.slice(done[i]);
           const outcome = await output.send(rest, signal);

@@ -68,6 +68,7 @@ export function jsonArrayLength(events: readonly EncodedEvent[]): number {
 export class HttpOutput implements Output {
   readonly name: string;
   readonly maxInFlight: number;
+  readonly backoff: { baseMs: number; maxMs: number };
   readonly #hosts: HttpHost[];
   readonly #loadbalance: boolean;
   readonly #timeoutMs: number;
@@ -93,6 +94,7 @@ export class HttpOutput implements Output {
     this.#timeoutMs = config.timeout;
     this.#backoffMaxMs = config.backoff_max;
     this.maxInFlight = config.pipelining * (config.loadbalance ? endpoints.length : 1);
+    this.backoff = { baseMs: config.backoff_base, maxMs: config.backoff_max };
     this.#logger = deps.logger.child({ output: this.name });
     this.#buffers = new BufferPool(this.maxInFlight + 1);
     this.#hosts = endpoints.map((endpoint) => ({

@@ -11,6 +11,7 @@ function scripted(outcomes: SendOutcome[]): Output & { calls: number } {
   const fake = {
     name: 'fake[0]',
     maxInFlight: 1,
+    backoff: { baseMs: 1, maxMs: 2 },
     calls: 0,
     start() {},
     send(_events: readonly EncodedEvent[]): Promise<SendOutcome> {

@@ -15,6 +15,7 @@ type Script = (events: readonly EncodedEvent[], call: number) => Promise<SendOut
 class ScriptedOutput implements Output {
   readonly name: string;
   readonly maxInFlight: number;
+  readonly backoff = { baseMs: 1, maxMs: 2 };
   readonly received: string[] = [];
   calls = 0;
   readonly #script: Script;
@@ -55,7 +56,7 @@ test('a partial ACK resends only the rest; the offset ends at the last event', a
   const tracker = new OffsetTracker(0, (o) => commits.push(o));
   fill(queue, tracker, 10);
   const out = new ScriptedOutput('o', (events, call) => (call === 0 ? { kind: 'retry', acked: 4, error: err } : { kind: 'acked' }));
-  const p = new Pipeline({ queue, outputs: [out], logger, bulkMaxSize: 10, retryBaseMs: 1, retryMaxMs: 2 });
+  const p = new Pipeline({ queue, outputs: [out], logger, bulkMaxSize: 10, bulkMaxBytes: 1 << 20 });
   p.start();
   await until(() => tracker.committed === 100);
   await p.stop();
@@ -73,7 +74,7 @@ test('batches finishing out of order never move the offset past an unacknowledge
     if (call === 0) await firstHeld;
     return { kind: 'acked' };
   });
-  const p = new Pipeline({ queue, outputs: [out], logger, bulkMaxSize: 3, retryBaseMs: 1, retryMaxMs: 2 });
+  const p = new Pipeline({ queue, outputs: [out], logger, bulkMaxSize: 3, bulkMaxBytes: 1 << 20 });
   p.start();
   await until(() => out.calls === 2 && out.received.length === 3);
   assert.equal(tracker.committed, 0, 'second batch acked, first still in flight');
@@ -89,7 +90,7 @@ test('with two outputs an event counts once both acknowledged it', async () => {
   let down = true;
   const a = new ScriptedOutput('a', () => ({ kind: 'acked' }));
   const b = new ScriptedOutput('b', () => (down ? { kind: 'retry', acked: 0, error: err } : { kind: 'acked' }));
-  const p = new Pipeline({ queue, outputs: [a, b], logger, bulkMaxSize: 10, retryBaseMs: 1, retryMaxMs: 5 });
+  const p = new Pipeline({ queue, outputs: [a, b], logger, bulkMaxSize: 10, bulkMaxBytes: 1 << 20 });
   p.start();
   await until(() => a.received.length === 4 && b.calls > 3);
   assert.equal(tracker.committed, 0);
@@ -106,7 +107,7 @@ test('a fatal rejection is counted as dropped and does not block the file', asyn
   const dropped: [number, string][] = [];
   const out = new ScriptedOutput('o', (_e, call) => (call === 0 ? { kind: 'fatal', acked: 2, error: new DockhandError('BAD_REQUEST', '400') } : { kind: 'acked' }));
   const p = new Pipeline({
-    queue, outputs: [out], logger, bulkMaxSize: 10, retryBaseMs: 1, retryMaxMs: 2,
+    queue, outputs: [out], logger, bulkMaxSize: 10, bulkMaxBytes: 1 << 20,
     metrics: { acked: () => undefined, retried: () => undefined, dropped: (n, reason) => dropped.push([n, reason]) },
   });
   p.start();
@@ -123,7 +124,7 @@ test('drain delivers what is queued, then stops', async () => {
     await new Promise((r) => setTimeout(r, 2));
     return { kind: 'acked' };
   }, 2);
-  const p = new Pipeline({ queue, outputs: [out], logger, bulkMaxSize: 50, retryBaseMs: 1, retryMaxMs: 2 });
+  const p = new Pipeline({ queue, outputs: [out], logger, bulkMaxSize: 50, bulkMaxBytes: 1 << 20 });
   p.start();
   assert.equal(await p.drain(5000), true);
   assert.equal(tracker.committed, 3000);
@@ -139,7 +140,7 @@ test('each event is released exactly once, only after every output is done with 
   // a: acknowledges 2, then rejects the rest for good; b: down, then acknowledges all but the last
   const a = new ScriptedOutput('a', (_e, call) => (call === 0 ? { kind: 'retry', acked: 2, error: err } : { kind: 'fatal', acked: 0, error: new DockhandError('BAD_REQUEST', '400') }));
   const b = new ScriptedOutput('b', (events) => (bDown ? { kind: 'retry', acked: 0, error: err } : { kind: 'retry', acked: events.length - 1, error: err }));
-  const p = new Pipeline({ queue, outputs: [a, b], logger, bulkMaxSize: 10, retryBaseMs: 1, retryMaxMs: 5, release: (e) => released.push(String(e)) });
+  const p = new Pipeline({ queue, outputs: [a, b], logger, bulkMaxSize: 10, bulkMaxBytes: 1 << 20, release: (e) => released.push(String(e)) });
   p.start();
   await until(() => a.calls >= 2 && b.calls > 3);
   assert.deepEqual(released, [], 'b has acknowledged nothing');
