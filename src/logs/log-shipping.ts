@@ -121,6 +121,8 @@ export class LogShipping {
       // With no output connected there is nobody to deliver to: do not spend the stop bound
       // waiting (systemd's TimeoutStopSec is only a little above ours).
       const connected = this.#outputs.some((o) => o.stats().state === 'connected');
+      const waiting = this.#queue.length + this.#pipeline.inFlightBatches;
+      if (connected && waiting > 0) this.#o.logger.info({ queued: this.#queue.length, batchesInFlight: this.#pipeline.inFlightBatches, timeoutMs }, 'delivering what is queued before stopping');
       const drained = await this.#pipeline.drain(connected ? timeoutMs : 0);
       if (!drained) this.#o.logger.warn({ queued: this.#queue.length }, 'stopped before every event was acknowledged; they will be read again after the restart');
       await this.#offsets.flush();

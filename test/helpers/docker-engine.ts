@@ -20,6 +20,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { TestContext } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { missing } from './requirements.ts';
 
 export const TEST_IMAGE = 'dockhand-test/busybox:1';
 export const TEST_LABEL = 'dockhand.test=1';
@@ -116,9 +117,7 @@ export function resolveTestDockerHost(): Promise<string | undefined> {
 export async function requireDocker(t: TestContext | undefined): Promise<string> {
   const host = await resolveTestDockerHost();
   if (host) return host;
-  const why = 'no Docker engine: DOCKHAND_TEST_DOCKER_HOST is unset (run through `npm test` or scripts/test.ts)';
-  if (process.env.CI === 'true') throw new Error(`${why}; CI=true, so this is a failure, not a skip`);
-  t?.skip(why);
+  missing(t, 'no Docker engine: DOCKHAND_TEST_DOCKER_HOST is unset (run through `npm test` or scripts/test.ts)');
   return '';
 }
 

@@ -85,6 +85,15 @@ ${options.extraYaml ?? ''}`,
   };
 }
 
+/**
+ * The agent has nothing left to send: every followed file read to its end and acknowledged, the
+ * queue empty, no batch in flight. What has not arrived by then will not (no fixed wait needed).
+ */
+export async function allAcknowledged(agent: AgentHandle): Promise<boolean> {
+  const s = await agent.get<{ queuedEvents: number; batchesInFlight: number; files: { size: number; readOffset: number; ackedOffset: number }[] }>('/v1/logs');
+  return s.queuedEvents === 0 && s.batchesInFlight === 0 && s.files.every((f) => f.readOffset === f.size && f.ackedOffset === f.size);
+}
+
 /** Log-line events (not Docker/agent events) received, by message. */
 export function logMessages(events: readonly ReceivedEvent[]): string[] {
   return events.filter((e) => (e.json.log as { file?: unknown } | undefined)?.file !== undefined).map((e) => String(e.json.message));

@@ -19,13 +19,13 @@ import { freePort } from '../helpers/ports.ts';
 
 type DockerConfig = Config['docker'];
 
-function watcherFor(config: DockerConfig) {
+function watcherFor(config: DockerConfig, logLines: string[] = []) {
   const inventory = new ContainerInventory();
   const watcher = new DockerWatcher({
     docker: createDockerClient(config),
     inventory,
     events: new RecentEvents(100),
-    logger: pino({ level: 'silent' }),
+    logger: pino({ level: 'debug' }, { write: (line: string) => void logLines.push(line) }),
     reconnectBaseMs: 100,
     reconnectMaxMs: 500,
     resyncIntervalMs: 0,
@@ -69,11 +69,13 @@ void describe('Docker API over TCP with TLS client certificates', () => {
 
   void it('a client certificate from another CA is refused, reported, and retried', { timeout: 30_000 }, async (t) => {
     if (!daemon || !pki) return t.skip('no docker');
-    const { watcher } = watcherFor({ ...base, host: tcp, tls: { ca: pki.path('ca.crt'), cert: pki.path('rogue.crt'), key: pki.path('rogue.key') } });
+    const lines: string[] = [];
+    const { watcher } = watcherFor({ ...base, host: tcp, tls: { ca: pki.path('ca.crt'), cert: pki.path('rogue.crt'), key: pki.path('rogue.key') } }, lines);
     watcher.start();
     t.after(() => watcher.stop());
     await waitFor('reported', () => watcher.state === 'disconnected' && watcher.lastError, 10_000);
-    await new Promise((r) => setTimeout(r, 1000));
+    // Refused again on each retry (the watcher logs every further attempt), never connected.
+    await waitFor('two more attempts', () => lines.filter((l) => l.includes('Docker still unreachable')).length >= 2, 10_000);
     assert.notEqual(watcher.state, 'connected');
   });
 

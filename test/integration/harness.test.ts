@@ -3,6 +3,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { docker, ensureTestImage, findDockerd, removeAllContainers, requireDocker, startPrivateDockerd, TEST_LABEL } from '../helpers/docker-engine.ts';
+import { missing } from '../helpers/requirements.ts';
 
 void test('the suite engine runs the test image with the busybox applets tests rely on', async (t) => {
   const host = await requireDocker(t);
@@ -30,7 +31,7 @@ void test('a second private dockerd survives restart() with its containers and c
   const suiteHost = await requireDocker(t);
   if (!suiteHost) return;
   if (process.getuid?.() !== 0 || !(await findDockerd())) {
-    t.skip('starting a private dockerd needs root and an installed dockerd');
+    missing(t, 'starting a private dockerd needs root and an installed dockerd');
     return;
   }
   const daemon = await startPrivateDockerd({ name: 'harness' });

@@ -8,7 +8,6 @@ import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { setTimeout as delay } from 'node:timers/promises';
 import { pino } from 'pino';
 import { Agent } from '../../src/agent.ts';
 import { loadConfig } from '../../src/config/load.ts';
@@ -81,6 +80,19 @@ class TestAgent {
       const found = (await this.events(id)).filter((e) => e.action === action);
       return found.length >= count ? found : undefined;
     }, timeoutMs, 100);
+  }
+
+  /**
+   * Returns once the agent has handled every Docker event sent before the call, and run a health
+   * sync after them: a throwaway container with a bad probe label is run and the agent's report
+   * of it awaited. Restart decisions are made as events arrive, config problems in syncs, so what
+   * has not happened by then is not about to — the observation window is bounded by what the
+   * agent reports it has done, not by a fixed wait.
+   */
+  async barrier(host: string, image: string): Promise<void> {
+    const id = (await docker(host, ['run', '-d', '--label', TEST_LABEL, '--network', 'none', '--label', 'dockhand.probe.type=bogus', image, 'true'])).stdout.trim();
+    await this.waitEvent(id, 'probe.config_error');
+    await docker(host, ['rm', '-f', id]);
   }
 
   async probe(id: string): Promise<Record<string, unknown> | undefined> {
@@ -215,7 +227,8 @@ void describe('health probes and restarts on a real engine', () => {
     const [loop] = await t.waitEvent(id, 'restart.crashloop');
     assert.equal(loop?.level, 'error');
     assert.equal((loop?.details as { restartsInWindow: number }).restartsInWindow, 2);
-    await delay(1500); // room for a restart that must not happen
+    await t.waitEvent(id, 'restart.done', 2);
+    await t.barrier(host, image); // a restart that must not happen would have been decided by now
     const actions = await t.actions(id);
     assert.equal(actions.filter((a) => a.startsWith('restart.done')).length, 2);
     assert.equal(actions.at(-1), 'restart.crashloop:max-restarts');
@@ -231,7 +244,7 @@ void describe('health probes and restarts on a real engine', () => {
     await waitFor('agent knows the policy', async () => (await t.container(id)).restart?.policy === 'always', 10_000, 100);
     await docker(host, ['stop', id]);
     await t.waitEvent(id, 'restart.skipped');
-    await delay(1000);
+    await t.barrier(host, image);
     assert.deepEqual(await t.actions(id), ['restart.skipped:stopped-on-purpose']);
     assert.equal(await dockerState(host, id), 'exited');
     assert.equal((await t.container(id)).restart?.stoppedOnPurpose, true);
@@ -256,7 +269,7 @@ void describe('health probes and restarts on a real engine', () => {
     const id = await run(['--name', name('none'), '--network', 'none', '--init', ...labels({ 'dockhand.probe.type': 'tcp', 'dockhand.probe.port': 8080 }), image, 'sleep', '300']);
     const [err] = await t.waitEvent(id, 'probe.config_error');
     assert.match((err?.details as { error: string }).error, /port 8080\/tcp is not reachable: network mode none/);
-    await delay(1500); // several sync rounds: still one report
+    await t.barrier(host, image); // a later sync round: still one report
     assert.equal((await t.waitEvent(id, 'probe.config_error')).length, 1);
     assert.equal(t.logs.filter((l) => l.containerId === id && l.event === 'probe.config_error' && l.level === 40).length, 1);
     const p = await t.probe(id);
@@ -275,7 +288,7 @@ void describe('health probes and restarts on a real engine', () => {
     assert.equal(p.status, 'error');
     assert.match(p.error, /dockhand\.probe\.timeout/);
     assert.match(p.error, /dockhand\.restart: must be one of/);
-    await delay(1500);
+    await t.barrier(host, image);
     assert.equal(t.logs.filter((l) => l.containerId === id && l.event === 'probe.config_error').length, 2); // probe labels, restart labels
     assert.equal((await fetch(`${t.url}/healthz`)).status, 200);
   });
@@ -316,7 +329,7 @@ void describe('restarts after a Docker daemon restart', () => {
       throw new Error(`${(err as Error).message}\nagent decisions:\n  ${seen.join('\n  ')}\nevents:\n  ${docker.join('\n  ')}`, { cause: err });
     }
     for (const id of ids) assert.equal(await dockerState(daemon.host, id), 'running');
-    await delay(1000); // room for a restart of `stopped` that must not happen
+    await t.barrier(daemon.host, image); // a restart of `stopped` that must not happen would have been decided by now
     assert.deepEqual(await t.actions(stopped), ['restart.skipped:stopped-on-purpose']);
     assert.equal(await dockerState(daemon.host, stopped), 'exited');
     const scheduled = (await Promise.all(ids.map((id) => t.events(id)))).map((evs) => evs.find((e) => e.action === 'restart.scheduled')?.details as { reason: string; delayMs: number });
@@ -402,7 +415,7 @@ void describe('a lost connection to Docker (no daemon restart)', () => {
         survivedTheLoss: ['dh-drop-keep'],
         unavailable: 'turned off (health.restart.daemon_record: false)',
       });
-      await delay(1500); // room for restarts that must not happen
+      await t.barrier(daemon.host, image); // restarts that must not happen would have been decided by now
       for (const id of [b, cc]) {
         assert.deepEqual(await t.actions(id), ['restart.skipped:stopped-on-purpose']);
         assert.equal(await dockerState(daemon.host, id), 'exited');

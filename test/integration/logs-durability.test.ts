@@ -10,7 +10,7 @@ import { assertBuilt } from '../helpers/agent-process.ts';
 import { BeatsReceiver } from '../helpers/beats-receiver.ts';
 import { TEST_LABEL, docker, ensureTestImage, removeAllContainers, requireDocker } from '../helpers/docker-engine.ts';
 import { appendLines, lineText, logFileName, writeLogFiles } from '../helpers/log-files.ts';
-import { logMessages, logsSetup, startLogsAgent } from '../helpers/logs-agent.ts';
+import { allAcknowledged, logMessages, logsSetup, startLogsAgent } from '../helpers/logs-agent.ts';
 import type { AgentHandle, LogsSetup } from '../helpers/logs-agent.ts';
 import { waitFor } from '../helpers/wait.ts';
 
@@ -88,7 +88,7 @@ void describe('log shipping durability', () => {
     await writeLogFiles(setup.logs, 20, 50_000, LINE);
     agent = await startLogsAgent(setup, receiver.address);
     await waitFor('1M lines', () => counter.received >= 1_000_000, 240_000, 200);
-    await new Promise((r) => setTimeout(r, 500)); // anything extra would show as a duplicate
+    await waitFor('nothing left to send', () => allAcknowledged(agent as AgentHandle), 30_000); // a duplicate would have been sent by then
     assert.deepEqual(counter.missing(), []);
     assert.deepEqual(counter.duplicates().slice(0, 5), []);
     assert.deepEqual(counter.corrupt, []);
@@ -119,7 +119,7 @@ void describe('log shipping durability', () => {
     receiver.plan = () => ({ kind: 'ack' });
     agent = await startLogsAgent(setup, receiver.address);
     await waitFor('every line', () => counter.missing().length === 0, 240_000, 200);
-    await new Promise((r) => setTimeout(r, 500));
+    await waitFor('nothing left to send', () => allAcknowledged(agent as AgentHandle), 30_000);
     const offsetOf = new Map(persisted.files.map((f) => [f.path, f.offset]));
     const dups = counter.duplicates();
     for (const d of dups) {
@@ -208,8 +208,8 @@ void describe('log shipping durability', () => {
     await waitFor('lines sent, unacknowledged', () => receiver!.events.length >= 10, 30_000);
     const proc = agent.agent;
     proc.child.kill('SIGTERM');
-    await waitFor('graceful stop under way', () => proc.find('signal received, stopping') !== undefined, 10_000);
-    await new Promise((r) => setTimeout(r, 300));
+    // Draining to the silent output holds the stop for up to 10 s: the second signal lands in it.
+    await waitFor('draining', () => proc.find('delivering what is queued before stopping') !== undefined, 10_000);
     assert.equal(proc.child.exitCode, null, 'still draining to the silent output');
     proc.child.kill('SIGTERM');
     const { code } = await proc.exited;

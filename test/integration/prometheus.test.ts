@@ -16,6 +16,7 @@ import type { TestContext } from 'node:test';
 import { AgentProcess, cleanEnv } from '../helpers/agent-process.ts';
 import { TEST_LABEL, docker, ensureTestImage, removeAllContainers, requireDocker } from '../helpers/docker-engine.ts';
 import { waitFor } from '../helpers/wait.ts';
+import { missing } from '../helpers/requirements.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'dockhand-prom-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
@@ -34,8 +35,7 @@ async function freePort(): Promise<number> {
 function tool(t: TestContext, name: string): boolean {
   const r = spawnSync(name, ['--version'], { encoding: 'utf8' });
   if (!r.error) return true;
-  if (process.env.CI === 'true') throw new Error(`${name} is required in CI (apt-get install prometheus): ${r.error.message}`);
-  t.skip(`${name} not installed`);
+  missing(t, `${name} is not installed (apt-get install prometheus): ${r.error.message}`);
   return false;
 }
 
