@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { pino } from 'pino';
-import { RecentEvents } from '../src/core/recent-events.ts';
+import { RecentEvents } from '../src/docker/recent-events.ts';
 import { createDockerClient } from '../src/docker/client.ts';
 import { ContainerInventory } from '../src/docker/inventory.ts';
 import { DockerWatcher } from '../src/docker/watcher.ts';

@@ -25,8 +25,8 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { pino } from 'pino';
 import { Registry } from 'prom-client';
-import { configSchema } from '../src/config/schema.ts';
-import { RecentEvents } from '../src/core/recent-events.ts';
+import { configSchema } from '../src/configuration.ts';
+import { RecentEvents } from '../src/docker/recent-events.ts';
 import { ContainerInventory } from '../src/docker/inventory.ts';
 import type { ContainerRecord } from '../src/docker/types.ts';
 import { HealthMonitor } from '../src/health/health-monitor.ts';
@@ -143,7 +143,7 @@ async function inProcess(n: number, seconds: number): Promise<void> {
   const { child, ports } = await startListeners(n);
   const dir = await mkdtemp(join(tmpdir(), 'dockhand-bench-probes-'));
   try {
-    const config = configSchema.decode({ health: { defaults: { interval: '10s', timeout: '2s', grace: '0s' } } }, '', { problems: [], envSources: new Map() });
+    const config = configSchema.decode({ health: { defaults: { interval: '10s', timeout: '2s', grace: '0s' } } }, '', { problems: [], envSources: new Map(), files: [] });
     const inventory = new ContainerInventory();
     const started = new Date(Date.now() - 3_600_000).toISOString();
     const all = [...ports.tcp.map((p) => ['tcp', p] as const), ...ports.http.map((p) => ['http', p] as const)];

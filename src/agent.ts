@@ -9,11 +9,10 @@ import type { Logger } from 'pino';
 import { ApiServer } from './api/server.ts';
 import type { RouteDefinition } from './api/routes.ts';
 import type { AgentView, ContainerDetails, Readiness, ReadinessCheck } from './api/view.ts';
-import type { LoadedConfig } from './config/load.ts';
-import type { Config } from './config/schema.ts';
+import type { Config, LoadedConfig } from './configuration.ts';
 import { DisposerStack } from './core/disposer.ts';
 import { DockhandError, errorMessage, systemCode } from './core/errors.ts';
-import { RecentEvents } from './core/recent-events.ts';
+import { RecentEvents } from './docker/recent-events.ts';
 import type { StateFileStatus } from './core/state-file.ts';
 import { createDockerClient } from './docker/client.ts';
 import { ContainerInventory } from './docker/inventory.ts';
@@ -25,6 +24,7 @@ import { healthRoutes } from './health/health-routes.ts';
 import { HostStatusReporter } from './host/host-status.ts';
 import { LogShipping } from './logs/log-shipping.ts';
 import { AgentMetrics } from './metrics/agent-metrics.ts';
+import { LogMetrics } from './metrics/log-metrics.ts';
 import { MetricsCollector } from './metrics/metrics-collector.ts';
 import { ZabbixEndpoints, logSnapshotFrom, probeSnapshotsFromDocument } from './metrics/zabbix.ts';
 
@@ -128,6 +128,7 @@ export class Agent {
         registry: this.metrics.registry,
         version: this.#version,
         stateMetrics: this.metrics,
+        instrument: (snapshot) => new LogMetrics(this.metrics.registry, snapshot),
       });
       await shipping.start();
       this.#disposers.push('log shipping', () => shipping.stop(LOG_DRAIN_MS));

@@ -17,11 +17,11 @@
  */
 import { existsSync } from 'node:fs';
 import { Agent } from './agent.ts';
-import { DEFAULT_CONFIG_FILE, loadConfig } from './config/load.ts';
-import type { LoadedConfig } from './config/load.ts';
+import { DEFAULT_CONFIG_FILE, loadConfig } from './configuration.ts';
+import type { LoadedConfig } from './configuration.ts';
 import { ConfigError, DockhandError, errorMessage, formatProblem } from './core/errors.ts';
 import { createLogger } from './core/logger.ts';
-import { VERSION } from './version.ts';
+import { VERSION } from './core/version.ts';
 
 export const EXIT_OK = 0;
 export const EXIT_FAILURE = 1;

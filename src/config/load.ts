@@ -1,18 +1,17 @@
 /**
- * Loading the configuration: YAML file (optional) → environment overrides → schema decode →
- * cross-key checks → referenced files readable. Every problem is collected and reported with its
- * key path, so `dockhand check-config` can list them all in one go (Ansible's `validate:`).
+ * Loading a configuration against its schema: YAML file (optional, bounded) → environment
+ * overrides → schema decode (with each section's own cross-key checks) → referenced files and
+ * directories usable. Every problem is collected and reported with its key path, so
+ * `dockhand check-config` can list them all in one go (Ansible's `validate:`). Generic: the
+ * agent's schema is assembled in src/configuration.ts.
  */
 import { accessSync, closeSync, constants, fstatSync, openSync, readFileSync, statSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { parseDocument } from 'yaml';
-import { isLoopbackHost } from '../core/net.ts';
 import { ConfigError, errorMessage, systemCode } from '../core/errors.ts';
 import type { ConfigProblem } from '../core/errors.ts';
-import type { DecodeContext, SchemaNode } from './schema-dsl.ts';
-import { join } from './schema-dsl.ts';
-import { configSchema } from './schema.ts';
-import type { Config } from './schema.ts';
+import type { DecodeContext, ReferencedFile, SchemaNode } from './schema-dsl.ts';
+import { decodeContext, join } from './schema-dsl.ts';
 
 export const DEFAULT_CONFIG_FILE = '/etc/dockhand/dockhand.yaml';
 const ENV_PREFIX = 'DOCKHAND_';
@@ -20,8 +19,8 @@ const ENV_PREFIX = 'DOCKHAND_';
 const ENV_NOT_KEYS = new Set(['DOCKHAND_CONFIG']);
 const ENV_RESERVED_PREFIX = 'DOCKHAND_TEST_';
 
-export interface LoadedConfig {
-  config: Config;
+export interface Loaded<T> {
+  config: T;
   /** Where it came from, for logs: the file path or "embedded defaults". */
   source: string;
 }
@@ -34,19 +33,18 @@ export interface LoadOptions {
   checkFiles?: boolean;
 }
 
-/** Throws ConfigError listing every problem. */
-export function loadConfig(options: LoadOptions = {}): LoadedConfig {
+/** Decodes `options.file` (or the defaults) with `schema`; throws ConfigError listing every problem. */
+export function loadConfigWith<T>(schema: SchemaNode<T>, options: LoadOptions = {}): Loaded<T> {
   const env = options.env ?? process.env;
-  const problems: ConfigProblem[] = [];
+  const ctx: DecodeContext = decodeContext();
+  const problems = ctx.problems;
   let raw: unknown = {};
   if (options.file !== undefined) raw = readYamlFile(options.file, problems);
   if (problems.length > 0) throw new ConfigError(problems, options.file);
 
-  const ctx: DecodeContext = { problems, envSources: new Map() };
-  raw = applyEnvOverrides(raw, env, ctx);
-  const config = configSchema.decode(raw, '', ctx);
-  if (problems.length === 0) checkCrossKeys(config, problems);
-  if (problems.length === 0 && options.checkFiles !== false) checkReferencedFiles(config, problems);
+  raw = applyEnvOverrides(schema, raw, env, ctx);
+  const config = schema.decode(raw, '', ctx);
+  if (problems.length === 0 && options.checkFiles !== false) checkReferencedFiles(ctx.files, problems);
   if (problems.length > 0) throw new ConfigError(problems, options.file ?? 'embedded defaults + environment');
   return { config, source: options.file ?? 'embedded defaults' };
 }
@@ -107,14 +105,14 @@ function readBoundedText(file: string, problems: ConfigProblem[]): string | unde
  * `DOCKHAND_API__LISTEN=0.0.0.0:9731` sets `api.listen`; `__` separates levels because keys
  * themselves contain `_`. Unknown names are errors: a typo must not be silently ignored.
  */
-function applyEnvOverrides(raw: unknown, env: NodeJS.ProcessEnv, ctx: DecodeContext): unknown {
+function applyEnvOverrides(schema: SchemaNode<unknown>, raw: unknown, env: NodeJS.ProcessEnv, ctx: DecodeContext): unknown {
   if (!isPlainObject(raw)) return raw; // decode reports the bad top level
   const root: Record<string, unknown> = { ...raw };
   const names = Object.keys(env).filter((k) => k.startsWith(ENV_PREFIX) && !ENV_NOT_KEYS.has(k) && !k.startsWith(ENV_RESERVED_PREFIX)).sort();
   for (const name of names) {
     const value = env[name] as string;
     const segments = name.slice(ENV_PREFIX.length).toLowerCase().split('__');
-    let node: SchemaNode<unknown> = configSchema;
+    let node: SchemaNode<unknown> = schema;
     let target = root;
     let path = '';
     for (const [i, seg] of segments.entries()) {
@@ -143,61 +141,27 @@ function isPlainObject(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
-function checkCrossKeys(config: Config, problems: ConfigProblem[]): void {
-  const { api, docker } = config;
-  if (!isLoopbackHost(api.listen.host) && api.token_file === null && api.tls?.client_ca == null) {
-    problems.push({
-      path: 'api.listen',
-      reason: `listening on ${api.listen.host} (not loopback) requires api.token_file or api.tls.client_ca: the API exposes the host's containers`,
-    });
-  }
-  const tcp = !docker.host.startsWith('unix://');
-  if (tcp && docker.tls === null && !docker.allow_insecure) {
-    problems.push({
-      path: 'docker.host',
-      reason: 'plain TCP to the Docker API is refused (it is root on that host): set docker.tls {ca, cert, key}, or docker.allow_insecure: true',
-    });
-  }
-  if (docker.reconnect_base > docker.reconnect_max) problems.push({ path: 'docker.reconnect_base', reason: 'must not exceed docker.reconnect_max' });
-  const r = config.health.restart;
-  if (r.backoff_base > r.backoff_max) problems.push({ path: 'health.restart.backoff_base', reason: 'must not exceed health.restart.backoff_max' });
-  config.outputs.forEach((o, i) => {
-    if (o.backoff_base > o.backoff_max) problems.push({ path: `outputs[${i}].backoff_base`, reason: `must not exceed outputs[${i}].backoff_max` });
-    if (o.tls && (o.tls.cert === null) !== (o.tls.key === null)) problems.push({ path: `outputs[${i}].tls`, reason: 'cert and key go together' });
-  });
-}
-
-/** Files the agent will need at start: catching a missing certificate here beats failing at 3 am. */
-function checkReferencedFiles(config: Config, problems: ConfigProblem[]): void {
-  const files: [string, string | null | undefined][] = [
-    ['api.token_file', config.api.token_file],
-    ['api.tls.cert', config.api.tls?.cert],
-    ['api.tls.key', config.api.tls?.key],
-    ['api.tls.client_ca', config.api.tls?.client_ca],
-    ['docker.tls.ca', config.docker.tls?.ca],
-    ['docker.tls.cert', config.docker.tls?.cert],
-    ['docker.tls.key', config.docker.tls?.key],
-  ];
-  config.outputs.forEach((o, i) => {
-    files.push([`outputs[${i}].tls.ca`, o.tls?.ca], [`outputs[${i}].tls.cert`, o.tls?.cert], [`outputs[${i}].tls.key`, o.tls?.key]);
-  });
-  for (const [path, file] of files) {
-    if (!file) continue;
+/** Files the agent will need at start must be readable, directories usable: caught here rather than at 3 am. */
+function checkReferencedFiles(files: readonly ReferencedFile[], problems: ConfigProblem[]): void {
+  for (const { path, file, kind } of files) {
+    if (kind === 'directory') {
+      const problem = directoryProblem(file);
+      if (problem) problems.push({ path, reason: problem });
+      continue;
+    }
     try {
       accessSync(file, constants.R_OK);
     } catch (err) {
       problems.push({ path, reason: `cannot read ${file}: ${systemCode(err) ?? errorMessage(err)}` });
     }
   }
-  const stateDir = stateDirProblem(config.state_dir);
-  if (stateDir) problems.push({ path: 'state_dir', reason: stateDir });
 }
 
 /**
- * The agent creates state_dir when it is missing, so a directory that does not exist yet is
- * fine (a first install) — but an existing non-directory there, or on the way there, is not.
+ * The agent creates such a directory when it is missing, so one that does not exist yet is fine
+ * (a first install) — but an existing non-directory there, or on the way there, is not.
  */
-function stateDirProblem(dir: string): string | undefined {
+function directoryProblem(dir: string): string | undefined {
   for (let p = dir; ; p = dirname(p)) {
     let st;
     try {

@@ -11,10 +11,40 @@ import { parse as parseYaml } from 'yaml';
 import { MAX_TIMER_MS } from '../core/timers.ts';
 import { formatDuration, formatSize, parseDuration, parseSize } from './units.ts';
 
+/** A file or directory a key names, to be checked when the configuration is loaded for use. */
+export interface ReferencedFile {
+  /** Key path (`api.tls.cert`). */
+  path: string;
+  file: string;
+  kind: 'file' | 'directory';
+}
+
 export interface DecodeContext {
   problems: ConfigProblem[];
   /** Key path → environment variable that set it, so errors say where a bad value came from. */
   envSources: Map<string, string>;
+  /** Files and directories named by the keys decoded so far (see values.ts). */
+  files: ReferencedFile[];
+}
+
+/** A fresh context, e.g. to decode a default. */
+export function decodeContext(): DecodeContext {
+  return { problems: [], envSources: new Map(), files: [] };
+}
+
+/**
+ * Adds checks across the keys of a mapping (a token required off loopback, base ≤ max): `check`
+ * sees the decoded value and reports problems with their key paths under `path`.
+ */
+export function checked<T>(node: SchemaNode<T>, check: (value: T, path: string, report: (key: string, reason: string) => void) => void): SchemaNode<T> {
+  return {
+    ...node,
+    decode(raw, path, ctx) {
+      const value = node.decode(raw, path, ctx);
+      check(value, path, (key, reason) => problem(ctx, key ? join(path, key) : path, reason));
+      return value;
+    },
+  };
 }
 
 export interface SchemaNode<T> {

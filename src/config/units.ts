@@ -2,6 +2,12 @@
  * Durations (`500ms`, `10s`, `5m`, `1h`, `1d`, combinations like `1m30s`) and sizes (`512KiB`, `1MiB`,
  * `10MB`, plain bytes), as SPEC §8 writes them in the config file.
  */
+/** Handy upper bounds for duration keys (every duration has one: see schema-dsl.ts `duration`). */
+export const TEN_MINUTES = 10 * 60_000;
+export const HOUR = 3_600_000;
+export const DAY = 24 * HOUR;
+export const WEEK = 7 * DAY;
+
 const DURATION_UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
 const DURATION_PART = /(\d+(?:\.\d+)?)(ms|s|m|h|d)/y;
 

@@ -5,10 +5,10 @@
  */
 import { readFileSync } from 'node:fs';
 import Docker from 'dockerode';
-import type { Config } from '../config/schema.ts';
+import type { DockerConfig } from './config.ts';
 import { DockhandError, errorMessage } from '../core/errors.ts';
 
-export type DockerConfig = Config['docker'];
+export type { DockerConfig } from './config.ts';
 
 export function createDockerClient(config: DockerConfig): Docker {
   const host = config.host;

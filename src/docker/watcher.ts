@@ -8,8 +8,8 @@ import type Docker from 'dockerode';
 import type { Logger } from 'pino';
 import { Backoff } from '../core/backoff.ts';
 import { errorMessage } from '../core/errors.ts';
-import type { RecentEvents } from '../core/recent-events.ts';
-import { sleep } from '../core/sleep.ts';
+import type { RecentEvents } from './recent-events.ts';
+import { deadline, every, sleep } from '../core/timers.ts';
 import { cgroupPathFromProc, derivedCgroupPath } from './cgroup-path.ts';
 import { dockerInfo, dockerVersion, isNotFound } from './client.ts';
 import { openEventStream } from './event-stream.ts';
@@ -129,7 +129,7 @@ export class DockerWatcher {
           this.#agentEvent('docker.reconnected', 'info', `Docker event stream resumed; inventory has ${this.#o.inventory.size} containers`);
         }
         everConnected = true;
-        if (this.#o.resyncIntervalMs > 0) resync = setInterval(() => void this.#periodicResync(), this.#o.resyncIntervalMs);
+        if (this.#o.resyncIntervalMs > 0) resync = every(this.#o.resyncIntervalMs, () => void this.#periodicResync());
         const err = await sub.done;
         clearInterval(resync);
         if (signal.aborted) break;
@@ -174,7 +174,7 @@ export class DockerWatcher {
   }
 
   async #fetchEngine(): Promise<EngineInfo> {
-    const signal = AbortSignal.timeout(this.#o.callTimeoutMs);
+    const signal = deadline(this.#o.callTimeoutMs);
     const [version, info] = await Promise.all([dockerVersion(this.#o.docker, signal), dockerInfo(this.#o.docker, signal)]);
     return {
       version: version.Version,
@@ -191,7 +191,7 @@ export class DockerWatcher {
   /** Live `docker info` for the host endpoint (counts change); undefined when unreachable. */
   async info(): Promise<Record<string, unknown> | undefined> {
     try {
-      return await dockerInfo(this.#o.docker, AbortSignal.timeout(this.#o.callTimeoutMs));
+      return await dockerInfo(this.#o.docker, deadline(this.#o.callTimeoutMs));
     } catch {
       return undefined;
     }
@@ -217,7 +217,7 @@ export class DockerWatcher {
   async #reconcile(full: boolean): Promise<void> {
     const started = performance.now();
     const inventory = this.#o.inventory;
-    const listed = await this.#o.docker.listContainers({ all: true, abortSignal: AbortSignal.timeout(this.#o.callTimeoutMs) });
+    const listed = await this.#o.docker.listContainers({ all: true, abortSignal: deadline(this.#o.callTimeoutMs) });
     const toInspect = listed.filter((c) => full || inventory.byId(c.Id)?.state !== c.State).map((c) => c.Id);
     const fresh = new Map<string, ContainerRecord>();
     await mapLimit(toInspect, this.#o.inspectConcurrency ?? 8, async (id) => {
@@ -244,7 +244,7 @@ export class DockerWatcher {
   /** Inspect → record; undefined when the container vanished meanwhile (not an error). */
   async #inspect(id: string): Promise<ContainerRecord | undefined> {
     try {
-      const info = await this.#o.docker.getContainer(id).inspect({ abortSignal: AbortSignal.timeout(this.#o.callTimeoutMs) });
+      const info = await this.#o.docker.getContainer(id).inspect({ abortSignal: deadline(this.#o.callTimeoutMs) });
       const pid = info.State?.Pid ?? 0;
       const cgroup =
         (await cgroupPathFromProc(pid, this.#o.procRoot)) ??

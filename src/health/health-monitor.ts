@@ -15,7 +15,7 @@ import type Docker from 'dockerode';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import { errorMessage } from '../core/errors.ts';
-import type { RecentEvents } from '../core/recent-events.ts';
+import type { RecentEvents } from '../docker/recent-events.ts';
 import { AtomicStateFile } from '../core/state-file.ts';
 import type { StateFileMetrics, StateFileStatus } from '../core/state-file.ts';
 import type { ContainerInventory } from '../docker/inventory.ts';

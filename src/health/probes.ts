@@ -16,7 +16,7 @@ import { Client } from 'undici';
 import type { Dispatcher } from 'undici';
 import { systemCode } from '../core/errors.ts';
 import { after } from '../core/timers.ts';
-import { VERSION } from '../version.ts';
+import { VERSION } from '../core/version.ts';
 import type { HttpMethod } from './spec.ts';
 import { statusAccepted } from './status-ranges.ts';
 import type { StatusRange } from './status-ranges.ts';

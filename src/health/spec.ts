@@ -9,13 +9,13 @@
  * down the agent for the other 499 (autoheal and friends crash or silently ignore instead).
  */
 import type { DecodeContext, SchemaNode } from '../config/schema-dsl.ts';
-import type { Config } from '../config/schema.ts';
-import { probeSettings, restartSettings } from '../config/schema.ts';
+import { probeSettings, restartSettings } from './config.ts';
+import type { HealthConfig } from './config.ts';
 import { parseStatusRanges } from './status-ranges.ts';
 import type { StatusRange } from './status-ranges.ts';
 import { globToRegExp } from '../core/glob.ts';
 
-export type HealthConfig = Config['health'];
+export type { HealthConfig } from './config.ts';
 type ProbeSettings = HealthConfig['rules'][number]['probe'];
 type RestartSettings = HealthConfig['rules'][number]['restart'];
 
@@ -244,7 +244,7 @@ function decodeLabel(
     problems.push(`${label}: unknown label (known: ${Object.keys(fields).map((k) => prefix + k).join(', ')})`);
     return;
   }
-  const ctx: DecodeContext = { problems: [], envSources: new Map() };
+  const ctx: DecodeContext = { problems: [], envSources: new Map(), files: [] };
   // fromEnv turns text into what the config file would hold ("3" → 3, "yes" → true).
   const decoded = node.decode(node.fromEnv(value.trim()), label, ctx);
   if (ctx.problems.length > 0) {

@@ -24,8 +24,8 @@ import { byCodeUnit } from '../core/compare.ts';
 import type { StateFileStatus } from '../core/state-file.ts';
 import type { ContainerInventory } from '../docker/inventory.ts';
 import type { DockerWatcher } from '../docker/watcher.ts';
-import { InterfaceFilter, parseNetDev } from '../metrics/proc-net.ts';
-import type { NetworkInterfaceFigures } from '../metrics/types.ts';
+import { InterfaceFilter, parseNetDev } from './proc-net.ts';
+import type { NetworkInterfaceFigures } from './proc-net.ts';
 
 export interface HostStatusOptions {
   watcher: DockerWatcher;

@@ -8,17 +8,19 @@
 import os from 'node:os';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
-import type { Config } from '../config/schema.ts';
-import type { RecentEvents } from '../core/recent-events.ts';
+import type { OutputConfig } from '../outputs/config.ts';
+import type { RecentEvents } from '../docker/recent-events.ts';
 import type { StateFileMetrics, StateFileStatus } from '../core/state-file.ts';
 import type { ContainerInventory } from '../docker/inventory.ts';
 import type { RecordedEvent } from '../docker/types.ts';
-import { LogMetrics } from '../metrics/log-metrics.ts';
 import { createOutput } from '../outputs/index.ts';
 import type { Output } from '../outputs/types.ts';
 import { EventQueue } from '../pipeline/event-queue.ts';
 import { Pipeline } from '../pipeline/pipeline.ts';
+import type { PipelineMetrics } from '../pipeline/pipeline.ts';
 import { LogCollector } from './collector.ts';
+import type { LogCollectorMetrics } from './collector.ts';
+import type { LogsConfig } from './config.ts';
 import type { LogFileView } from './tracked-file.ts';
 import { EventEncoder } from './event-encoder.ts';
 import { LogFileRegistry } from './registry.ts';
@@ -27,13 +29,35 @@ import { LogFileRegistry } from './registry.ts';
 const RECORD_BACKLOG = 10_000;
 
 export interface LogShippingOptions {
-  config: Config;
+  /** The configuration's sections this capability uses. */
+  config: { state_dir: string; logs: LogsConfig; outputs: readonly OutputConfig[] };
   inventory: ContainerInventory;
   events: RecentEvents;
   logger: Logger;
   registry: Registry;
   version: string;
   stateMetrics?: StateFileMetrics;
+  /**
+   * The capability's instruments (the metrics side implements them: src/metrics/log-metrics.ts);
+   * `snapshot` gives the gauges their values at scrape time.
+   */
+  instrument(snapshot: () => LogGaugeSnapshot): LogShippingMetrics;
+}
+
+/** What log shipping reports as it works: the collector's and the pipeline's counters. */
+export interface LogShippingMetrics extends LogCollectorMetrics, PipelineMetrics {}
+
+/** Gauges read at scrape time. */
+export interface LogGaugeSnapshot {
+  queuedEvents: number;
+  queuedBytes: number;
+  batchesInFlight: number;
+  lastAckAt: number | null;
+  stalled: boolean;
+  openFiles: number;
+  trackedFiles: number;
+  watchedDirectories: number;
+  lags: Iterable<[string, number]>;
 }
 
 export class LogShipping {
@@ -44,7 +68,7 @@ export class LogShipping {
   readonly #pipeline: Pipeline;
   readonly #collector: LogCollector;
   readonly #encoder: EventEncoder;
-  readonly #metrics: LogMetrics;
+  readonly #metrics: LogShippingMetrics;
   readonly #backlog: RecordedEvent[] = [];
   #unsubscribe: (() => void) | undefined;
   #timer: NodeJS.Timeout | undefined;
@@ -60,7 +84,7 @@ export class LogShipping {
     this.#offsets = new LogFileRegistry({ dir: config.state_dir, logger, ...(options.stateMetrics ? { metrics: options.stateMetrics } : {}) });
     this.#queue = new EventQueue({ maxEvents: logs.queue_max_events, maxBytes: logs.queue_max_bytes });
     this.#outputs = config.outputs.map((o, i) => createOutput(o, i, { logger, registry: options.registry }));
-    this.#metrics = new LogMetrics(options.registry, () => this.#gaugeSnapshot());
+    this.#metrics = options.instrument(() => this.#gaugeSnapshot());
     // One batch goes to every output (an event is acknowledged once all took it), so a batch
     // fits the strictest output; each output retries on its own backoff.
     this.#pipeline = new Pipeline({
@@ -177,7 +201,7 @@ export class LogShipping {
     return this.#queue.push(this.#encoder.encodeRecord(e, Date.now()), null, 0);
   }
 
-  #gaugeSnapshot() {
+  #gaugeSnapshot(): LogGaugeSnapshot {
     return {
       queuedEvents: this.#queue.length,
       queuedBytes: this.#queue.bytes,

@@ -21,7 +21,7 @@ import type { CgroupReadResult, ContainerFiles } from './cgroup/read-result.ts';
 import { newContainerFiles } from './cgroup/read-result.ts';
 import { CgroupV1Reader } from './cgroup/v1.ts';
 import { CgroupV2Reader } from './cgroup/v2.ts';
-import { InterfaceFilter, parseNetDev } from './proc-net.ts';
+import { InterfaceFilter, parseNetDev } from '../host/proc-net.ts';
 import { computeRates } from './rates.ts';
 import { fetchOneShotStats, sampleFromStats } from './stats-api.ts';
 import type { BlockDeviceFigures, ContainerRates, ContainerSample, NetworkInterfaceFigures, SampleSource } from './types.ts';

@@ -6,22 +6,9 @@
  */
 import { Counter, Gauge } from 'prom-client';
 import type { Registry } from 'prom-client';
-import type { LogCollectorMetrics } from '../logs/collector.ts';
-import type { PipelineMetrics } from '../pipeline/pipeline.ts';
+import type { LogGaugeSnapshot, LogShippingMetrics } from '../logs/log-shipping.ts';
 
-export interface LogGaugeSnapshot {
-  queuedEvents: number;
-  queuedBytes: number;
-  batchesInFlight: number;
-  lastAckAt: number | null;
-  stalled: boolean;
-  openFiles: number;
-  trackedFiles: number;
-  watchedDirectories: number;
-  lags: Iterable<[string, number]>;
-}
-
-export class LogMetrics implements LogCollectorMetrics, PipelineMetrics {
+export class LogMetrics implements LogShippingMetrics {
   readonly #lines: Counter;
   readonly #bytes: Counter;
   readonly #queued: Counter;

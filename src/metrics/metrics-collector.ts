@@ -12,9 +12,9 @@ import type Docker from 'dockerode';
 import type { Logger } from 'pino';
 import { Counter, Gauge, Histogram } from 'prom-client';
 import type { Registry } from 'prom-client';
-import type { Config } from '../config/schema.ts';
+import type { MetricsConfig } from './config.ts';
 import { errorMessage } from '../core/errors.ts';
-import type { RecentEvents } from '../core/recent-events.ts';
+import type { RecentEvents } from '../docker/recent-events.ts';
 import type { ContainerInventory } from '../docker/inventory.ts';
 import type { ContainerRecord } from '../docker/types.ts';
 import type { EngineInfo } from '../docker/watcher.ts';
@@ -34,7 +34,7 @@ import type { ContainerRates, ContainerSample } from './types.ts';
 import { after } from '../core/timers.ts';
 
 export interface MetricsCollectorOptions {
-  config: Config['metrics'];
+  config: MetricsConfig;
   inventory: ContainerInventory;
   events: RecentEvents;
   /** Fallback source (stats API); null = none. */

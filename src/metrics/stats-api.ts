@@ -12,7 +12,7 @@
  */
 import type Docker from 'dockerode';
 import { isNotFound } from '../docker/client.ts';
-import type { InterfaceFilter } from './proc-net.ts';
+import type { InterfaceFilter } from '../host/proc-net.ts';
 import type { BlockDeviceFigures, ContainerSample, NetworkInterfaceFigures } from './types.ts';
 import { workingSet } from './types.ts';
 import { deadline } from '../core/timers.ts';

@@ -4,6 +4,9 @@
  * mounted, a file an older kernel lacks), never zero: the exposition leaves such series out
  * instead of inventing a value.
  */
+import type { NetworkInterfaceFigures } from '../host/proc-net.ts';
+
+export type { NetworkInterfaceFigures } from '../host/proc-net.ts';
 
 export interface CpuFigures {
   /** Total CPU time consumed, seconds (cgroup v1 cpuacct.usage, v2 cpu.stat usage_usec). */
@@ -32,18 +35,6 @@ export interface MemoryFigures {
   failcnt: number | null;
   /** Processes killed by the OOM killer in this cgroup: memory.oom_control / memory.events `oom_kill`. */
   oomKills: number | null;
-}
-
-export interface NetworkInterfaceFigures {
-  name: string;
-  rxBytes: number;
-  rxPackets: number;
-  rxErrors: number;
-  rxDropped: number;
-  txBytes: number;
-  txPackets: number;
-  txErrors: number;
-  txDropped: number;
 }
 
 export interface BlockDeviceFigures {

@@ -5,7 +5,7 @@
  */
 import { ConfigError } from '../core/errors.ts';
 import type { ConfigProblem } from '../core/errors.ts';
-import { parseHostPort } from '../config/schema.ts';
+import { parseHostPort } from '../config/values.ts';
 
 export interface StreamEndpoint {
   /** As configured (`host:port`), for logs, stats and metric labels. */

@@ -4,7 +4,7 @@
  * ConfigError naming its key path; an unreachable Logstash is not an error (the output keeps
  * reconnecting and reports its state).
  */
-import type { OutputConfig } from '../config/schema.ts';
+import type { OutputConfig } from './config.ts';
 import { createBeatsOutput } from './beats/output.ts';
 import type { OutputDeps } from './deps.ts';
 import { HttpOutput } from './http/output.ts';

@@ -6,7 +6,7 @@
 import type { Socket } from 'node:net';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
-import type { OutputConfig } from '../config/schema.ts';
+import type { OutputConfig } from './config.ts';
 import { errorMessage } from '../core/errors.ts';
 import { abortedError, closedError, retry, unexpectedSendError } from './abortable.ts';
 import { BufferPool } from './buffer-pool.ts';

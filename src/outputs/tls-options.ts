@@ -10,7 +10,7 @@ import { checkServerIdentity } from 'node:tls';
 import type { ConnectionOptions, PeerCertificate } from 'node:tls';
 import { ConfigError, errorMessage, systemCode } from '../core/errors.ts';
 import type { ConfigProblem } from '../core/errors.ts';
-import type { OutputConfig } from '../config/schema.ts';
+import type { OutputConfig } from './config.ts';
 
 export interface OutputTls {
   ca: Buffer | null;

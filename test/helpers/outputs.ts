@@ -5,8 +5,8 @@
  */
 import { pino } from 'pino';
 import type { Logger } from 'pino';
-import { loadConfig } from '../../src/config/load.ts';
-import type { OutputConfig } from '../../src/config/schema.ts';
+import { loadConfig } from '../../src/configuration.ts';
+import type { OutputConfig } from '../../src/outputs/config.ts';
 import type { Output, SendOutcome } from '../../src/outputs/types.ts';
 
 const DEFAULT_OUTPUT = loadConfig({ env: {}, checkFiles: false }).config.outputs[0] as OutputConfig;

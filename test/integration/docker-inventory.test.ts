@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { pino } from 'pino';
-import { RecentEvents } from '../../src/core/recent-events.ts';
+import { RecentEvents } from '../../src/docker/recent-events.ts';
 import { createDockerClient } from '../../src/docker/client.ts';
 import { ContainerInventory } from '../../src/docker/inventory.ts';
 import { DockerWatcher } from '../../src/docker/watcher.ts';

@@ -4,9 +4,9 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { pino } from 'pino';
-import type { Config } from '../../src/config/schema.ts';
+import type { Config } from '../../src/configuration.ts';
 import { DockhandError } from '../../src/core/errors.ts';
-import { RecentEvents } from '../../src/core/recent-events.ts';
+import { RecentEvents } from '../../src/docker/recent-events.ts';
 import { createDockerClient } from '../../src/docker/client.ts';
 import { ContainerInventory } from '../../src/docker/inventory.ts';
 import { DockerWatcher } from '../../src/docker/watcher.ts';

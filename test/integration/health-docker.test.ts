@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { pino } from 'pino';
 import { Agent } from '../../src/agent.ts';
-import { loadConfig } from '../../src/config/load.ts';
+import { loadConfig } from '../../src/configuration.ts';
 import type { AgentEvent, RecordedEvent } from '../../src/docker/types.ts';
 import { TEST_LABEL, docker, ensureTestImage, removeAllContainers, requireDocker, startPrivateDockerd } from '../helpers/docker-engine.ts';
 import type { PrivateDockerd } from '../helpers/docker-engine.ts';

@@ -10,8 +10,8 @@ import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { pino } from 'pino';
 import { Registry } from 'prom-client';
-import { configSchema } from '../../src/config/schema.ts';
-import { RecentEvents } from '../../src/core/recent-events.ts';
+import { configSchema } from '../../src/configuration.ts';
+import { RecentEvents } from '../../src/docker/recent-events.ts';
 import { ContainerInventory } from '../../src/docker/inventory.ts';
 import type { AgentEvent, ContainerRecord } from '../../src/docker/types.ts';
 import { HealthMonitor } from '../../src/health/health-monitor.ts';
@@ -48,7 +48,7 @@ function record(over: Partial<ContainerRecord> = {}): ContainerRecord {
 }
 
 test('follows a container through re-inspects, a new run, a stop and its removal', async () => {
-  const config = configSchema.decode({ health: { defaults: { interval: '200ms', timeout: '150ms', grace: '0s' } } }, '', { problems: [], envSources: new Map() });
+  const config = configSchema.decode({ health: { defaults: { interval: '200ms', timeout: '150ms', grace: '0s' } } }, '', { problems: [], envSources: new Map(), files: [] });
   const inventory = new ContainerInventory();
   const events = new RecentEvents(1000);
   let connected = true;

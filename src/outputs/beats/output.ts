@@ -3,7 +3,7 @@
  * BeatsConnections. Each host keeps one slow-start window across its reconnects (Filebeat keeps
  * the window per client, and a reconnect is usually the moment a smaller window helps).
  */
-import type { OutputConfig } from '../../config/schema.ts';
+import type { OutputConfig } from '../config.ts';
 import type { OutputDeps } from '../deps.ts';
 import { streamOutputFromConfig } from '../stream-output.ts';
 import type { StreamOutput } from '../stream-output.ts';

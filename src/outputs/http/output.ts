@@ -17,7 +17,7 @@ import { Pool } from 'undici';
 import { Backoff } from '../../core/backoff.ts';
 import { DockhandError, errorMessage } from '../../core/errors.ts';
 import { sleep } from '../../core/timers.ts';
-import type { OutputConfig } from '../../config/schema.ts';
+import type { OutputConfig } from '../config.ts';
 import { abortedError, closedError, retry, unexpectedSendError } from '../abortable.ts';
 import { BufferPool } from '../buffer-pool.ts';
 import type { OutputDeps } from '../deps.ts';

@@ -1,5 +1,5 @@
 /** The TCP json_lines output (Logstash `tcp` input, `codec => json_lines`): see connection.ts for what "acked" means. */
-import type { OutputConfig } from '../../config/schema.ts';
+import type { OutputConfig } from '../config.ts';
 import type { OutputDeps } from '../deps.ts';
 import { streamOutputFromConfig } from '../stream-output.ts';
 import type { StreamOutput } from '../stream-output.ts';

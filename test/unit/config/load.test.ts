@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
-import { loadConfig } from '../../../src/config/load.ts';
+import { loadConfig } from '../../../src/configuration.ts';
 import { ConfigError } from '../../../src/core/errors.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'dockhand-config-'));

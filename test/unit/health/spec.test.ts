@@ -2,13 +2,13 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import type { ConfigProblem } from '../../../src/core/errors.ts';
-import { configSchema } from '../../../src/config/schema.ts';
+import { configSchema } from '../../../src/configuration.ts';
 import { HealthSpecResolver, parseHealthLabels } from '../../../src/health/spec.ts';
 import type { HealthConfig } from '../../../src/health/spec.ts';
 
 function health(raw: unknown = {}): { health: HealthConfig; problems: ConfigProblem[] } {
   const problems: ConfigProblem[] = [];
-  const config = configSchema.decode({ health: raw }, '', { problems, envSources: new Map() });
+  const config = configSchema.decode({ health: raw }, '', { problems, envSources: new Map(), files: [] });
   return { health: config.health, problems };
 }
 

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { configSchema } from '../../../src/config/schema.ts';
+import { configSchema } from '../../../src/configuration.ts';
 import { ContainerExposition } from '../../../src/metrics/container-exposition.ts';
 import type { ExportedContainer } from '../../../src/metrics/container-exposition.ts';
 import { ExpositionWriter, escapeLabelValue, formatValue } from '../../../src/metrics/exposition.ts';
@@ -54,7 +54,7 @@ test('container label keys become Prometheus label names as cAdvisor makes them'
 });
 
 test('allow-listed labels that collide after sanitising are a configuration error naming both', () => {
-  const ctx = { problems: [] as { path: string; reason: string }[], envSources: new Map<string, string>() };
+  const ctx = { problems: [] as { path: string; reason: string }[], envSources: new Map<string, string>(), files: [] };
   configSchema.decode({ metrics: { container_labels: ['app.team', 'app_team', ''] } }, '', ctx);
   assert.deepEqual(ctx.problems.map((p) => p.path).sort(), ['metrics.container_labels[1]', 'metrics.container_labels[2]']);
   assert.match(ctx.problems.find((p) => p.path.endsWith('[1]'))?.reason ?? '', /"app_team" and "app.team" both become the Prometheus label container_label_app_team/);

@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
 import { addBlkioV1, parseIoStatV2, parseNumberAt, parseSingleValue, pickKeyed } from '../../../src/metrics/cgroup/parse.ts';
 import type { BlockIoCounters } from '../../../src/metrics/cgroup/parse.ts';
-import { InterfaceFilter, parseNetDev } from '../../../src/metrics/proc-net.ts';
+import { InterfaceFilter, parseNetDev } from '../../../src/host/proc-net.ts';
 import { parsePartitions } from '../../../src/metrics/block-devices.ts';
 
 const FIXTURES = new URL('../../fixtures/cgroup/', import.meta.url);

@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
-import { InterfaceFilter } from '../../../src/metrics/proc-net.ts';
+import { InterfaceFilter } from '../../../src/host/proc-net.ts';
 import { sampleFromStats } from '../../../src/metrics/stats-api.ts';
 import type { DockerStatsJson } from '../../../src/metrics/stats-api.ts';
 

@@ -71,7 +71,7 @@ test('the factory names outputs and sizes their pipelining', () => {
 });
 
 test('check-config already refuses hosts that are neither host:port nor a URL', async () => {
-  const { loadConfig } = await import('../../../src/config/load.ts');
+  const { loadConfig } = await import('../../../src/configuration.ts');
   const env = { DOCKHAND_OUTPUTS: '[{type: http, hosts: ["http://ls:8080/in", "ls:5044", "nohost", "http://[bad/"]}]' };
   assert.deepEqual(problems(() => loadConfig({ env, checkFiles: false })), [
     'outputs[0].hosts[2]: "nohost" is not host:port (IPv6 as [::1]:port)',

@@ -4,7 +4,19 @@
  * without entering the namespace or holding a namespace fd open (an open net/dev, like an open
  * /proc/<pid>/ns/net, would keep the namespace alive after the container is gone).
  */
-import type { NetworkInterfaceFigures } from './types.ts';
+
+/** One network interface's counters, as /proc/<pid>/net/dev has them. */
+export interface NetworkInterfaceFigures {
+  name: string;
+  rxBytes: number;
+  rxPackets: number;
+  rxErrors: number;
+  rxDropped: number;
+  txBytes: number;
+  txPackets: number;
+  txErrors: number;
+  txDropped: number;
+}
 
 /** Interface name filter: exact names, or prefixes written `veth*`. */
 export class InterfaceFilter {

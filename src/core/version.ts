@@ -2,8 +2,8 @@
 import { readFileSync } from 'node:fs';
 
 function readVersion(): string {
-  // src/version.ts and dist/version.js both sit one level below the package root.
-  const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version?: unknown };
+  // src/core/version.ts and dist/core/version.js both sit two levels below the package root.
+  const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version?: unknown };
   return typeof pkg.version === 'string' ? pkg.version : '0.0.0';
 }
 

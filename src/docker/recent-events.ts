@@ -3,7 +3,7 @@
  * them, and subscribers (the log pipeline) see every event as it is recorded. Old events fall off
  * the end; a client that asks for a `since` older than the ring sees the gap in `seq`.
  */
-import type { AgentEvent, ContainerEvent, RecordedEvent } from '../docker/types.ts';
+import type { AgentEvent, ContainerEvent, RecordedEvent } from './types.ts';
 
 export type NewEvent = Omit<ContainerEvent, 'seq'> | Omit<AgentEvent, 'seq'>;
 export type EventListener = (event: RecordedEvent) => void;

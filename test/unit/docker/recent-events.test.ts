@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { RecentEvents } from '../../../src/core/recent-events.ts';
+import { RecentEvents } from '../../../src/docker/recent-events.ts';
 
 const agentEvent = (n: number) => ({ kind: 'agent' as const, time: n, action: 'x', level: 'info' as const, message: `m${n}` });
 
