@@ -1,7 +1,7 @@
 #!/usr/bin/env -S MALLOC_ARENA_MAX=2 node --max-semi-space-size=1 --heap-growing-percent=50
 /**
  * CLI: `dockhand run [--config FILE]`, `dockhand check-config FILE`, `dockhand version`.
- * Exit codes are an interface (SPEC §8): 0 ok, 78 configuration error (EX_CONFIG, sysexits.h),
+ * Exit codes are an interface (docs/operations.md; Ansible and systemd rely on them): 0 ok, 78 configuration error (EX_CONFIG, sysexits.h),
  * 1 anything else.
  *
  * Memory tuning lives in the shebang, so every way of starting the agent (systemd, the image's

@@ -1,6 +1,6 @@
 /**
  * Durations (`500ms`, `10s`, `5m`, `1h`, `1d`, combinations like `1m30s`) and sizes (`512KiB`, `1MiB`,
- * `10MB`, plain bytes), as SPEC §8 writes them in the config file.
+ * `10MB`, plain bytes), as docs/configuration.md writes them in the config file.
  */
 /** Handy upper bounds for duration keys (every duration has one: see schema-dsl.ts `duration`). */
 export const TEN_MINUTES = 10 * 60_000;

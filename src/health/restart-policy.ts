@@ -15,7 +15,8 @@
  *  5. an unhealthy verdict on a container that is no longer running is stale.
  *  6. Docker's own restart policy already covers this exit → Docker restarts it; two restarters
  *     racing each other is how containers end up started twice. Docker never restarts an
- *     unhealthy container (seed 004: "容器不会在unhealthy的状态下重启"), so unhealthy is ours.
+ *     unhealthy container (its restart policies act on exits only; moby keeps an unhealthy container
+ *     running), so unhealthy is ours.
  *  7. one restart at a time per container.
  *  8. healthy (or running, without a probe) for `reset_after` → backoff and crash-loop mark reset
  *     (Kubernetes resets CrashLoopBackOff after 10 min; Docker after 10 s up, which lets a

@@ -9,7 +9,7 @@
  *   "container":{…},"labels":{…},"tags":[…],"log":{"file":{"path":…},"offset":   ← prefix
  *   123,"flags":[…]},"message":"…"}   ← per line
  *
- * The hot path (DESIGN.md "The hot path, measured"): every event is written into a pooled 1 MiB
+ * The hot path (docs/architecture.md, measured with bench/logs.ts): every event is written into a pooled 1 MiB
  * slab and returned as a subarray — no Buffer.from/concat, no string per line; the message is
  * scanned once and copied with one memcpy unless it needs escaping or UTF-8 repair
  * (json-string.ts). A slab counts the events cut from it; the pipeline hands each event back

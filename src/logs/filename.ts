@@ -1,5 +1,5 @@
 /**
- * The platform's log file naming convention (SPEC §2, seed 000): metadata comes from the name.
+ * The platform's log file naming convention (docs/logs.md): metadata comes from the name.
  *
  *   <logtype>_<app>_<env>_<imagetag>_<hostname>_<yyyymmdd>.log        (dataset `app`)
  *   tracing_<app>_<env>_<imagetag>_<hostname>_<yyyymmddhh>.log         (dataset `tracing`)
@@ -55,7 +55,7 @@ export interface LogFileNameOptions {
   envCodes: readonly string[];
 }
 
-/** Tag added to events of files whose name does not follow the convention (SPEC §2). */
+/** Tag added to events of files whose name does not follow the convention (docs/logs.md). */
 export const FILENAME_UNPARSED_TAG = '_filename_unparsed';
 
 const SHAPE = '<logtype>_<app>_<env>_<imagetag>_<hostname>_<date>.log';
@@ -93,7 +93,7 @@ export function parseLogFileName(path: string, options: LogFileNameOptions): Log
 }
 
 /**
- * The ECS `labels.*` of a parsed name (SPEC §2 event fields): the Logstash side filters on these.
+ * The ECS `labels.*` of a parsed name (docs/logs.md, event fields): the Logstash side filters on these.
  */
 export function labelsForLogFile(meta: LogFileMeta): Record<string, string> {
   return {

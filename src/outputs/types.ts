@@ -1,5 +1,5 @@
 /**
- * The contract every Logstash output keeps (DESIGN.md "The one contract each kind keeps"):
+ * The contract every Logstash output keeps (docs/architecture.md, as Beats and Fluent Bit split it):
  * `send(batch)` ends in exactly one of acked, retry (with how many of the batch's first events
  * were acknowledged) or fatal. The pipeline owns retrying a batch's rest and its backoff; the
  * output owns its connections (reconnect backoff, TLS, windows, keep-alives) and reports state.

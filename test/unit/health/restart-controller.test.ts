@@ -18,7 +18,7 @@ async function advance(ms: number, step = 10): Promise<void> {
   }
 }
 
-const SPEC: RestartSpec = { policy: 'always', maxRestarts: 3, windowMs: 600_000, backoffBaseMs: 100, backoffMaxMs: 1000, resetAfterMs: 60_000, stopTimeoutMs: 1000 };
+const POLICY: RestartSpec = { policy: 'always', maxRestarts: 3, windowMs: 600_000, backoffBaseMs: 100, backoffMaxMs: 1000, resetAfterMs: 60_000, stopTimeoutMs: 1000 };
 const idOf = (n: number): string => n.toString(16).padStart(64, '0');
 
 function record(n: number, over: Partial<ContainerRecord> = {}): ContainerRecord {
@@ -89,7 +89,7 @@ function setup(opts: { persisted?: PersistedHealthState | null; hostBootTime?: n
     context: {
       record: (id) => docker.records.get(id),
       records: () => docker.records.values(),
-      restartSpec: (id) => (docker.records.has(id) ? (docker.specs.get(id) ?? SPEC) : undefined),
+      restartSpec: (id) => (docker.records.has(id) ? (docker.specs.get(id) ?? POLICY) : undefined),
       probeStatus: (id) => docker.probe.get(id) ?? null,
       dockerConnected: () => docker.connected,
     },
@@ -185,7 +185,7 @@ test('a pending restart is cancelled when the container recovers before it is du
   const { docker, controller, actions } = setup();
   const id = idOf(5);
   docker.records.set(id, record(5));
-  docker.specs.set(id, { ...SPEC, backoffBaseMs: 5000, backoffMaxMs: 5000 });
+  docker.specs.set(id, { ...POLICY, backoffBaseMs: 5000, backoffMaxMs: 5000 });
   docker.probe.set(id, 'unhealthy');
   controller.sync(true);
   controller.onProbeTransition(id, { from: 'healthy', to: 'unhealthy', at: Date.now(), consecutive: 3, detail: 'timeout' });
@@ -330,7 +330,7 @@ test('a lost stream that the running containers lived through was no shutdown: a
 
 test('with survivors even the daemon\'s "not stopped on purpose" is no outage: that exit was the container\'s own', async () => {
   const { docker, controller, actions } = setup({ staggerMs: 500 });
-  docker.specs.set(idOf(63), { ...SPEC, policy: 'on-unhealthy' });
+  docker.specs.set(idOf(63), { ...POLICY, policy: 'on-unhealthy' });
   for (const n of [63, 64]) docker.records.set(idOf(n), record(n));
   controller.sync(true);
   controller.onStreamLost(Date.now());
@@ -382,7 +382,7 @@ test('persistable state carries what an agent restart needs', async () => {
   const id = idOf(40);
   docker.records.set(id, record(40));
   docker.records.set(idOf(41), record(41));
-  docker.specs.set(idOf(41), { ...SPEC, policy: 'no' });
+  docker.specs.set(idOf(41), { ...POLICY, policy: 'no' });
   controller.sync(true);
   docker.event(id, 'kill', { signal: '9' });
   docker.event(id, 'die', { exitCode: 137 });

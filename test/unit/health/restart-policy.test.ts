@@ -7,14 +7,14 @@ import type { ContainerFacts, DecideInput, RestartHistory, RestartTrigger } from
 import type { RestartSpec } from '../../../src/health/spec.ts';
 
 const T0 = 1_800_000_000_000;
-const SPEC: RestartSpec = { policy: 'always', maxRestarts: 5, windowMs: 600_000, backoffBaseMs: 1000, backoffMaxMs: 300_000, resetAfterMs: 600_000, stopTimeoutMs: 10_000 };
+const POLICY: RestartSpec = { policy: 'always', maxRestarts: 5, windowMs: 600_000, backoffBaseMs: 1000, backoffMaxMs: 300_000, resetAfterMs: 600_000, stopTimeoutMs: 10_000 };
 const EXITED: ContainerFacts = { state: 'exited', dockerRestartPolicy: 'no', dockerMaxRetries: 0, dockerRestartCount: 0 };
 const RUNNING: ContainerFacts = { ...EXITED, state: 'running' };
 const crash = (exitCode: number | null = 1, extra: Partial<Extract<RestartTrigger, { kind: 'exit' }>> = {}): RestartTrigger => ({ kind: 'exit', at: T0, exitCode, oomKilled: false, cause: 'crash', ...extra });
 const unhealthy = (source: 'probe' | 'docker' = 'probe'): RestartTrigger => ({ kind: 'unhealthy', at: T0, source, detail: 'HTTP 500' });
 
 function input(over: Partial<DecideInput> = {}): DecideInput {
-  return { spec: SPEC, trigger: crash(), facts: EXITED, history: newHistory(), now: T0, random: 0.5, ...over };
+  return { spec: POLICY, trigger: crash(), facts: EXITED, history: newHistory(), now: T0, random: 0.5, ...over };
 }
 
 function skipReason(over: Partial<DecideInput>): string {
@@ -57,13 +57,13 @@ describe('backoff', () => {
 
 describe('rules', () => {
   test('1: policy no does nothing', () => {
-    assert.equal(skipReason({ spec: { ...SPEC, policy: 'no' } }), 'policy-no');
-    assert.equal(skipReason({ spec: { ...SPEC, policy: 'no' }, trigger: unhealthy(), facts: RUNNING }), 'policy-no');
+    assert.equal(skipReason({ spec: { ...POLICY, policy: 'no' } }), 'policy-no');
+    assert.equal(skipReason({ spec: { ...POLICY, policy: 'no' }, trigger: unhealthy(), facts: RUNNING }), 'policy-no');
   });
 
   test('2: a stop or kill through the API is never undone, whatever the policy', () => {
     for (const policy of ['always', 'on-failure'] as const) {
-      assert.equal(skipReason({ spec: { ...SPEC, policy }, trigger: crash(137, { cause: 'operator' }) }), 'stopped-on-purpose');
+      assert.equal(skipReason({ spec: { ...POLICY, policy }, trigger: crash(137, { cause: 'operator' }) }), 'stopped-on-purpose');
     }
   });
 
@@ -72,7 +72,7 @@ describe('rules', () => {
   });
 
   test('3: on-unhealthy covers unhealthy only', () => {
-    const spec: RestartSpec = { ...SPEC, policy: 'on-unhealthy' };
+    const spec: RestartSpec = { ...POLICY, policy: 'on-unhealthy' };
     assert.equal(decide(input({ spec, trigger: unhealthy(), facts: RUNNING })).decision.action, 'restart');
     assert.equal(decide(input({ spec, trigger: unhealthy('docker'), facts: RUNNING })).decision.action, 'restart');
     assert.equal(skipReason({ spec, trigger: crash(1) }), 'not-covered');
@@ -80,7 +80,7 @@ describe('rules', () => {
   });
 
   test('3: on-failure covers non-zero exits, OOM kills and outages, not clean exits or unhealthy', () => {
-    const spec: RestartSpec = { ...SPEC, policy: 'on-failure' };
+    const spec: RestartSpec = { ...POLICY, policy: 'on-failure' };
     assert.equal(decide(input({ spec, trigger: crash(2) })).decision.action, 'restart');
     assert.equal(decide(input({ spec, trigger: crash(0, { oomKilled: true }) })).decision.action, 'restart');
     assert.equal(decide(input({ spec, trigger: crash(0, { cause: 'outage' }) })).decision.action, 'restart');
@@ -124,12 +124,12 @@ describe('rules', () => {
   });
 
   test('8: healthy for reset_after resets backoff and the crash-loop mark', () => {
-    const history: RestartHistory = { restarts: [], attempt: 6, crashLooping: true, upSince: T0 - SPEC.resetAfterMs, pending: false };
+    const history: RestartHistory = { restarts: [], attempt: 6, crashLooping: true, upSince: T0 - POLICY.resetAfterMs, pending: false };
     const r = decide(input({ history }));
     assert.equal(r.decision.action, 'restart');
     assert.equal(r.decision.action === 'restart' && r.decision.attempt, 1);
     assert.equal(r.history.crashLooping, false);
-    const notYet = decide(input({ history: { ...history, upSince: T0 - SPEC.resetAfterMs + 1 } }));
+    const notYet = decide(input({ history: { ...history, upSince: T0 - POLICY.resetAfterMs + 1 } }));
     assert.equal(notYet.decision.reason, 'crash-looping');
   });
 
@@ -143,7 +143,7 @@ describe('rules', () => {
     assert.equal(r.decision.action, 'crashloop');
     assert.equal(r.decision.action === 'crashloop' && r.decision.restartsInWindow, 5);
     assert.equal(r.history.crashLooping, true);
-    const older = [T0 - SPEC.windowMs, ...restarts.slice(1)];
+    const older = [T0 - POLICY.windowMs, ...restarts.slice(1)];
     const r2 = decide(input({ history: { ...newHistory(), restarts: older, attempt: 5 } }));
     assert.equal(r2.decision.action, 'restart');
     assert.equal(r2.decision.action === 'restart' && r2.decision.restartsInWindow, 4);
@@ -177,12 +177,12 @@ describe('rules', () => {
 describe('relax and recheck', () => {
   test('relax prunes restarts out of the window and keeps the object when nothing changes', () => {
     const h: RestartHistory = { restarts: [T0 - 700_000, T0 - 10], attempt: 2, crashLooping: false, upSince: null, pending: false };
-    assert.deepEqual(relax(h, SPEC, T0).restarts, [T0 - 10]);
+    assert.deepEqual(relax(h, POLICY, T0).restarts, [T0 - 10]);
     const fresh = { ...h, restarts: [T0 - 10] };
-    assert.equal(relax(fresh, SPEC, T0), fresh);
+    assert.equal(relax(fresh, POLICY, T0), fresh);
     // up for long, already reset: nothing to change, so the same object (no needless state writes)
-    const settled: RestartHistory = { restarts: [], attempt: 0, crashLooping: false, upSince: T0 - 10 * SPEC.resetAfterMs, pending: false };
-    assert.equal(relax(settled, SPEC, T0), settled);
+    const settled: RestartHistory = { restarts: [], attempt: 0, crashLooping: false, upSince: T0 - 10 * POLICY.resetAfterMs, pending: false };
+    assert.equal(relax(settled, POLICY, T0), settled);
   });
 
   test('recheck cancels a restart that is no longer needed', () => {
