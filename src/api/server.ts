@@ -7,15 +7,14 @@ import { createServer as createHttpServer } from 'node:http';
 import type { IncomingMessage, Server, ServerOptions, ServerResponse } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import type { Socket } from 'node:net';
-import { isIPv6 } from 'node:net';
 import type { TLSSocket } from 'node:tls';
 import type { Logger } from 'pino';
 import { DockhandError, errorMessage, systemCode } from '../core/errors.ts';
 import type { ErrorCode } from '../core/errors.ts';
-import { isLoopbackHost } from '../core/net.ts';
 import { BearerTokenCheck, loadTlsMaterial, readTokenFile } from './auth.ts';
 import type { TlsMaterial } from './auth.ts';
 import { errorBody, toHttpError } from './http-errors.ts';
+import { formatHostPort, listenOn } from './listen.ts';
 import { coreRoutes, parseRequestTarget, RouteTable } from './routes.ts';
 import type { RouteAccess, RouteDefinition, RouteHandler, RouteMethod, RouteResponse } from './routes.ts';
 import type { AgentView } from './view.ts';
@@ -66,6 +65,7 @@ export interface ApiServerDeps {
 }
 
 export interface ApiAddress {
+  /** The IP address bound (what api.listen resolved to), not the configured name. */
   host: string;
   port: number;
   url: string;
@@ -134,37 +134,27 @@ export class ApiServer {
     if (material !== null && material.notAfter.getTime() < Date.now()) {
       this.#logger.warn({ file: tls?.cert, notAfter: material.notAfter.toISOString() }, 'api.tls.cert has expired');
     }
-    // SPEC §8: a token is required off loopback unless mTLS authenticates clients.
-    if (!isLoopbackHost(listen.host) && !this.#auth.enabled && !this.#mutualTls) {
-      throw new DockhandError(
-        'CONFIG_INVALID',
-        `api.token_file: required when api.listen (${listen.host}) is not a loopback address, unless api.tls.client_ca is set`,
-      );
-    }
     if (this.#state !== 'starting') throw new DockhandError('UNAVAILABLE', 'API server closed while starting');
 
     const server = this.#createServer(material);
     this.#server = server;
     this.#closed = new Promise((resolve) => server.once('close', () => resolve()));
-    const where = formatHostPort(listen.host, listen.port);
-    await new Promise<void>((resolve, reject) => {
-      const onError = (err: Error): void => reject(listenError(err, where));
-      server.once('error', onError);
-      server.listen({ host: listen.host, port: listen.port }, () => {
-        server.off('error', onError);
-        resolve();
-      });
-    });
+    // SPEC §8: off loopback a token or mTLS is required. Decided on the address bound (listen.ts):
+    // a name like localhost is only what the resolver says it is.
+    const { host, port } = await listenOn(server, listen, this.#auth.enabled || this.#mutualTls);
     server.on('error', (err) => this.#logger.error({ err }, 'api server error'));
     if (this.#state !== 'starting') throw new DockhandError('UNAVAILABLE', 'API server closed while starting');
     this.#state = 'listening';
 
-    const bound = server.address();
-    const port = typeof bound === 'object' && bound !== null ? bound.port : listen.port;
-    const host = listen.host;
     this.#address = { host, port, url: `${material === null ? 'http' : 'https'}://${formatHostPort(host, port)}` };
     this.#logger.info(
-      { url: this.#address.url, tokenAuth: this.#auth.enabled, mutualTls: this.#mutualTls, metricsAuth: this.#options.metrics_auth },
+      {
+        url: this.#address.url,
+        ...(host === listen.host ? {} : { listen: formatHostPort(listen.host, listen.port) }),
+        tokenAuth: this.#auth.enabled,
+        mutualTls: this.#mutualTls,
+        metricsAuth: this.#options.metrics_auth,
+      },
       'api listening',
     );
     return this.#address;
@@ -372,23 +362,4 @@ export class ApiServer {
 function hasBody(req: IncomingMessage): boolean {
   const length = req.headers['content-length'];
   return req.headers['transfer-encoding'] !== undefined || (length !== undefined && length !== '0');
-}
-
-function formatHostPort(host: string, port: number): string {
-  return isIPv6(host) ? `[${host}]:${port}` : `${host}:${port}`;
-}
-
-function listenError(err: Error, where: string): DockhandError {
-  const code = systemCode(err);
-  const reasons: Record<string, string> = {
-    EADDRINUSE: 'address already in use',
-    EACCES: 'permission denied (ports below 1024 need CAP_NET_BIND_SERVICE)',
-    EADDRNOTAVAIL: 'address not available on this host',
-    ENOTFOUND: 'host name does not resolve',
-  };
-  const reason = (code !== undefined ? reasons[code] : undefined) ?? errorMessage(err);
-  const message = `api.listen: cannot listen on ${where}: ${reason}${code === undefined ? '' : ` (${code})`}`;
-  // Another process on the port may go away (a restart overlapping the old agent); the rest is configuration.
-  if (code === 'EADDRINUSE') return new DockhandError('UNAVAILABLE', message, { transient: true, cause: err });
-  return new DockhandError('CONFIG_INVALID', message, { cause: err });
 }

@@ -441,10 +441,6 @@ void describe('start failures', () => {
     assert.equal((await send(first.address, '/healthz')).status, 200);
   });
 
-  void it('refuses a non-loopback listener with no token and no mTLS, before binding', async () => {
-    await assert.rejects(create({ listen: { host: '0.0.0.0', port: 0 } }).server.start(), configInvalid(/^api\.token_file: required/));
-  });
-
   void it('start() twice is refused; close() before start() resolves', async () => {
     const s = await start();
     await assert.rejects(s.server.start(), /called after start/);
