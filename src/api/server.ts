@@ -11,9 +11,14 @@ import type { TLSSocket } from 'node:tls';
 import type { Logger } from 'pino';
 import { DockhandError, errorMessage, systemCode } from '../core/errors.ts';
 import type { ErrorCode } from '../core/errors.ts';
+import { ApiMetrics } from './api-metrics.ts';
 import { BearerTokenCheck, loadTlsMaterial, readTokenFile } from './auth.ts';
 import type { TlsMaterial } from './auth.ts';
+import { ConnectionGate } from './connection-gate.ts';
+import type { ConnectionStats, RejectReason } from './connection-gate.ts';
 import { errorBody, toHttpError } from './http-errors.ts';
+import { apiLimits, REJECT_LOG_INTERVAL_MS, RETRY_AFTER_SECONDS } from './limits.ts';
+import type { ApiLimits } from './limits.ts';
 import { formatHostPort, listenOn } from './listen.ts';
 import { coreRoutes, parseRequestTarget, RouteTable } from './routes.ts';
 import type { RouteAccess, RouteDefinition, RouteHandler, RouteMethod, RouteResponse } from './routes.ts';
@@ -29,31 +34,8 @@ export interface ApiOptions {
   metrics_auth: boolean;
 }
 
-/** Socket and time bounds. Not operator options: the defaults suit a control-plane API; tests shrink them. */
-export interface ApiLimits {
-  /** A handler still running after this answers 503 UNAVAILABLE (a hung NFS mount under view.host()). */
-  handlerTimeoutMs: number;
-  /** close() waits this long for in-flight requests before destroying their sockets. */
-  closeGraceMs: number;
-  requestTimeoutMs: number;
-  headersTimeoutMs: number;
-  keepAliveTimeoutMs: number;
-  /** TLS handshakes (Node's default is 120 s, an easy way to hold sockets open). */
-  handshakeTimeoutMs: number;
-  maxHeaderSize: number;
-  maxConnections: number;
-}
-
-export const DEFAULT_API_LIMITS: Readonly<ApiLimits> = {
-  handlerTimeoutMs: 15_000,
-  closeGraceMs: 5_000,
-  requestTimeoutMs: 10_000,
-  headersTimeoutMs: 5_000,
-  keepAliveTimeoutMs: 5_000,
-  handshakeTimeoutMs: 5_000,
-  maxHeaderSize: 8 * 1024,
-  maxConnections: 256,
-};
+export { DEFAULT_API_LIMITS } from './limits.ts';
+export type { ApiLimits } from './limits.ts';
 
 export interface ApiServerDeps {
   options: ApiOptions;
@@ -91,14 +73,24 @@ export class ApiServer {
   #address: ApiAddress | null = null;
   #closed: Promise<void> = Promise.resolve();
   #graceTimer: NodeJS.Timeout | null = null;
+  #gate: ConnectionGate;
+  #metrics: ApiMetrics;
+  #lastRejectLog = -Infinity;
 
   constructor(deps: ApiServerDeps) {
     this.#options = deps.options;
     this.#view = deps.view;
     this.#logger = deps.logger;
-    this.#limits = { ...DEFAULT_API_LIMITS, ...deps.limits };
+    this.#limits = apiLimits(deps.limits);
     this.#mutualTls = deps.options.tls?.client_ca != null;
-    for (const route of [...coreRoutes(), ...(deps.routes ?? [])]) this.#routes.add(route);
+    this.#gate = new ConnectionGate({
+      maxConnections: this.#limits.maxConnections,
+      evictIdleAfterMs: this.#limits.evictIdleAfterMs,
+      onReject: (reason) => this.#rejected(reason),
+    });
+    this.#metrics = new ApiMetrics(() => this.#gate.stats);
+    const core = coreRoutes({ extraMetrics: () => this.#metrics.text() });
+    for (const route of [...core, ...(deps.routes ?? [])]) this.#routes.add(route);
   }
 
   /** Adds an endpoint (e.g. `/v1/logs`); only before start(). Throws on a pattern clash. */
@@ -110,6 +102,11 @@ export class ApiServer {
   /** Where the server listens; null before start() resolves. */
   get address(): ApiAddress | null {
     return this.#address;
+  }
+
+  /** Open connections, requests in flight, and what was turned away (also on /metrics). */
+  get connectionStats(): ConnectionStats {
+    return this.#gate.stats;
   }
 
   async start(): Promise<ApiAddress> {
@@ -178,6 +175,7 @@ export class ApiServer {
       return this.#closed;
     }
     this.#state = 'closed';
+    this.#gate.close();
     server.close();
     // Idle keep-alive sockets would otherwise hold close() open until keepAliveTimeout.
     server.closeIdleConnections();
@@ -193,6 +191,7 @@ export class ApiServer {
     const server = this.#server;
     const wasOpen = this.#state !== 'closed';
     this.#state = 'closed';
+    this.#gate.close();
     if (server === null) return;
     if (wasOpen) server.close();
     this.#dropConnections(server);
@@ -218,6 +217,14 @@ export class ApiServer {
       connectionsCheckingInterval: 1_000,
     };
     const listener = (req: IncomingMessage, res: ServerResponse): void => {
+      const release = this.#gate.begin(req.socket);
+      if (release === null) {
+        // Past the cap: an answer rather than a dropped connection, and the socket is let go.
+        const message = `the API is serving its maximum of ${limits.maxConnections} requests; retry later`;
+        this.#sendError(req, res, 'UNAVAILABLE', 503, message, { 'retry-after': String(RETRY_AFTER_SECONDS), connection: 'close' });
+        return;
+      }
+      res.once('close', release);
       this.#handle(req, res).catch((err: unknown) => {
         this.#logger.error({ err }, 'api request handling failed');
         if (!res.destroyed) res.destroy();
@@ -237,11 +244,17 @@ export class ApiServer {
             },
             listener,
           );
-    server.maxConnections = limits.maxConnections;
+    // The hard bound: node closes connections past it at accept, before they cost more than a file descriptor.
+    server.maxConnections = limits.maxSockets;
+    server.on('drop', () => this.#gate.dropped());
     server.on('connection', (socket: Socket) => {
       this.#sockets.add(socket);
       socket.once('close', () => this.#sockets.delete(socket));
+      if (material === null) this.#gate.open(socket);
     });
+    // HTTPS: the gate tracks the socket HTTP reads from, which exists once the handshake is done
+    // (handshakes are bounded by handshakeTimeout and maxSockets).
+    if (material !== null) server.on('secureConnection', (socket: TLSSocket) => this.#gate.open(socket));
     server.on('tlsClientError', (err: Error) => this.#logger.debug({ code: systemCode(err), reason: errorMessage(err) }, 'api tls handshake failed'));
     server.once('close', () => {
       if (this.#graceTimer !== null) clearTimeout(this.#graceTimer);
@@ -300,6 +313,14 @@ export class ApiServer {
       // status null: the connection went before an answer was written (client gone, shutdown).
       this.#logger.debug({ method, path, status: res.headersSent ? res.statusCode : null, ms: Math.round((performance.now() - started) * 10) / 10 }, 'api request');
     }
+  }
+
+  #rejected(reason: RejectReason): void {
+    this.#metrics.rejected(reason);
+    const now = performance.now();
+    if (now - this.#lastRejectLog < REJECT_LOG_INTERVAL_MS) return;
+    this.#lastRejectLog = now;
+    this.#logger.warn({ reason, ...this.#gate.stats }, 'api connection limits reached (dockhand_api_connections_rejected_total counts every case)');
   }
 
   #authorized(req: IncomingMessage, access: RouteAccess): boolean {

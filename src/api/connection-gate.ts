@@ -1,0 +1,151 @@
+/**
+ * How many connections and requests the API takes on, and what it does past that. Three bounds:
+ *
+ * - Requests in flight ≤ `maxConnections` (HTTP/1.1 has one request in flight per connection, so
+ *   this is "connections being served"). A request past it is answered 503 with Retry-After and
+ *   its connection closed, instead of the silent close a plain socket cap gives (an issue run: 2,000
+ *   concurrent /metrics requests, 1,744 dropped without a response). The 503 is written through
+ *   the HTTP stack after the request head was read, so for a GET nothing the client sent is left
+ *   unread when the socket ends: the client gets a FIN after the response, not a reset.
+ * - Sockets held ≤ `maxSockets` (default 4 × maxConnections, see limits.ts), enforced by node's
+ *   `server.maxConnections`, which closes further connections at accept: the hard bound that keeps
+ *   memory bounded whatever clients do. Those drops are counted here (`dropped()`).
+ * - Headroom: connections that have not sent a whole request (slowloris clients trickle header
+ *   bytes) never take a request slot, so they cannot starve /healthz and scrapes of one; they only
+ *   hold sockets. When more than maxConnections are open, the oldest connection that is idle (no
+ *   request in flight) and older than `evictIdleAfterMs` is closed, oldest first: at each new
+ *   connection, and from a sweep while the count stays above (a slowloris that fills every socket
+ *   brings no new connection to react to). A burst of fresh legitimate connections is younger than
+ *   the minimum age and a connection being served is never idle, so neither is evicted; an idle
+ *   keep-alive connection may be, and its client reconnects.
+ */
+import type { Socket } from 'node:net';
+
+/** Why a connection or request was turned away (`dockhand_api_connections_rejected_total{reason}`). */
+export type RejectReason = 'capacity' | 'socket_limit' | 'idle_evicted';
+export const REJECT_REASONS: readonly RejectReason[] = ['capacity', 'socket_limit', 'idle_evicted'];
+
+export interface ConnectionGateOptions {
+  maxConnections: number;
+  evictIdleAfterMs: number;
+  onReject?: (reason: RejectReason) => void;
+  /** Monotonic milliseconds; tests pass their own clock. */
+  now?: () => number;
+}
+
+export interface ConnectionStats {
+  /** HTTP connections open (for HTTPS: handshake done). */
+  open: number;
+  inFlight: number;
+  rejected: Readonly<Record<RejectReason, number>>;
+}
+
+interface Connection {
+  openedAt: number;
+  inFlight: number;
+}
+
+export class ConnectionGate {
+  #maxConnections: number;
+  #minAgeMs: number;
+  #onReject: (reason: RejectReason) => void;
+  #now: () => number;
+  /** Insertion order is opening order, so the first idle entry old enough is the one to evict. */
+  #connections = new Map<Socket, Connection>();
+  #inFlight = 0;
+  #rejected: Record<RejectReason, number> = { capacity: 0, socket_limit: 0, idle_evicted: 0 };
+  #sweep: NodeJS.Timeout | null = null;
+  #closed = false;
+
+  constructor(options: ConnectionGateOptions) {
+    this.#maxConnections = options.maxConnections;
+    this.#minAgeMs = options.evictIdleAfterMs;
+    this.#onReject = options.onReject ?? (() => undefined);
+    this.#now = options.now ?? (() => performance.now());
+  }
+
+  get stats(): ConnectionStats {
+    return { open: this.#connections.size, inFlight: this.#inFlight, rejected: { ...this.#rejected } };
+  }
+
+  /** An HTTP connection is open: the socket HTTP reads from (for HTTPS the TLS socket, after the handshake). */
+  open(socket: Socket): void {
+    if (this.#closed || socket.destroyed) return;
+    this.#connections.set(socket, { openedAt: this.#now(), inFlight: 0 });
+    socket.once('close', () => this.#connections.delete(socket));
+    if (this.#connections.size > this.#maxConnections) {
+      this.#evictIdle(1);
+      this.#startSweep();
+    }
+  }
+
+  /**
+   * A request arrived on `socket`. Returns null when maxConnections requests are already in
+   * flight (answer 503); otherwise a release function to call once when its response is done.
+   */
+  begin(socket: Socket): (() => void) | null {
+    if (this.#inFlight >= this.#maxConnections) {
+      this.#reject('capacity');
+      return null;
+    }
+    const connection = this.#connections.get(socket);
+    this.#inFlight++;
+    if (connection !== undefined) connection.inFlight++;
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      this.#inFlight--;
+      if (connection !== undefined) connection.inFlight--;
+    };
+  }
+
+  /** Node refused a connection at accept because maxSockets were held. */
+  dropped(): void {
+    this.#reject('socket_limit');
+  }
+
+  /** The server is closing: no more sweeps (its own shutdown closes the connections). */
+  close(): void {
+    this.#closed = true;
+    this.#stopSweep();
+  }
+
+  /** Closes up to `limit` idle connections older than the minimum age, oldest first; returns how many. */
+  #evictIdle(limit: number): number {
+    const now = this.#now();
+    let evicted = 0;
+    for (const [socket, connection] of this.#connections) {
+      if (evicted >= limit) break;
+      // Opening order: every later connection is younger still.
+      if (now - connection.openedAt < this.#minAgeMs) break;
+      if (connection.inFlight > 0) continue;
+      this.#connections.delete(socket);
+      // destroy, not end: an evicted slowloris has sent a partial head and gets nothing back.
+      socket.destroy();
+      evicted++;
+      this.#reject('idle_evicted');
+    }
+    return evicted;
+  }
+
+  #startSweep(): void {
+    if (this.#sweep !== null || this.#closed) return;
+    this.#sweep = setInterval(() => {
+      const excess = this.#connections.size - this.#maxConnections;
+      if (excess <= 0) this.#stopSweep();
+      else this.#evictIdle(excess);
+    }, Math.max(50, this.#minAgeMs / 2));
+    this.#sweep.unref();
+  }
+
+  #stopSweep(): void {
+    if (this.#sweep !== null) clearInterval(this.#sweep);
+    this.#sweep = null;
+  }
+
+  #reject(reason: RejectReason): void {
+    this.#rejected[reason]++;
+    this.#onReject(reason);
+  }
+}

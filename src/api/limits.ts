@@ -1,0 +1,57 @@
+/**
+ * The API server's socket, time and connection bounds. Not operator options: the defaults suit a
+ * control-plane API; tests shrink them. What happens past them is in connection-gate.ts.
+ */
+export interface ApiLimits {
+  /** A handler still running after this answers 503 UNAVAILABLE (a hung NFS mount under view.host()). */
+  handlerTimeoutMs: number;
+  /** close() waits this long for in-flight requests before destroying their sockets. */
+  closeGraceMs: number;
+  requestTimeoutMs: number;
+  headersTimeoutMs: number;
+  keepAliveTimeoutMs: number;
+  /** TLS handshakes (Node's default is 120 s, an easy way to hold sockets open). */
+  handshakeTimeoutMs: number;
+  maxHeaderSize: number;
+  /** Requests served at once; past it a request gets 503 + Retry-After (connection-gate.ts). */
+  maxConnections: number;
+  /** Sockets held at once, the hard bound; further connections are closed at accept. Default 4 × maxConnections. */
+  maxSockets: number;
+  /** With more than maxConnections open, idle connections at least this old are closed to make room. */
+  evictIdleAfterMs: number;
+}
+
+/**
+ * Sockets held per request slot by default. An idle or pending socket costs a few KB, and a burst
+ * arrives faster than it is served: at 2 × 256, 2,000 concurrent connections to 127.0.0.1 lost
+ * 1,488 at accept (the burst is accepted in one go, before any is answered); at 4 ×, a few dozen,
+ * for some 20 MB more peak RSS (bench/api-abuse.ts).
+ */
+const SOCKETS_PER_CONNECTION = 4;
+
+export const DEFAULT_API_LIMITS: Readonly<ApiLimits> = {
+  handlerTimeoutMs: 15_000,
+  closeGraceMs: 5_000,
+  requestTimeoutMs: 10_000,
+  headersTimeoutMs: 5_000,
+  keepAliveTimeoutMs: 5_000,
+  handshakeTimeoutMs: 5_000,
+  maxHeaderSize: 8 * 1024,
+  maxConnections: 256,
+  maxSockets: SOCKETS_PER_CONNECTION * 256,
+  // Legitimate clients send a request head within a round trip; a slowloris connection is still
+  // without one a second later. Only matters past maxConnections open connections.
+  evictIdleAfterMs: 1_000,
+};
+
+/** Retry-After on a 503 past the cap: requests here take milliseconds, a second is plenty. */
+export const RETRY_AFTER_SECONDS = 1;
+/** At most one warning per this long while connections are turned away; the counter has the rest. */
+export const REJECT_LOG_INTERVAL_MS = 60_000;
+
+/** The defaults with `overrides`; maxSockets follows a changed maxConnections unless given too. */
+export function apiLimits(overrides: Partial<ApiLimits> = {}): ApiLimits {
+  const limits = { ...DEFAULT_API_LIMITS, ...overrides };
+  if (overrides.maxSockets === undefined) limits.maxSockets = SOCKETS_PER_CONNECTION * limits.maxConnections;
+  return limits;
+}
