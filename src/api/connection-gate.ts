@@ -7,17 +7,23 @@
  *   concurrent /metrics requests, 1,744 dropped without a response). The 503 is written through
  *   the HTTP stack after the request head was read, so for a GET nothing the client sent is left
  *   unread when the socket ends: the client gets a FIN after the response, not a reset.
- * - Sockets held ≤ `maxSockets` (default 4 × maxConnections, see limits.ts), enforced by node's
+ * - Sockets held ≤ `maxSockets` (default 8 × maxConnections, see limits.ts), enforced by node's
  *   `server.maxConnections`, which closes further connections at accept: the hard bound that keeps
- *   memory bounded whatever clients do. Those drops are counted here (`dropped()`).
+ *   memory bounded whatever clients do. Those drops are counted here (`dropped()`). A connection
+ *   opened while more than half of maxSockets are open is an overflow connection: its requests
+ *   get the 503 without being handled (a connection that waits for its answer costs a few KB, a
+ *   handled /metrics request far more), unless the count is back under half when the request
+ *   comes. So a burst is answered, 200 or 503, rather than closed at accept, as far as the hard
+ *   bound allows.
  * - Headroom: connections that have not sent a whole request (slowloris clients trickle header
  *   bytes) never take a request slot, so they cannot starve /healthz and scrapes of one; they only
  *   hold sockets. When more than maxConnections are open, the oldest connection that is idle (no
- *   request in flight) and older than `evictIdleAfterMs` is closed, oldest first: at each new
- *   connection, and from a sweep while the count stays above (a slowloris that fills every socket
- *   brings no new connection to react to). A burst of fresh legitimate connections is younger than
- *   the minimum age and a connection being served is never idle, so neither is evicted; an idle
- *   keep-alive connection may be, and its client reconnects.
+ *   request in flight, but bytes read from it) and older than `evictIdleAfterMs` is closed, oldest
+ *   first: at each new connection, and from a sweep while the count stays above (a slowloris that
+ *   fills every socket brings no new connection to react to). A burst of fresh legitimate
+ *   connections is younger than the minimum age, or not read yet when the agent is busy, and a
+ *   connection being served is never idle, so none of those is evicted; an idle keep-alive
+ *   connection may be, and its client reconnects.
  */
 import type { Socket } from 'node:net';
 
@@ -27,6 +33,7 @@ export const REJECT_REASONS: readonly RejectReason[] = ['capacity', 'socket_limi
 
 export interface ConnectionGateOptions {
   maxConnections: number;
+  maxSockets: number;
   evictIdleAfterMs: number;
   onReject?: (reason: RejectReason) => void;
   /** Monotonic milliseconds; tests pass their own clock. */
@@ -43,10 +50,13 @@ export interface ConnectionStats {
 interface Connection {
   openedAt: number;
   inFlight: number;
+  /** Opened past half of maxSockets: answered 503, not served. */
+  overflow: boolean;
 }
 
 export class ConnectionGate {
   #maxConnections: number;
+  #overflowAbove: number;
   #minAgeMs: number;
   #onReject: (reason: RejectReason) => void;
   #now: () => number;
@@ -59,6 +69,7 @@ export class ConnectionGate {
 
   constructor(options: ConnectionGateOptions) {
     this.#maxConnections = options.maxConnections;
+    this.#overflowAbove = Math.floor(options.maxSockets / 2);
     this.#minAgeMs = options.evictIdleAfterMs;
     this.#onReject = options.onReject ?? (() => undefined);
     this.#now = options.now ?? (() => performance.now());
@@ -71,24 +82,28 @@ export class ConnectionGate {
   /** An HTTP connection is open: the socket HTTP reads from (for HTTPS the TLS socket, after the handshake). */
   open(socket: Socket): void {
     if (this.#closed || socket.destroyed) return;
-    this.#connections.set(socket, { openedAt: this.#now(), inFlight: 0 });
+    const connection: Connection = { openedAt: this.#now(), inFlight: 0, overflow: false };
+    this.#connections.set(socket, connection);
     socket.once('close', () => this.#connections.delete(socket));
     if (this.#connections.size > this.#maxConnections) {
       this.#evictIdle(1);
       this.#startSweep();
     }
+    connection.overflow = this.#connections.size > this.#overflowAbove;
   }
 
   /**
-   * A request arrived on `socket`. Returns null when maxConnections requests are already in
-   * flight (answer 503); otherwise a release function to call once when its response is done.
+   * A request arrived on `socket`. Returns null when it is to be answered 503 (maxConnections
+   * requests in flight, or an overflow connection); otherwise a release function to call once
+   * when its response is done.
    */
   begin(socket: Socket): (() => void) | null {
-    if (this.#inFlight >= this.#maxConnections) {
+    const connection = this.#connections.get(socket);
+    if (connection?.overflow === true && this.#connections.size <= this.#overflowAbove) connection.overflow = false;
+    if (connection?.overflow === true || this.#inFlight >= this.#maxConnections) {
       this.#reject('capacity');
       return null;
     }
-    const connection = this.#connections.get(socket);
     this.#inFlight++;
     if (connection !== undefined) connection.inFlight++;
     let released = false;
@@ -119,7 +134,10 @@ export class ConnectionGate {
       if (evicted >= limit) break;
       // Opening order: every later connection is younger still.
       if (now - connection.openedAt < this.#minAgeMs) break;
-      if (connection.inFlight > 0) continue;
+      // Nothing read from it yet: not known to be slow. Under load the agent may simply not have
+      // read it (a burst of 2,000 connections took seconds), and evicting it would reset a client
+      // that did nothing wrong. A connection that never sends a byte ends at headersTimeout.
+      if (connection.inFlight > 0 || socket.bytesRead === 0) continue;
       this.#connections.delete(socket);
       // destroy, not end: an evicted slowloris has sent a partial head and gets nothing back.
       socket.destroy();

@@ -15,19 +15,23 @@ export interface ApiLimits {
   maxHeaderSize: number;
   /** Requests served at once; past it a request gets 503 + Retry-After (connection-gate.ts). */
   maxConnections: number;
-  /** Sockets held at once, the hard bound; further connections are closed at accept. Default 4 × maxConnections. */
+  /**
+   * Sockets held at once, the hard bound; further connections are closed at accept. Connections
+   * opened past half of it are only answered 503. Default 8 × maxConnections.
+   */
   maxSockets: number;
   /** With more than maxConnections open, idle connections at least this old are closed to make room. */
   evictIdleAfterMs: number;
 }
 
 /**
- * Sockets held per request slot by default. An idle or pending socket costs a few KB, and a burst
- * arrives faster than it is served: at 2 × 256, 2,000 concurrent connections to 127.0.0.1 lost
- * 1,488 at accept (the burst is accepted in one go, before any is answered); at 4 ×, a few dozen,
- * for some 20 MB more peak RSS (bench/api-abuse.ts).
+ * Sockets held per request slot by default. A held socket costs a few KB, and a burst arrives
+ * faster than it is answered: at 2 × 256, 2,000 concurrent connections to 127.0.0.1 lost 1,488 at
+ * accept (accepted in one go, before any was answered); at 4 ×, still a few hundred
+ * (bench/api-abuse.ts). Past half of the bound connections are only answered 503, so the extra
+ * sockets cost no handler work.
  */
-const SOCKETS_PER_CONNECTION = 4;
+const SOCKETS_PER_CONNECTION = 8;
 
 export const DEFAULT_API_LIMITS: Readonly<ApiLimits> = {
   handlerTimeoutMs: 15_000,

@@ -85,6 +85,7 @@ export class ApiServer {
     this.#mutualTls = deps.options.tls?.client_ca != null;
     this.#gate = new ConnectionGate({
       maxConnections: this.#limits.maxConnections,
+      maxSockets: this.#limits.maxSockets,
       evictIdleAfterMs: this.#limits.evictIdleAfterMs,
       onReject: (reason) => this.#rejected(reason),
     });

@@ -72,9 +72,9 @@ async function legitimate(address: ApiAddress, rounds: number): Promise<Outcome[
 void describe('API under abuse', () => {
   void it('answers every request past the cap: 200 for those within it, 503 with Retry-After for the rest, none dropped', async () => {
     const N = 5 * CAP;
-    // maxSockets above N: this is about the cap, not the hard socket bound. Idle eviction is
-    // kept out of the way so a slow machine cannot make it close a connection before its request.
-    const { view, address } = await start({ maxConnections: CAP, maxSockets: 2 * N, evictIdleAfterMs: 60_000 });
+    // maxSockets far above N: this is about the request cap, not the socket bounds. Idle eviction
+    // is kept out of the way so a slow machine cannot make it close a connection before its request.
+    const { view, address } = await start({ maxConnections: CAP, maxSockets: 4 * N, evictIdleAfterMs: 60_000 });
     let release = (): void => undefined;
     view.gate = new Promise<void>((resolve) => (release = resolve));
     const settled: Outcome[] = [];
