@@ -1,29 +1,32 @@
 /**
- * How many connections and requests the API takes on, and what it does past that. Three bounds:
+ * How many connections and requests the API takes on, and what it does past that:
  *
- * - Requests in flight ≤ `maxConnections` (HTTP/1.1 has one request in flight per connection, so
- *   this is "connections being served"). A request past it is answered 503 with Retry-After and
- *   its connection closed, instead of the silent close a plain socket cap gives (an issue run: 2,000
- *   concurrent /metrics requests, 1,744 dropped without a response). The 503 is written through
- *   the HTTP stack after the request head was read, so for a GET nothing the client sent is left
- *   unread when the socket ends: the client gets a FIN after the response, not a reset.
- * - Sockets held ≤ `maxSockets` (default 8 × maxConnections, see limits.ts), enforced by node's
+ * - Requests in flight ≤ `maxConnections` (256; HTTP/1.1 has one request in flight per
+ *   connection, so this is "connections being served"). A request past it is answered 503 with
+ *   Retry-After and its connection closed, instead of the silent close a plain socket cap gives
+ *   (an issue run: 2,000 concurrent /metrics requests, 1,744 dropped without a response). The 503
+ *   is written through the HTTP stack after the request head was read, so for a GET nothing the
+ *   client sent is left unread when the socket ends: the client gets a FIN after the response,
+ *   not a reset.
+ * - Sockets held ≤ `maxSockets` (2,048, see limits.ts), enforced by node's
  *   `server.maxConnections`, which closes further connections at accept: the hard bound that keeps
- *   memory bounded whatever clients do. Those drops are counted here (`dropped()`). A connection
- *   opened while more than half of maxSockets are open is an overflow connection: its requests
- *   get the 503 without being handled (a connection that waits for its answer costs a few KB, a
- *   handled /metrics request far more), unless the count is back under half when the request
- *   comes. So a burst is answered, 200 or 503, rather than closed at accept, as far as the hard
- *   bound allows.
- * - Headroom: connections that have not sent a whole request (slowloris clients trickle header
- *   bytes) never take a request slot, so they cannot starve /healthz and scrapes of one; they only
- *   hold sockets. When more than maxConnections are open, the oldest connection that is idle (no
- *   request in flight, but bytes read from it) and older than `evictIdleAfterMs` is closed, oldest
- *   first: at each new connection, and from a sweep while the count stays above (a slowloris that
- *   fills every socket brings no new connection to react to). A burst of fresh legitimate
- *   connections is younger than the minimum age, or not read yet when the agent is busy, and a
- *   connection being served is never idle, so none of those is evicted; an idle keep-alive
- *   connection may be, and its client reconnects.
+ *   memory bounded whatever clients do (counted here, `dropped()`).
+ * - Open connections ≤ half of maxSockets ("room"), softly. Past it, the oldest connection that
+ *   is idle (no request in flight, but bytes read from it) and older than `evictIdleAfterMs` is
+ *   closed: at each new connection, and from a sweep while the count stays above (a slowloris
+ *   that fills every socket brings no new connection to react to). A connection for which no room
+ *   could be made is an overflow connection: its requests get the 503 without being handled (a
+ *   connection waiting for its answer costs a few KB, a handled /metrics request far more) unless
+ *   there is room again when the request comes. So a burst is answered, 200 or 503, rather than
+ *   closed at accept, as far as the hard bound allows.
+ *
+ * Slowloris clients (trickling header bytes, never finishing a request) therefore never take a
+ * request slot and cannot starve /healthz and scrapes of one; they only hold sockets, and past the
+ * room they are the idle old connections that get closed. Nothing is evicted below the room, so a
+ * slowloris smaller than it just waits for headersTimeout rather than making the agent and the
+ * attacker churn connections. A burst of legitimate connections is younger than the minimum age,
+ * or not read yet when the agent is busy, and a connection being served is never idle, so none of
+ * those is evicted; an idle keep-alive connection may be, and its client reconnects.
  */
 import type { Socket } from 'node:net';
 
@@ -50,13 +53,14 @@ export interface ConnectionStats {
 interface Connection {
   openedAt: number;
   inFlight: number;
-  /** Opened past half of maxSockets: answered 503, not served. */
+  /** Opened when no room could be made: answered 503, not served. */
   overflow: boolean;
 }
 
 export class ConnectionGate {
   #maxConnections: number;
-  #overflowAbove: number;
+  /** Half of maxSockets: the open connections the gate makes room within. */
+  #room: number;
   #minAgeMs: number;
   #onReject: (reason: RejectReason) => void;
   #now: () => number;
@@ -69,7 +73,7 @@ export class ConnectionGate {
 
   constructor(options: ConnectionGateOptions) {
     this.#maxConnections = options.maxConnections;
-    this.#overflowAbove = Math.floor(options.maxSockets / 2);
+    this.#room = Math.max(1, Math.floor(options.maxSockets / 2));
     this.#minAgeMs = options.evictIdleAfterMs;
     this.#onReject = options.onReject ?? (() => undefined);
     this.#now = options.now ?? (() => performance.now());
@@ -85,11 +89,11 @@ export class ConnectionGate {
     const connection: Connection = { openedAt: this.#now(), inFlight: 0, overflow: false };
     this.#connections.set(socket, connection);
     socket.once('close', () => this.#connections.delete(socket));
-    if (this.#connections.size > this.#maxConnections) {
+    if (this.#connections.size > this.#room) {
       this.#evictIdle(1);
       this.#startSweep();
     }
-    connection.overflow = this.#connections.size > this.#overflowAbove;
+    connection.overflow = this.#connections.size > this.#room;
   }
 
   /**
@@ -99,7 +103,7 @@ export class ConnectionGate {
    */
   begin(socket: Socket): (() => void) | null {
     const connection = this.#connections.get(socket);
-    if (connection?.overflow === true && this.#connections.size <= this.#overflowAbove) connection.overflow = false;
+    if (connection?.overflow === true && this.#connections.size <= this.#room) connection.overflow = false;
     if (connection?.overflow === true || this.#inFlight >= this.#maxConnections) {
       this.#reject('capacity');
       return null;
@@ -150,7 +154,7 @@ export class ConnectionGate {
   #startSweep(): void {
     if (this.#sweep !== null || this.#closed) return;
     this.#sweep = setInterval(() => {
-      const excess = this.#connections.size - this.#maxConnections;
+      const excess = this.#connections.size - this.#room;
       if (excess <= 0) this.#stopSweep();
       else this.#evictIdle(excess);
     }, Math.max(50, this.#minAgeMs / 2));

@@ -16,11 +16,11 @@ export interface ApiLimits {
   /** Requests served at once; past it a request gets 503 + Retry-After (connection-gate.ts). */
   maxConnections: number;
   /**
-   * Sockets held at once, the hard bound; further connections are closed at accept. Connections
-   * opened past half of it are only answered 503. Default 8 × maxConnections.
+   * Sockets held at once, the hard bound; further connections are closed at accept. Past half of
+   * it, idle connections are evicted and new ones only answered 503. Default 8 × maxConnections.
    */
   maxSockets: number;
-  /** With more than maxConnections open, idle connections at least this old are closed to make room. */
+  /** With more than maxSockets / 2 open, idle connections at least this old are closed to make room. */
   evictIdleAfterMs: number;
 }
 
@@ -44,7 +44,7 @@ export const DEFAULT_API_LIMITS: Readonly<ApiLimits> = {
   maxConnections: 256,
   maxSockets: SOCKETS_PER_CONNECTION * 256,
   // Legitimate clients send a request head within a round trip; a slowloris connection is still
-  // without one a second later. Only matters past maxConnections open connections.
+  // without one a second later. Only matters past maxSockets / 2 open connections.
   evictIdleAfterMs: 1_000,
 };
 
