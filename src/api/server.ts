@@ -220,8 +220,9 @@ export class ApiServer {
     const listener = (req: IncomingMessage, res: ServerResponse): void => {
       const release = this.#gate.begin(req.socket);
       if (release === null) {
-        // Past the cap: an answer rather than a dropped connection, and the socket is let go.
-        const message = `the API is serving its maximum of ${limits.maxConnections} requests; retry later`;
+        // Past the cap (requests in flight, or no room for this connection): an answer rather
+        // than a dropped connection, and the socket is let go.
+        const message = `the API is at capacity (${limits.maxConnections} requests in flight, or too many connections); retry later`;
         this.#sendError(req, res, 'UNAVAILABLE', 503, message, { 'retry-after': String(RETRY_AFTER_SECONDS), connection: 'close' });
         return;
       }
