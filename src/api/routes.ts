@@ -189,8 +189,12 @@ export function integerParam(query: URLSearchParams, name: string, fallback: num
   return value;
 }
 
-/** The endpoints every agent serves. Later features add theirs through ApiServer.addRoute. */
-export function coreRoutes(): RouteDefinition[] {
+/**
+ * The endpoints every agent serves. Later features add theirs through ApiServer.addRoute.
+ * `extraMetrics` is Prometheus text appended to the view's /metrics (the API server's own figures).
+ */
+export function coreRoutes(options: { extraMetrics?: () => Promise<string> } = {}): RouteDefinition[] {
+  const extraMetrics = options.extraMetrics ?? (() => Promise.resolve(''));
   return [
     { method: 'GET', pattern: '/healthz', access: 'public', handler: () => ({ json: { status: 'ok' } }) },
     {
@@ -230,8 +234,9 @@ export function coreRoutes(): RouteDefinition[] {
       pattern: '/metrics',
       access: 'metrics',
       handler: async ({ view }) => {
-        const { contentType, body } = await view.metrics();
-        return { text: body, contentType };
+        const [{ contentType, body }, extra] = await Promise.all([view.metrics(), extraMetrics()]);
+        // Only after Prometheus text: an OpenMetrics exposition ends with "# EOF", nothing may follow.
+        return { text: contentType.startsWith('text/plain') ? body + extra : body, contentType };
       },
     },
   ];

@@ -7,15 +7,19 @@ import { createServer as createHttpServer } from 'node:http';
 import type { IncomingMessage, Server, ServerOptions, ServerResponse } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import type { Socket } from 'node:net';
-import { isIPv6 } from 'node:net';
 import type { TLSSocket } from 'node:tls';
 import type { Logger } from 'pino';
 import { DockhandError, errorMessage, systemCode } from '../core/errors.ts';
 import type { ErrorCode } from '../core/errors.ts';
-import { isLoopbackHost } from '../core/net.ts';
+import { ApiMetrics } from './api-metrics.ts';
 import { BearerTokenCheck, loadTlsMaterial, readTokenFile } from './auth.ts';
 import type { TlsMaterial } from './auth.ts';
+import { ConnectionGate } from './connection-gate.ts';
+import type { ConnectionStats, RejectReason } from './connection-gate.ts';
 import { errorBody, toHttpError } from './http-errors.ts';
+import { apiLimits, REJECT_LOG_INTERVAL_MS, RETRY_AFTER_SECONDS } from './limits.ts';
+import type { ApiLimits } from './limits.ts';
+import { formatHostPort, listenOn } from './listen.ts';
 import { coreRoutes, parseRequestTarget, RouteTable } from './routes.ts';
 import type { RouteAccess, RouteDefinition, RouteHandler, RouteMethod, RouteResponse } from './routes.ts';
 import type { AgentView } from './view.ts';
@@ -30,31 +34,8 @@ export interface ApiOptions {
   metrics_auth: boolean;
 }
 
-/** Socket and time bounds. Not operator options: the defaults suit a control-plane API; tests shrink them. */
-export interface ApiLimits {
-  /** A handler still running after this answers 503 UNAVAILABLE (a hung NFS mount under view.host()). */
-  handlerTimeoutMs: number;
-  /** close() waits this long for in-flight requests before destroying their sockets. */
-  closeGraceMs: number;
-  requestTimeoutMs: number;
-  headersTimeoutMs: number;
-  keepAliveTimeoutMs: number;
-  /** TLS handshakes (Node's default is 120 s, an easy way to hold sockets open). */
-  handshakeTimeoutMs: number;
-  maxHeaderSize: number;
-  maxConnections: number;
-}
-
-export const DEFAULT_API_LIMITS: Readonly<ApiLimits> = {
-  handlerTimeoutMs: 15_000,
-  closeGraceMs: 5_000,
-  requestTimeoutMs: 10_000,
-  headersTimeoutMs: 5_000,
-  keepAliveTimeoutMs: 5_000,
-  handshakeTimeoutMs: 5_000,
-  maxHeaderSize: 8 * 1024,
-  maxConnections: 256,
-};
+export { DEFAULT_API_LIMITS } from './limits.ts';
+export type { ApiLimits } from './limits.ts';
 
 export interface ApiServerDeps {
   options: ApiOptions;
@@ -66,6 +47,7 @@ export interface ApiServerDeps {
 }
 
 export interface ApiAddress {
+  /** The IP address bound (what api.listen resolved to), not the configured name. */
   host: string;
   port: number;
   url: string;
@@ -91,14 +73,25 @@ export class ApiServer {
   #address: ApiAddress | null = null;
   #closed: Promise<void> = Promise.resolve();
   #graceTimer: NodeJS.Timeout | null = null;
+  #gate: ConnectionGate;
+  #metrics: ApiMetrics;
+  #lastRejectLog = -Infinity;
 
   constructor(deps: ApiServerDeps) {
     this.#options = deps.options;
     this.#view = deps.view;
     this.#logger = deps.logger;
-    this.#limits = { ...DEFAULT_API_LIMITS, ...deps.limits };
+    this.#limits = apiLimits(deps.limits);
     this.#mutualTls = deps.options.tls?.client_ca != null;
-    for (const route of [...coreRoutes(), ...(deps.routes ?? [])]) this.#routes.add(route);
+    this.#gate = new ConnectionGate({
+      maxConnections: this.#limits.maxConnections,
+      maxSockets: this.#limits.maxSockets,
+      evictIdleAfterMs: this.#limits.evictIdleAfterMs,
+      onReject: (reason) => this.#rejected(reason),
+    });
+    this.#metrics = new ApiMetrics(() => this.#gate.stats);
+    const core = coreRoutes({ extraMetrics: () => this.#metrics.text() });
+    for (const route of [...core, ...(deps.routes ?? [])]) this.#routes.add(route);
   }
 
   /** Adds an endpoint (e.g. `/v1/logs`); only before start(). Throws on a pattern clash. */
@@ -110,6 +103,11 @@ export class ApiServer {
   /** Where the server listens; null before start() resolves. */
   get address(): ApiAddress | null {
     return this.#address;
+  }
+
+  /** Open connections, requests in flight, and what was turned away (also on /metrics). */
+  get connectionStats(): ConnectionStats {
+    return this.#gate.stats;
   }
 
   async start(): Promise<ApiAddress> {
@@ -134,37 +132,27 @@ export class ApiServer {
     if (material !== null && material.notAfter.getTime() < Date.now()) {
       this.#logger.warn({ file: tls?.cert, notAfter: material.notAfter.toISOString() }, 'api.tls.cert has expired');
     }
-    // SPEC §8: a token is required off loopback unless mTLS authenticates clients.
-    if (!isLoopbackHost(listen.host) && !this.#auth.enabled && !this.#mutualTls) {
-      throw new DockhandError(
-        'CONFIG_INVALID',
-        `api.token_file: required when api.listen (${listen.host}) is not a loopback address, unless api.tls.client_ca is set`,
-      );
-    }
     if (this.#state !== 'starting') throw new DockhandError('UNAVAILABLE', 'API server closed while starting');
 
     const server = this.#createServer(material);
     this.#server = server;
     this.#closed = new Promise((resolve) => server.once('close', () => resolve()));
-    const where = formatHostPort(listen.host, listen.port);
-    await new Promise<void>((resolve, reject) => {
-      const onError = (err: Error): void => reject(listenError(err, where));
-      server.once('error', onError);
-      server.listen({ host: listen.host, port: listen.port }, () => {
-        server.off('error', onError);
-        resolve();
-      });
-    });
+    // SPEC §8: off loopback a token or mTLS is required. Decided on the address bound (listen.ts):
+    // a name like localhost is only what the resolver says it is.
+    const { host, port } = await listenOn(server, listen, this.#auth.enabled || this.#mutualTls);
     server.on('error', (err) => this.#logger.error({ err }, 'api server error'));
     if (this.#state !== 'starting') throw new DockhandError('UNAVAILABLE', 'API server closed while starting');
     this.#state = 'listening';
 
-    const bound = server.address();
-    const port = typeof bound === 'object' && bound !== null ? bound.port : listen.port;
-    const host = listen.host;
     this.#address = { host, port, url: `${material === null ? 'http' : 'https'}://${formatHostPort(host, port)}` };
     this.#logger.info(
-      { url: this.#address.url, tokenAuth: this.#auth.enabled, mutualTls: this.#mutualTls, metricsAuth: this.#options.metrics_auth },
+      {
+        url: this.#address.url,
+        ...(host === listen.host ? {} : { listen: formatHostPort(listen.host, listen.port) }),
+        tokenAuth: this.#auth.enabled,
+        mutualTls: this.#mutualTls,
+        metricsAuth: this.#options.metrics_auth,
+      },
       'api listening',
     );
     return this.#address;
@@ -188,6 +176,7 @@ export class ApiServer {
       return this.#closed;
     }
     this.#state = 'closed';
+    this.#gate.close();
     server.close();
     // Idle keep-alive sockets would otherwise hold close() open until keepAliveTimeout.
     server.closeIdleConnections();
@@ -203,6 +192,7 @@ export class ApiServer {
     const server = this.#server;
     const wasOpen = this.#state !== 'closed';
     this.#state = 'closed';
+    this.#gate.close();
     if (server === null) return;
     if (wasOpen) server.close();
     this.#dropConnections(server);
@@ -228,6 +218,15 @@ export class ApiServer {
       connectionsCheckingInterval: 1_000,
     };
     const listener = (req: IncomingMessage, res: ServerResponse): void => {
+      const release = this.#gate.begin(req.socket);
+      if (release === null) {
+        // Past the cap (requests in flight, or no room for this connection): an answer rather
+        // than a dropped connection, and the socket is let go.
+        const message = `the API is at capacity (${limits.maxConnections} requests in flight, or too many connections); retry later`;
+        this.#sendError(req, res, 'UNAVAILABLE', 503, message, { 'retry-after': String(RETRY_AFTER_SECONDS), connection: 'close' });
+        return;
+      }
+      res.once('close', release);
       this.#handle(req, res).catch((err: unknown) => {
         this.#logger.error({ err }, 'api request handling failed');
         if (!res.destroyed) res.destroy();
@@ -247,11 +246,17 @@ export class ApiServer {
             },
             listener,
           );
-    server.maxConnections = limits.maxConnections;
+    // The hard bound: node closes connections past it at accept, before they cost more than a file descriptor.
+    server.maxConnections = limits.maxSockets;
+    server.on('drop', () => this.#gate.dropped());
     server.on('connection', (socket: Socket) => {
       this.#sockets.add(socket);
       socket.once('close', () => this.#sockets.delete(socket));
+      if (material === null) this.#gate.open(socket);
     });
+    // HTTPS: the gate tracks the socket HTTP reads from, which exists once the handshake is done
+    // (handshakes are bounded by handshakeTimeout and maxSockets).
+    if (material !== null) server.on('secureConnection', (socket: TLSSocket) => this.#gate.open(socket));
     server.on('tlsClientError', (err: Error) => this.#logger.debug({ code: systemCode(err), reason: errorMessage(err) }, 'api tls handshake failed'));
     server.once('close', () => {
       if (this.#graceTimer !== null) clearTimeout(this.#graceTimer);
@@ -310,6 +315,14 @@ export class ApiServer {
       // status null: the connection went before an answer was written (client gone, shutdown).
       this.#logger.debug({ method, path, status: res.headersSent ? res.statusCode : null, ms: Math.round((performance.now() - started) * 10) / 10 }, 'api request');
     }
+  }
+
+  #rejected(reason: RejectReason): void {
+    this.#metrics.rejected(reason);
+    const now = performance.now();
+    if (now - this.#lastRejectLog < REJECT_LOG_INTERVAL_MS) return;
+    this.#lastRejectLog = now;
+    this.#logger.warn({ reason, ...this.#gate.stats }, 'api connection limits reached (dockhand_api_connections_rejected_total counts every case)');
   }
 
   #authorized(req: IncomingMessage, access: RouteAccess): boolean {
@@ -372,23 +385,4 @@ export class ApiServer {
 function hasBody(req: IncomingMessage): boolean {
   const length = req.headers['content-length'];
   return req.headers['transfer-encoding'] !== undefined || (length !== undefined && length !== '0');
-}
-
-function formatHostPort(host: string, port: number): string {
-  return isIPv6(host) ? `[${host}]:${port}` : `${host}:${port}`;
-}
-
-function listenError(err: Error, where: string): DockhandError {
-  const code = systemCode(err);
-  const reasons: Record<string, string> = {
-    EADDRINUSE: 'address already in use',
-    EACCES: 'permission denied (ports below 1024 need CAP_NET_BIND_SERVICE)',
-    EADDRNOTAVAIL: 'address not available on this host',
-    ENOTFOUND: 'host name does not resolve',
-  };
-  const reason = (code !== undefined ? reasons[code] : undefined) ?? errorMessage(err);
-  const message = `api.listen: cannot listen on ${where}: ${reason}${code === undefined ? '' : ` (${code})`}`;
-  // Another process on the port may go away (a restart overlapping the old agent); the rest is configuration.
-  if (code === 'EADDRINUSE') return new DockhandError('UNAVAILABLE', message, { transient: true, cause: err });
-  return new DockhandError('CONFIG_INVALID', message, { cause: err });
 }

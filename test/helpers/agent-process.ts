@@ -27,10 +27,15 @@ function shebang(): { env: Record<string, string>; flags: string[] } {
   return { env, flags: (m[2] ?? '').trim().split(/\s+/).filter(Boolean) };
 }
 
-/** Spawns the built CLI with the shebang's flags and environment (the latter as `env -S` does: over `env`). */
-function spawnMain(args: string[], env: NodeJS.ProcessEnv): ChildProcessByStdio<null, Readable, Readable> {
+/**
+ * Spawns the built CLI with the shebang's flags and environment (the latter as `env -S` does: over
+ * `env`). `prefix` runs it under another command (e.g. `unshare … sh -c '…; exec "$@"'`), which
+ * gets the node command line as its trailing arguments.
+ */
+function spawnMain(args: string[], env: NodeJS.ProcessEnv, prefix: readonly string[] = []): ChildProcessByStdio<null, Readable, Readable> {
   const sb = shebang();
-  return spawn(process.execPath, [...sb.flags, MAIN, ...args], { env: { ...env, ...sb.env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const command = [...prefix, process.execPath, ...sb.flags, MAIN, ...args];
+  return spawn(command[0] ?? process.execPath, command.slice(1), { env: { ...env, ...sb.env }, stdio: ['ignore', 'pipe', 'pipe'] });
 }
 
 export interface CliResult {
@@ -47,10 +52,10 @@ export function cleanEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv 
   return { ...env, ...extra };
 }
 
-export function runCli(args: string[], env: NodeJS.ProcessEnv = cleanEnv(), timeoutMs = 30_000): Promise<CliResult> {
+export function runCli(args: string[], env: NodeJS.ProcessEnv = cleanEnv(), timeoutMs = 30_000, prefix: readonly string[] = []): Promise<CliResult> {
   assertBuilt();
   return new Promise((resolve, reject) => {
-    const child = spawnMain(args, env);
+    const child = spawnMain(args, env, prefix);
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (b: Buffer) => (stdout += b.toString()));

@@ -245,11 +245,15 @@ void describe('routes without auth', () => {
     assert.match(assertError(await send(s.address, '/v1/events?limit=0'), 400, 'BAD_REQUEST'), /"limit"/);
   });
 
-  void it('GET /metrics serves the view body with its content type', async () => {
+  void it('GET /metrics serves the view body with its content type, then the API\'s own figures', async () => {
     const reply = await send(s.address, '/metrics');
     assert.equal(reply.status, 200);
     assert.equal(reply.headers['content-type'], 'text/plain; version=0.0.4; charset=utf-8');
-    assert.equal(reply.body, METRICS);
+    assert.ok(reply.body.startsWith(METRICS), reply.body);
+    for (const reason of ['capacity', 'socket_limit', 'idle_evicted']) {
+      assert.match(reply.body, new RegExp(`^dockhand_api_connections_rejected_total\\{reason="${reason}"\\} 0$`, 'm'));
+    }
+    assert.match(reply.body, /^dockhand_api_connections 1$/m);
   });
 
   void it('HEAD answers like GET without a body', async () => {
@@ -414,7 +418,7 @@ void describe('bearer token', () => {
     const open = await start({ token_file: file, metrics_auth: false });
     const metrics = await send(open.address, '/metrics');
     assert.equal(metrics.status, 200);
-    assert.equal(metrics.body, METRICS);
+    assert.ok(metrics.body.startsWith(METRICS), metrics.body);
     assertError(await send(open.address, '/v1/host'), 401, 'UNAUTHORIZED');
     assertError(await send(open.address, '/readyz'), 401, 'UNAUTHORIZED');
   });
@@ -439,10 +443,6 @@ void describe('start failures', () => {
       err instanceof DockhandError && err.code === 'UNAVAILABLE' && err.message.includes(`127.0.0.1:${first.address.port}`) && /EADDRINUSE/.test(err.message));
     await second.server.close();
     assert.equal((await send(first.address, '/healthz')).status, 200);
-  });
-
-  void it('refuses a non-loopback listener with no token and no mTLS, before binding', async () => {
-    await assert.rejects(create({ listen: { host: '0.0.0.0', port: 0 } }).server.start(), configInvalid(/^api\.token_file: required/));
   });
 
   void it('start() twice is refused; close() before start() resolves', async () => {
@@ -588,6 +588,27 @@ void describe('HTTPS and mutual TLS', () => {
     assertError(await send(s.address, '/v1/host', { tls: client }), 401, 'UNAUTHORIZED');
     assert.equal((await send(s.address, '/v1/host', { tls: client, headers: bearer('tok-mtls') })).status, 200);
     assert.equal((await send(s.address, '/healthz', { tls: client })).status, 200);
+  });
+
+  void it('past the cap, an HTTPS request gets 503 with Retry-After too', async () => {
+    const s = await start({ tls: tlsOptions(null) }, { limits: { maxConnections: 1 } });
+    const gate = deferred<undefined>();
+    const entered = deferred<undefined>();
+    s.view.hostImpl = async () => {
+      entered.resolve(undefined);
+      await gate.promise;
+      return { hostname: 'slow' };
+    };
+    const client = { ca: pem['ca.crt'] };
+    const pending = send(s.address, '/v1/host', { tls: client });
+    await entered.promise;
+    const refused = await send(s.address, '/healthz', { tls: client });
+    assertError(refused, 503, 'UNAVAILABLE');
+    assert.equal(refused.headers['retry-after'], '1');
+    assert.equal(refused.headers.connection, 'close');
+    gate.resolve(undefined);
+    assert.equal((await pending).status, 200);
+    assert.equal(s.server.connectionStats.rejected.capacity, 1);
   });
 
   void it('mutual TLS alone allows a non-loopback listener without a token', async () => {

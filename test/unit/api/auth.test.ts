@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { DockhandError } from '../../../src/core/errors.ts';
 import { BearerTokenCheck, parseBearer, readTokenFile, TOKEN_FILE_MAX_BYTES } from '../../../src/api/auth.ts';
-import { isLoopbackHost } from '../../../src/core/net.ts';
+import { isLoopbackAddress, isLoopbackHost } from '../../../src/core/net.ts';
 
 function configInvalid(message: RegExp): (err: unknown) => boolean {
   return (err) => err instanceof DockhandError && err.code === 'CONFIG_INVALID' && message.test(err.message);
@@ -100,5 +100,10 @@ void describe('isLoopbackHost', () => {
   void it('recognises loopback addresses only', () => {
     for (const host of ['127.0.0.1', '127.1.2.3', '::1', 'localhost', '0:0:0:0:0:0:0:1', '::ffff:127.0.0.1']) assert.equal(isLoopbackHost(host), true, host);
     for (const host of ['0.0.0.0', '::', '10.0.0.1', '', 'example.com', '128.0.0.1']) assert.equal(isLoopbackHost(host), false, host);
+  });
+
+  void it('isLoopbackAddress takes no name on trust: localhost is only what it resolves to', () => {
+    for (const address of ['127.0.0.1', '::1', '::ffff:127.0.0.1']) assert.equal(isLoopbackAddress(address), true, address);
+    for (const address of ['localhost', '0.0.0.0', '::', '192.0.2.2']) assert.equal(isLoopbackAddress(address), false, address);
   });
 });
