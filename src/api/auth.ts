@@ -1,6 +1,6 @@
 /**
  * Who may talk to the API: a bearer token read from a file, and/or TLS client certificates
- * (SPEC §6, §8 `api.token_file`, `api.tls`). Everything here is read at start (and on SIGHUP for
+ * (docs/api.md; `api.token_file`, `api.tls`). Everything here is read at start (and on SIGHUP for
  * the token), so a bad file is a CONFIG_INVALID naming its key path, never a failure mid-request.
  */
 import { createHash, createPrivateKey, timingSafeEqual, X509Certificate } from 'node:crypto';

@@ -1,7 +1,7 @@
 /**
  * How errors become HTTP responses. One table from the stable DockhandError codes to statuses, so
  * every endpoint answers the same failure the same way (fastify's error catalogue), and one JSON
- * shape the control plane can parse: `{"error":{"code":"...","message":"..."}}` (SPEC §6).
+ * shape the control plane can parse: `{"error":{"code":"...","message":"..."}}` (docs/api.md).
  */
 import { DockhandError } from '../core/errors.ts';
 import type { ErrorCode } from '../core/errors.ts';

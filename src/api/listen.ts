@@ -1,5 +1,5 @@
 /**
- * Binding the API's socket, and the rule that decides on what was bound (SPEC §8): a listener off
+ * Binding the API's socket, and the rule that decides on what was bound (docs/api.md): a listener off
  * loopback must authenticate its clients (a bearer token or mutual TLS). The rule is applied to
  * `server.address()` after listen(), never to the configured name: `localhost` is whatever
  * /etc/hosts says, and a hosts file mapping it to 0.0.0.0 once made an unauthenticated agent

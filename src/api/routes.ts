@@ -1,5 +1,5 @@
 /**
- * The route table and the core endpoints (SPEC §6). Routing is a plain segment matcher: the API
+ * The route table and the core endpoints (docs/api.md). Routing is a plain segment matcher: the API
  * has a few dozen fixed paths, so a radix tree would buy nothing, and keeping it here means the
  * server owns sockets and auth while this file owns what each path means.
  */

@@ -1,7 +1,7 @@
 /**
  * The control-plane HTTP(S) server: sockets, limits, auth and lifecycle. What each path returns
  * lives in routes.ts; how failures look lives in http-errors.ts. Graceful `close()` and immediate
- * `destroy()` are separate idempotent methods (undici's split, DESIGN.md "Habits").
+ * `destroy()` are separate idempotent methods (undici's split).
  */
 import { createServer as createHttpServer } from 'node:http';
 import type { IncomingMessage, Server, ServerOptions, ServerResponse } from 'node:http';
@@ -137,7 +137,7 @@ export class ApiServer {
     const server = this.#createServer(material);
     this.#server = server;
     this.#closed = new Promise((resolve) => server.once('close', () => resolve()));
-    // SPEC §8: off loopback a token or mTLS is required. Decided on the address bound (listen.ts):
+    // Off loopback a token or mTLS is required (docs/api.md). Decided on the address bound (listen.ts):
     // a name like localhost is only what the resolver says it is.
     const { host, port } = await listenOn(server, listen, this.#auth.enabled || this.#mutualTls);
     server.on('error', (err) => this.#logger.error({ err }, 'api server error'));
