@@ -10,7 +10,6 @@ import https from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { setTimeout as delay } from 'node:timers/promises';
 import { pino } from 'pino';
 import { ApiServer } from '../../src/api/server.ts';
 import type { ApiAddress, ApiLimits, ApiOptions } from '../../src/api/server.ts';
@@ -468,9 +467,9 @@ void describe('close and destroy', () => {
     const closing = s.server.close().then(() => {
       closed = true;
     });
-    await delay(100);
-    assert.equal(closed, false);
+    // New connections are refused once close() has begun; close() itself waits for the request.
     await assert.rejects(send(s.address, '/healthz'), { code: 'ECONNREFUSED' });
+    assert.equal(closed, false);
     gate.resolve(undefined);
     const reply = await pending;
     assert.equal(reply.status, 200);
@@ -499,12 +498,14 @@ void describe('close and destroy', () => {
 
   void it('close() drops requests still running after the grace period', async () => {
     let aborted = false;
+    const entered = deferred<undefined>();
     const s = await start({}, {
       limits: { closeGraceMs: 200 },
       routes: [{
         method: 'GET',
         pattern: '/v1/hang',
         handler: async ({ signal }) => {
+          entered.resolve(undefined);
           await new Promise((resolve) => signal.addEventListener('abort', resolve));
           aborted = true;
           return { json: {} };
@@ -513,7 +514,7 @@ void describe('close and destroy', () => {
     });
     const pending = send(s.address, '/v1/hang');
     pending.catch(() => undefined);
-    await delay(50);
+    await entered.promise;
     const begun = Date.now();
     await s.server.close();
     const took = Date.now() - begun;
