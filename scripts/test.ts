@@ -101,7 +101,7 @@ async function main(): Promise<number> {
 
   const files = await testFiles(patterns.length > 0 ? patterns : DEFAULT_PATTERNS);
   await reapOrphans('left by an earlier run');
-  // unit tests are pure logic (docs/development.md); `npm run test:unit` need not wait for a daemon
+  // unit tests are pure logic (docs/development.md, How tests run); `npm run test:unit` need not wait for a daemon
   const needsEngine = files.some((f) => !f.startsWith(`test${path.sep}unit${path.sep}`));
   let engine: Engine | undefined;
   try {

@@ -1,4 +1,4 @@
-// Docker over TCP with TLS client certificates, as platforms configure `dockerd --tlsverify`:
+// Docker over TCP with TLS client certificates, as a daemon run with `dockerd --tlsverify` requires:
 // the watcher connects with the right certificate and is refused (reported, not crashed) with a
 // certificate from another CA or with plain HTTP.
 import assert from 'node:assert/strict';

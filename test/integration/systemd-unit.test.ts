@@ -20,7 +20,7 @@ const UNIT_FILE = path.join(REPO, 'systemd', 'dockhand.service');
 const ENV_EXAMPLE = path.join(REPO, 'systemd', 'dockhand.default');
 const CONFIG_EXAMPLE = path.join(REPO, 'systemd', 'dockhand.yaml.example');
 const EXEC_START = 'ExecStart=/usr/bin/dockhand run --config /etc/dockhand/dockhand.yaml';
-/** The agent bounds its own graceful stop at about this long (src/main.ts); systemd must wait longer. */
+/** The agent bounds its own graceful stop at about this long (README.md, CLI: 25 s); systemd must wait longer. */
 const AGENT_STOP_BOUND_S = 30;
 /** `systemd-analyze security` exposure (0 = locked down, 10 = unprotected) the unit must stay under. */
 const MAX_EXPOSURE = 2.5;

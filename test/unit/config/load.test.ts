@@ -50,7 +50,7 @@ test('an empty file means all defaults', () => {
   assert.equal(loadConfig({ file: file(''), env: {} }).config.api.listen.port, 9731);
 });
 
-test('the documented example file is accepted as written', () => {
+test('an example file setting every section is accepted as written', () => {
   const token = file('secret\n');
   const { config } = loadConfig({
     env: {},

@@ -15,7 +15,7 @@ function reason(result: LogFileNameResult): string {
   return result.reason;
 }
 
-test('the convention\'s examples: an application log and a tracing log', () => {
+test('the naming convention\'s examples (docs/logs.md): an application log and a tracing log', () => {
   assert.deepEqual(meta(parseLogFileName('/data/application/logs/weberror_aether_nor_8_778283_20150819.log', ENV)), {
     dataset: 'app',
     logType: 'weberror',
