@@ -14,6 +14,7 @@ import { cgroupPathFromProc, derivedCgroupPath } from './cgroup-path.ts';
 import { dockerInfo, dockerVersion, isNotFound } from './client.ts';
 import { openEventStream } from './event-stream.ts';
 import type { EventSubscription, RawDockerEvent } from './event-stream.ts';
+import { EventDedup } from './event-dedup.ts';
 import type { ContainerInventory } from './inventory.ts';
 import { recordFromInspect, toHealth } from './records.ts';
 import type { ContainerAction, ContainerEvent, ContainerRecord } from './types.ts';
@@ -72,9 +73,8 @@ export class DockerWatcher {
   #engine: EngineInfo | undefined;
   #loop: Promise<void> | undefined;
   #subscription: EventSubscription | undefined;
-  /** Resume point and the events already seen at exactly that time (Docker re-sends them on resume). */
-  #lastNano: bigint | undefined;
-  #seenAtLastNano = new Set<string>();
+  /** Recently seen events: the resume point, and the repeats a resume re-sends. */
+  readonly #dedup = new EventDedup();
   /** While reconciling, event-driven changes wait here so a stale listing cannot overwrite them. */
   #pending: RawDockerEvent[] | undefined;
   readonly #refreshing = new Map<string, boolean>();
@@ -154,7 +154,7 @@ export class DockerWatcher {
   async #connect(signal: AbortSignal): Promise<EventSubscription> {
     this.#pending = [];
     const sub = await openEventStream(this.#o.docker, {
-      sinceNano: this.#lastNano,
+      sinceNano: this.#dedup.resumeFrom,
       signal,
       onEvent: (e) => this.#onRawEvent(e),
       onBadLine: (line) => {
@@ -257,16 +257,9 @@ export class DockerWatcher {
   }
 
   #onRawEvent(e: RawDockerEvent): void {
-    // Resume re-sends events at exactly the `since` time: drop the ones already seen.
-    const key = `${e.Actor.ID}|${e.Action}`;
-    if (this.#lastNano !== undefined && e.nano < this.#lastNano) return;
-    if (e.nano === this.#lastNano) {
-      if (this.#seenAtLastNano.has(key)) return;
-    } else {
-      this.#lastNano = e.nano;
-      this.#seenAtLastNano = new Set();
-    }
-    this.#seenAtLastNano.add(key);
+    // A resume re-sends events from the `since` time on; live events may come slightly out of
+    // timestamp order, so only exact repeats are dropped (event-dedup.ts).
+    if (this.#dedup.repeat(e)) return;
 
     const [verb, detail] = splitAction(e.Action);
     this.#o.metrics?.event(verb);
