@@ -4,6 +4,8 @@
  * per agent instance (not prom-client's global) so tests can run several agents in one process.
  */
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { DRIFT_REASONS } from '../docker/drift.ts';
+import type { DriftReason } from '../docker/drift.ts';
 import type { ContainerInventory } from '../docker/inventory.ts';
 import type { DockerConnectionState, DockerWatcherMetrics } from '../docker/watcher.ts';
 
@@ -17,6 +19,7 @@ export class AgentMetrics implements DockerWatcherMetrics {
   readonly #events: Counter<'action'>;
   readonly #badLines: Counter;
   readonly #reconcileSeconds: Histogram;
+  readonly #drift: Counter<'reason'>;
   readonly #textSources: (() => Promise<string>)[] = [];
 
   constructor(options: { version: string; inventory: ContainerInventory }) {
@@ -51,6 +54,14 @@ export class AgentMetrics implements DockerWatcherMetrics {
       buckets: [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
       registers,
     });
+    this.#drift = new Counter({
+      name: 'dockhand_inventory_drift_total',
+      help: 'Inventory drift found (Docker events lost): events about unknown containers, impossible transitions, and containers a verifying re-list found missing, stale or in another state.',
+      labelNames: ['reason'],
+      registers,
+    });
+    // every reason from the start: a rate() or an alert needs the series before the first drift
+    for (const reason of DRIFT_REASONS) this.#drift.inc({ reason }, 0);
     const inventory = options.inventory;
     new Gauge({
       name: 'dockhand_inventory_containers',
@@ -84,6 +95,10 @@ export class AgentMetrics implements DockerWatcherMetrics {
 
   reconcile(durationMs: number): void {
     this.#reconcileSeconds.observe(durationMs / 1000);
+  }
+
+  drift(reason: DriftReason, count: number): void {
+    this.#drift.inc({ reason }, count);
   }
 
   /**
