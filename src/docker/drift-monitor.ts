@@ -1,8 +1,9 @@
 /**
  * The DriftDetector's clock and voice for the DockerWatcher: a timer that asks for a verifying
  * re-list at the detector's deadline (debounced: after the stream quiets, never later than the
- * detector's maximum delay), the drift counter, and the rate-limited warning. The detector and the
- * report (drift.ts) hold the logic; this only schedules.
+ * detector's maximum delay), one that confirms what a re-list found once late events had their
+ * chance, the drift counter, and the rate-limited warning. The detector and the report (drift.ts)
+ * hold the logic; this only schedules.
  */
 import { DRIFT_REASONS, DEFAULT_DRIFT, DriftDetector, DriftReport } from './drift.ts';
 import type { DriftDetectorOptions, DriftFinding, DriftReason, DriftSummary, DriftTrigger } from './drift.ts';
@@ -28,6 +29,7 @@ export class DriftMonitor {
   #verifyTimer: NodeJS.Timeout | undefined;
   #verifyAt = 0;
   #reportTimer: NodeJS.Timeout | undefined;
+  #confirmTimer: NodeJS.Timeout | undefined;
 
   constructor(options: DriftMonitorOptions) {
     this.#o = options;
@@ -53,6 +55,18 @@ export class DriftMonitor {
     this.#detector.reconciled(listedIds);
   }
 
+  /**
+   * What a re-list found: drift unless an event for the container follows soon (DriftDetector.hold).
+   * Where events were lost more may be: one more verification once the stream is quiet (a re-list
+   * repairs what it finds, so in a quiet system the next one finds nothing and this ends).
+   */
+  relisted(findings: readonly DriftFinding[]): void {
+    if (findings.length === 0) return;
+    this.#detector.hold(findings, this.#now());
+    this.#detector.suspect('relist', this.#now());
+    this.#armConfirm();
+  }
+
   found(findings: readonly DriftFinding[]): void {
     if (findings.length === 0) return;
     for (const reason of DRIFT_REASONS) {
@@ -62,16 +76,29 @@ export class DriftMonitor {
     this.#report.add(findings);
   }
 
-  /** A re-list ended (or failed): report what was found, and verify again if still suspect. */
+  /** A re-list ended (or failed): verify again if still suspect, and report (with the re-list's findings once confirmed). */
   settle(): void {
-    this.#flush();
+    if (this.#detector.confirmAt === undefined) this.#flush();
     this.#arm();
   }
 
   stop(): void {
     clearTimeout(this.#verifyTimer);
     clearTimeout(this.#reportTimer);
-    this.#verifyTimer = this.#reportTimer = undefined;
+    clearTimeout(this.#confirmTimer);
+    this.#verifyTimer = this.#reportTimer = this.#confirmTimer = undefined;
+  }
+
+  #armConfirm(): void {
+    const at = this.#detector.confirmAt;
+    if (at === undefined || this.#confirmTimer) return;
+    this.#confirmTimer = setTimeout(() => {
+      this.#confirmTimer = undefined;
+      this.found(this.#detector.confirm(this.#now()));
+      if (this.#detector.confirmAt === undefined) this.#flush();
+      else this.#armConfirm();
+    }, Math.max(0, at - this.#now()));
+    this.#confirmTimer.unref();
   }
 
   /** The deadline only moves later while suspicion lasts, so a timer that fires early re-arms. */

@@ -10,15 +10,16 @@
  * lost), a transition that cannot follow the last one (start after start: the die was lost), or
  * none at all (a lost destroy). So: suspicious events and bursts of events (when loss is likely)
  * schedule a verification re-list shortly after the stream quiets down, debounced and bounded, and
- * what that re-list finds, minus what queued events and inspects in flight explain, is drift.
+ * what that re-list finds, minus what queued events, inspects in flight and events soon after
+ * explain, is drift.
  */
 import type { ContainerState } from './types.ts';
 
 /** Why drift was counted: symptoms in the event stream, or what a verifying re-list found. */
 export type DriftReason = 'unknown_container' | 'transition' | 'missing' | 'stale' | 'state';
 export const DRIFT_REASONS: readonly DriftReason[] = ['unknown_container', 'transition', 'missing', 'stale', 'state'];
-/** What makes the detector ask for a verification. */
-export type DriftTrigger = 'unknown_container' | 'transition' | 'burst';
+/** What makes the detector ask for a verification; `relist`: the last one found differences, so look again once quiet. */
+export type DriftTrigger = 'unknown_container' | 'transition' | 'burst' | 'relist';
 
 export interface DriftFinding {
   id: string;
@@ -36,9 +37,11 @@ export interface DriftDetectorOptions {
   burstEvents: number;
   /** Containers whose last event-derived phase is remembered (oldest forgotten first). */
   trackLimit: number;
+  /** A difference a re-list found counts as drift when no event for the container follows within this. */
+  confirmMs: number;
 }
 
-export const DEFAULT_DRIFT: DriftDetectorOptions = { quietMs: 1000, maxDelayMs: 10_000, burstEvents: 32, trackLimit: 10_000 };
+export const DEFAULT_DRIFT: DriftDetectorOptions = { quietMs: 1000, maxDelayMs: 10_000, burstEvents: 32, trackLimit: 10_000, confirmMs: 2000 };
 
 /** Where a container's own events put it; `listed`: known from a listing, no event since. */
 type Phase = 'listed' | 'created' | 'running' | 'paused' | 'stopped' | 'removed';
@@ -80,6 +83,7 @@ export class DriftDetector {
   readonly #o: DriftDetectorOptions;
   readonly #phases = new Map<string, Phase>();
   readonly #triggers = new Map<DriftTrigger, number>();
+  readonly #held = new Map<string, { finding: DriftFinding; until: number }>();
   #suspectSince: number | undefined;
   #lastEventAt = Number.NEGATIVE_INFINITY;
   #burst = 0;
@@ -95,11 +99,13 @@ export class DriftDetector {
    * Returns the symptom the event shows, if any.
    */
   observe(id: string, action: string, known: boolean, replay: boolean, now: number): DriftFinding | undefined {
-    if (now - this.#lastEventAt >= this.#o.quietMs) this.#burst = 0;
+    this.#held.delete(id); // a late event explains what a re-list found
+    // a replayed event arrived during the re-list: its duration was no pause in the stream
+    if (!replay && now - this.#lastEventAt >= this.#o.quietMs) this.#burst = 0;
     this.#lastEventAt = now;
     // Every event of a burst past the threshold keeps the suspicion alive, so after a
     // verification forced mid-burst by maxDelayMs one more follows once the burst ends.
-    if (++this.#burst >= this.#o.burstEvents) this.#suspect('burst', now);
+    if (++this.#burst >= this.#o.burstEvents) this.suspect('burst', now);
     const prev = this.#phases.get(id);
     let finding: DriftFinding | undefined;
     if (prev === undefined) {
@@ -109,14 +115,14 @@ export class DriftDetector {
       finding = { id, reason: 'transition', detail: `${action} after ${prev}` };
     }
     this.#track(id, NEXT_PHASE[action] ?? prev ?? 'listed');
-    if (finding) this.#suspect(finding.reason as DriftTrigger, now);
+    if (finding) this.suspect(finding.reason as DriftTrigger, now);
     return finding;
   }
 
-  /** When a verification should run (ms, the clock of `now`), or undefined when nothing is suspect. */
+  /** When a verification should run (ms, the clock of `now`): quietMs after the suspicion and the last event, at most maxDelayMs after the suspicion. */
   get deadline(): number | undefined {
     if (this.#suspectSince === undefined) return undefined;
-    return Math.min(this.#lastEventAt + this.#o.quietMs, this.#suspectSince + this.#o.maxDelayMs);
+    return Math.min(Math.max(this.#lastEventAt, this.#suspectSince) + this.#o.quietMs, this.#suspectSince + this.#o.maxDelayMs);
   }
 
   /** A re-list begins (any kind: it covers the suspicion so far). Returns what raised it, by count. */
@@ -138,7 +144,35 @@ export class DriftDetector {
     for (const id of listed) this.#track(id, 'listed');
   }
 
-  #suspect(trigger: DriftTrigger, now: number): void {
+  /**
+   * Differences a re-list found, held back for confirmMs: Docker updates what it lists before it
+   * publishes the event (daemon/start.go checkpoints the running state, then logs start; create
+   * and destroy likewise), so a listing can be ahead of the stream, and an event for the
+   * container meanwhile explains the difference.
+   */
+  hold(findings: readonly DriftFinding[], now: number): void {
+    for (const f of findings) this.#held.set(f.id, { finding: f, until: now + this.#o.confirmMs });
+  }
+
+  /** When held differences are due to be confirmed, or undefined when none are held. */
+  get confirmAt(): number | undefined {
+    let at: number | undefined;
+    for (const { until } of this.#held.values()) if (at === undefined || until < at) at = until;
+    return at;
+  }
+
+  /** Held differences no event explained in time: drift. */
+  confirm(now: number): DriftFinding[] {
+    const out: DriftFinding[] = [];
+    for (const [id, { finding, until }] of this.#held) {
+      if (until > now) continue;
+      out.push(finding);
+      this.#held.delete(id);
+    }
+    return out;
+  }
+
+  suspect(trigger: DriftTrigger, now: number): void {
     this.#triggers.set(trigger, trigger === 'burst' ? 1 : (this.#triggers.get(trigger) ?? 0) + 1);
     this.#suspectSince ??= now;
   }

@@ -20,7 +20,7 @@ import type { DriftReason } from './drift.ts';
 import { DriftMonitor } from './drift-monitor.ts';
 import { EventDedup } from './event-dedup.ts';
 import type { ContainerInventory } from './inventory.ts';
-import { containerEventFrom, recordFromInspect, toHealth } from './records.ts';
+import { containerEventFrom, recordFromInspect, toHealth, toState } from './records.ts';
 import type { ContainerAction, ContainerRecord } from './types.ts';
 
 export type DockerConnectionState = 'connecting' | 'connected' | 'disconnected' | 'stopped';
@@ -85,7 +85,7 @@ export class DockerWatcher {
   /** While reconciling, event-driven changes wait here so a stale listing cannot overwrite them. */
   #pending: RawDockerEvent[] | undefined;
   readonly #refreshing = new Map<string, boolean>();
-  /** Re-lists applied so far: an inspect answer older than the last one must not bring back a container it no longer had. */
+  /** Re-lists applied so far: an inspect that raced one may be older than it, and is asked again. */
   #relists = 0;
   #reconnects = 0;
 
@@ -241,7 +241,7 @@ export class DockerWatcher {
     // be applied. After a (re)connect differences are the outage's, reported as such.
     const queued = new Set((this.#pending ?? []).map((e) => e.Actor.ID));
     const explained = (id: string): boolean => queued.has(id) || inFlight.has(id) || this.#refreshing.has(id);
-    const drift = kind === 'connect' ? [] : inventoryDrift(inventory, listed.map((c) => ({ id: c.Id, state: c.State })), explained);
+    const drift = kind === 'connect' ? [] : inventoryDrift(inventory, listed.map((c) => ({ id: c.Id, state: toState(c.State) })), explained);
     const toInspect = listed.filter((c) => kind === 'connect' || inventory.byId(c.Id)?.state !== c.State).map((c) => c.Id);
     const fresh = new Map<string, ContainerRecord>();
     await mapLimit(toInspect, this.#o.inspectConcurrency ?? 8, async (id) => {
@@ -261,11 +261,11 @@ export class DockerWatcher {
     for (const e of pending) this.#applyToInventory(e, true);
     const ms = performance.now() - started;
     this.#o.metrics?.reconcile(ms, inventory.size);
-    this.#drift.found(drift);
+    this.#drift.relisted(drift);
     this.#drift.settle();
     const quiet = kind === 'verify' && drift.length === 0;
     this.#o.logger[quiet ? 'debug' : 'info'](
-      { kind, containers: inventory.size, inspected: toInspect.length, added: result.added.length, removed: result.removed.length, drift: drift.length, triggers: Object.fromEntries(triggers), ms: Math.round(ms) },
+      { kind, containers: inventory.size, inspected: toInspect.length, added: result.added.length, removed: result.removed.length, differences: drift.length, triggers: Object.fromEntries(triggers), ms: Math.round(ms) },
       'Docker inventory reconciled',
     );
   }
@@ -350,8 +350,10 @@ export class DockerWatcher {
           const relists = this.#relists;
           const r = await this.#inspect(id);
           if (!this.#refreshing.has(id)) return; // destroyed meanwhile
-          if (!r) this.#o.inventory.remove(id);
-          else if (relists === this.#relists || this.#o.inventory.byId(id)) this.#o.inventory.upsert(r);
+          // a re-list applied meanwhile may be newer than this answer (and no event may follow, if lost)
+          if (relists !== this.#relists) this.#refreshing.set(id, true);
+          else if (r) this.#o.inventory.upsert(r);
+          else this.#o.inventory.remove(id);
         } while (this.#refreshing.get(id) === true && !this.#abort.signal.aborted);
       } catch (err) {
         this.#o.logger.warn({ container: id, err: errorMessage(err) }, 'inspect after event failed; the next reconcile will catch up');

@@ -11,7 +11,7 @@ function monitor(t: TestContext) {
     verify: () => calls.verify++,
     warn: (s) => calls.warn.push(s),
     count: (reason, n) => calls.counted.set(reason, (calls.counted.get(reason) ?? 0) + n),
-    detector: { quietMs: 1000, maxDelayMs: 10_000, burstEvents: 32, trackLimit: 1000 },
+    detector: { quietMs: 1000, maxDelayMs: 10_000, burstEvents: 32, trackLimit: 1000, confirmMs: 2000 },
     warnIntervalMs: 60_000,
     now: () => Date.now(),
   });
@@ -69,4 +69,37 @@ test('drift found in re-lists is warned about once per interval, gathered in bet
   tick(60_000);
   assert.equal(calls.warn.length, 2, 'what was gathered is reported when the interval is over');
   assert.deepEqual(calls.warn[1]?.found, { missing: 2 });
+});
+
+test('a re-list\'s findings are counted and reported with the symptoms once late events had their chance', (t) => {
+  const { m, calls, tick } = monitor(t);
+  m.observe('lost-create', 'start', false, false); // a symptom: counted at once
+  m.begin();
+  m.relisted([
+    { id: 'stale', reason: 'stale', detail: 'agent removing, gone from docker' },
+    { id: 'ahead', reason: 'state', detail: 'agent created, docker running' }, // listed before its start was published
+  ]);
+  m.settle();
+  assert.equal(calls.warn.length, 0, 'the warning waits for the re-list\'s findings');
+  m.observe('ahead', 'start', true, false);
+  tick(2000);
+  assert.deepEqual([...calls.counted], [['unknown_container', 1], ['stale', 1]]);
+  assert.equal(calls.warn.length, 1);
+  assert.deepEqual(calls.warn[0]?.found, { unknown_container: 1, stale: 1 }, 'one line for both');
+});
+
+test('a re-list that found differences is followed by one more once quiet; one that found none is not', (t) => {
+  const { m, calls, tick } = monitor(t);
+  m.begin();
+  m.relisted([{ id: 'stale', reason: 'stale', detail: '…' }]);
+  m.settle();
+  tick(999);
+  assert.equal(calls.verify, 0, 'not at once');
+  tick(1);
+  assert.equal(calls.verify, 1, 'where events were lost more may be: a second later');
+  m.begin();
+  m.relisted([]);
+  m.settle();
+  tick(60_000);
+  assert.equal(calls.verify, 1);
 });

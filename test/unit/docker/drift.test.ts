@@ -5,7 +5,7 @@ import type { DriftDetectorOptions, DriftFinding } from '../../../src/docker/dri
 import { ContainerInventory } from '../../../src/docker/inventory.ts';
 import type { ContainerRecord } from '../../../src/docker/types.ts';
 
-const OPTS: DriftDetectorOptions = { quietMs: 1000, maxDelayMs: 10_000, burstEvents: 32, trackLimit: 100 };
+const OPTS: DriftDetectorOptions = { quietMs: 1000, maxDelayMs: 10_000, burstEvents: 32, trackLimit: 100, confirmMs: 2000 };
 
 /** Feeds `actions` for one container, one ms apart; returns the findings. */
 function feed(d: DriftDetector, id: string, actions: string[], opts: { known?: boolean; replay?: boolean; at?: number } = {}): DriftFinding[] {
@@ -82,6 +82,14 @@ test('a burst is worth a verification; fewer events, or events with pauses betwe
   assert.equal(slow.deadline, undefined, 'one event a second is no burst');
 });
 
+test('events replayed after a re-list continue the burst: the re-list took time, the stream did not pause', () => {
+  const d = new DriftDetector(OPTS);
+  for (let i = 0; i < 40; i++) d.observe(`c${i}`, 'create', false, false, i * 10);
+  d.begin(); // a verification starts at 400 ms and takes 2 s; events queue meanwhile
+  d.observe('late', 'destroy', true, true, 2400);
+  assert.equal(d.deadline, 3400, 'still a burst: verify again after it');
+});
+
 test('steady churn never goes quiet: verifications come every maxDelayMs, and one more after the churn', () => {
   const d = new DriftDetector(OPTS);
   const verifications: number[] = [];
@@ -108,6 +116,20 @@ test('the phase table is bounded; a forgotten container is judged by the invento
   feed(d, 'c', ['create']);
   assert.deepEqual(feed(d, 'a', ['start'], { known: true }), [], 'a was forgotten: start after running goes unnoticed');
   assert.deepEqual(feed(d, 'c', ['start', 'start']).map((f) => f.reason), ['transition']);
+});
+
+test('what a re-list found is drift only when no event for the container follows within confirmMs', () => {
+  const d = new DriftDetector(OPTS);
+  assert.equal(d.confirmAt, undefined);
+  d.hold([
+    { id: 'late', reason: 'missing', detail: 'docker has it created, the agent did not know it' }, // listed before its create was published
+    { id: 'lost', reason: 'stale', detail: 'agent exited, gone from docker' },
+  ], 10_000);
+  assert.equal(d.confirmAt, 12_000);
+  d.observe('late', 'create', false, false, 10_050);
+  assert.deepEqual(d.confirm(11_999), [], 'not yet');
+  assert.deepEqual(d.confirm(12_000).map((f) => f.id), ['lost'], 'the create explained the other one');
+  assert.equal(d.confirmAt, undefined);
 });
 
 function rec(id: string, state: ContainerRecord['state']): ContainerRecord {
