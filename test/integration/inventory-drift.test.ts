@@ -32,7 +32,7 @@ async function startAgent(dockerHost: string, name: string): Promise<{ agent: Ag
   await waitFor('agent connected to Docker', async () => {
     const body = (await (await fetch(`${base}/readyz`)).json()) as { checks: { name: string; ok: boolean }[] };
     return body.checks.some((c) => c.name === 'docker' && c.ok);
-  }, 30_000, 100).catch(async (err: unknown) => {
+  }, 60_000, 100).catch(async (err: unknown) => {
     await agent.dispose();
     throw new Error(`${(err as Error).message}\n${agent.lines.slice(-10).map((l) => JSON.stringify(l)).join('\n')}\n${agent.stderr.slice(-2000)}`);
   });
@@ -46,8 +46,9 @@ async function assertConverges(base: string, host: string, endedAt: number): Pro
   return ms;
 }
 
-void describe('inventory after container churn', { timeout: 240_000 }, () => {
-  void it('equals docker ps -a within 5 s after 200 containers churn', async (t) => {
+// about 90 s together on an idle 2-CPU machine; the timeouts leave room for a busy one
+void describe('inventory after container churn', () => {
+  void it('equals docker ps -a within 5 s after 200 containers churn', { timeout: 300_000 }, async (t) => {
     const host = await requireDocker(t);
     if (!host) return;
     const image = await ensureTestImage(host);
@@ -67,7 +68,7 @@ void describe('inventory after container churn', { timeout: 240_000 }, () => {
     t.diagnostic(`events seen: ${[...series(exposition, 'dockhand_docker_events_total')].map(([l, v]) => `${l} ${v}`).join(', ')}; drift: ${[...drift].map(([l, v]) => `${l} ${v}`).join(', ')}`);
   });
 
-  void it('finds, counts, logs and repairs drift when events are lost on the way', async (t) => {
+  void it('finds, counts, logs and repairs drift when events are lost on the way', { timeout: 180_000 }, async (t) => {
     const host = await requireDocker(t);
     if (!host) return;
     if (!host.startsWith('unix://')) return t.skip('the lossy proxy needs a unix socket engine');
@@ -93,10 +94,12 @@ void describe('inventory after container churn', { timeout: 240_000 }, () => {
     const converged = await assertConverges(base, host, endedAt);
     t.diagnostic(`${lost} events dropped (${[...proxy.dropped].map(([a, n]) => `${a} ${n}`).join(', ')}); inventory equal to docker ps -a ${converged} ms after the churn`);
 
-    const exposition = await (await fetch(`${base}/metrics`)).text();
+    // what a re-list found is confirmed (and warned about) once late events had their chance
+    const exposition = await waitFor('drift counted', async () => {
+      const text = await (await fetch(`${base}/metrics`)).text();
+      return [...series(text, 'dockhand_inventory_drift_total').values()].some((n) => n > 0) && agent.lines.some((l) => l.event === 'docker.drift') ? text : undefined;
+    }, 15_000, 200);
     const drift = series(exposition, 'dockhand_inventory_drift_total');
-    const found = [...drift.values()].reduce((a, b) => a + b, 0);
-    assert.ok(found > 0, `drift counted: ${[...drift].map(([l, v]) => `${l} ${v}`).join(', ')}`);
     t.diagnostic(`drift: ${[...drift].map(([l, v]) => `${l} ${v}`).join(', ')}`);
     assert.match(exposition, /^dockhand_docker_up 1$/m, 'lost events are drift, not a lost connection');
 
