@@ -256,12 +256,13 @@ export class DockerWatcher {
     const result = inventory.replaceAll(records);
     this.#relists++;
     this.#drift.reconciled(listed.map((c) => c.Id));
+    // held before the queued events replay: one that arrived after the listing explains a difference too
+    this.#drift.relisted(drift);
     const pending = this.#pending ?? [];
     this.#pending = undefined;
     for (const e of pending) this.#applyToInventory(e, true);
     const ms = performance.now() - started;
     this.#o.metrics?.reconcile(ms, inventory.size);
-    this.#drift.relisted(drift);
     this.#drift.settle();
     const quiet = kind === 'verify' && drift.length === 0;
     this.#o.logger[quiet ? 'debug' : 'info'](
