@@ -172,6 +172,7 @@ export class DriftDetector {
     return out;
   }
 
+  /** Makes a verification due (see deadline); also for suspicion from outside the stream (a re-list that found differences). */
   suspect(trigger: DriftTrigger, now: number): void {
     this.#triggers.set(trigger, trigger === 'burst' ? 1 : (this.#triggers.get(trigger) ?? 0) + 1);
     this.#suspectSince ??= now;

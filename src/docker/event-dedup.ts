@@ -9,15 +9,13 @@
  */
 
 export interface DedupOptions {
-  /** How far below the newest timeNano a key is still remembered (ns); also the resume slack. */
+  /** How far below the newest timeNano a key is still remembered (ns). */
   windowNs: bigint;
   /** Bound on remembered keys, whatever the event rate. */
   maxKeys: number;
 }
 
 export const DEFAULT_DEDUP: DedupOptions = { windowNs: 5_000_000_000n, maxKeys: 20_000 };
-/** Resume this far before the newest event seen: events stamped earlier may have been in flight. */
-const RESUME_SLACK_NS = 1_000_000_000n;
 
 export interface EventIdentity {
   Action: string;
@@ -36,11 +34,16 @@ export class EventDedup {
     this.#o = options;
   }
 
-  /** The `since` for a resume: a little before the newest event, so late-stamped ones are re-sent too (and recognised here). */
+  /**
+   * The `since` for a resume: the newest event seen. Not earlier, though events stamped earlier
+   * may have been in flight when the stream broke: the engine would re-send everything in its
+   * buffer from then on, including events from before this agent first connected, which no key
+   * here can tell from lost ones (the health tests' "lost connection" case saw start events of
+   * containers created before the agent replayed as new). The re-list after a reconnect repairs
+   * the inventory either way.
+   */
   get resumeFrom(): bigint | undefined {
-    if (this.#newest === undefined) return undefined;
-    const slack = RESUME_SLACK_NS < this.#o.windowNs ? RESUME_SLACK_NS : this.#o.windowNs;
-    return this.#newest - slack;
+    return this.#newest;
   }
 
   get size(): number {
