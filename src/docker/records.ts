@@ -1,10 +1,12 @@
 /**
- * Mapping Docker's inspect document to the agent's ContainerRecord, and the small parsers that
- * go with it (image tag, zero times, ports). Pure functions: unit-tested against recorded JSON.
+ * Mapping Docker's inspect document to the agent's ContainerRecord and a Docker event to the
+ * lifecycle event the agent records, and the small parsers that go with them (image tag, zero
+ * times, ports). Pure functions: unit-tested against recorded JSON.
  */
 import type { ContainerInspectInfo } from 'dockerode';
 import { byCodeUnit } from '../core/compare.ts';
-import type { ContainerHealth, ContainerRecord, ContainerState, PublishedPort } from './types.ts';
+import type { RawDockerEvent } from './event-stream.ts';
+import type { ContainerAction, ContainerEvent, ContainerHealth, ContainerRecord, ContainerState, PublishedPort } from './types.ts';
 
 const STATES: readonly ContainerState[] = ['created', 'running', 'paused', 'restarting', 'removing', 'exited', 'dead'];
 const HEALTH: readonly ContainerHealth[] = ['starting', 'healthy', 'unhealthy'];
@@ -85,4 +87,27 @@ export function recordFromInspect(info: ContainerInspectInfo, cgroupPath: string
     cgroupPath,
     updatedAt: now,
   };
+}
+
+/** Event attributes that are not container labels. */
+const NON_LABEL_ATTRIBUTES = new Set(['name', 'image', 'exitCode', 'signal', 'oldName', 'execDuration', 'container']);
+
+/** A Docker event as the lifecycle event the agent records; name, image and labels from `known` (the inventory's record) when the event lacks them. */
+export function containerEventFrom(e: RawDockerEvent, action: ContainerAction, detail: string, known: ContainerRecord | undefined): Omit<ContainerEvent, 'seq'> {
+  const attrs = e.Actor.Attributes ?? {};
+  const labels: Record<string, string> = {};
+  for (const [k, v] of Object.entries(attrs)) if (!NON_LABEL_ATTRIBUTES.has(k)) labels[k] = v;
+  const event: Omit<ContainerEvent, 'seq'> = {
+    kind: 'container',
+    time: Number(e.nano / 1_000_000n),
+    action,
+    containerId: e.Actor.ID,
+    containerName: attrs.name ?? known?.name ?? '',
+    image: attrs.image ?? known?.image ?? '',
+    labels: known?.labels ?? labels,
+  };
+  if (action === 'die' && attrs.exitCode !== undefined) event.exitCode = Number(attrs.exitCode);
+  if (action === 'kill' && attrs.signal !== undefined) event.signal = attrs.signal;
+  if (action === 'health_status') event.health = toHealth(detail);
+  return event;
 }

@@ -1,8 +1,9 @@
 /**
  * Keeps the ContainerInventory live: open the event stream first, then list and reconcile, so no
  * event between the two is missed (Vector's docker_logs does the same); on a broken stream,
- * reconnect with backoff and resume with `since=<last event time>`, then re-list. Docker being
- * unreachable is a state (reported, retried), never a crash.
+ * reconnect with backoff and resume with `since=<last event time>`, then re-list. Events lost on
+ * a live stream are noticed by the DriftDetector (drift.ts), which asks for a verifying re-list.
+ * Docker being unreachable is a state (reported, retried), never a crash.
  */
 import type Docker from 'dockerode';
 import type { Logger } from 'pino';
@@ -14,9 +15,13 @@ import { cgroupPathFromProc, derivedCgroupPath } from './cgroup-path.ts';
 import { dockerInfo, dockerVersion, isNotFound } from './client.ts';
 import { openEventStream } from './event-stream.ts';
 import type { EventSubscription, RawDockerEvent } from './event-stream.ts';
+import { inventoryDrift } from './drift.ts';
+import type { DriftReason } from './drift.ts';
+import { DriftMonitor } from './drift-monitor.ts';
+import { EventDedup } from './event-dedup.ts';
 import type { ContainerInventory } from './inventory.ts';
-import { recordFromInspect, toHealth } from './records.ts';
-import type { ContainerAction, ContainerEvent, ContainerRecord } from './types.ts';
+import { containerEventFrom, recordFromInspect, toHealth, toState } from './records.ts';
+import type { ContainerAction, ContainerRecord } from './types.ts';
 
 export type DockerConnectionState = 'connecting' | 'connected' | 'disconnected' | 'stopped';
 
@@ -39,6 +44,8 @@ export interface DockerWatcherMetrics {
   event(action: string): void;
   badEventLine(): void;
   reconcile(durationMs: number, inventorySize: number): void;
+  /** Inventory drift found: symptoms in the event stream, or differences a re-list repaired. */
+  drift(reason: DriftReason, count: number): void;
 }
 
 export interface DockerWatcherOptions {
@@ -60,8 +67,8 @@ export interface DockerWatcherOptions {
 
 /** Actions recorded as lifecycle events. exec_*, attach, resize, top, … are noise (HEALTHCHECK runs an exec every interval). */
 const LIFECYCLE = new Set<ContainerAction>(['create', 'start', 'restart', 'die', 'oom', 'kill', 'stop', 'pause', 'unpause', 'health_status', 'destroy', 'rename', 'update']);
-/** Event attributes that are not container labels. */
-const NON_LABEL_ATTRIBUTES = new Set(['name', 'image', 'exitCode', 'signal', 'oldName', 'execDuration', 'container']);
+/** A (re)connect lists everything afresh; a periodic resync or a drift verification re-lists to check. */
+type ReconcileKind = 'connect' | 'periodic' | 'verify';
 
 export class DockerWatcher {
   readonly #o: DockerWatcherOptions;
@@ -72,17 +79,24 @@ export class DockerWatcher {
   #engine: EngineInfo | undefined;
   #loop: Promise<void> | undefined;
   #subscription: EventSubscription | undefined;
-  /** Resume point and the events already seen at exactly that time (Docker re-sends them on resume). */
-  #lastNano: bigint | undefined;
-  #seenAtLastNano = new Set<string>();
+  /** Recently seen events: the resume point, and the repeats a resume re-sends. */
+  readonly #dedup = new EventDedup();
+  readonly #drift: DriftMonitor;
   /** While reconciling, event-driven changes wait here so a stale listing cannot overwrite them. */
   #pending: RawDockerEvent[] | undefined;
   readonly #refreshing = new Map<string, boolean>();
+  /** Re-lists applied so far: an inspect that raced one may be older than it, and is asked again. */
+  #relists = 0;
   #reconnects = 0;
 
   constructor(options: DockerWatcherOptions) {
     this.#o = options;
     this.#backoff = new Backoff({ baseMs: options.reconnectBaseMs, maxMs: options.reconnectMaxMs });
+    this.#drift = new DriftMonitor({
+      verify: () => void this.#resync('verify'),
+      warn: (s) => this.#agentEvent('docker.drift', 'warn', s.message, { found: s.found, examples: s.examples }),
+      count: (reason, n) => options.metrics?.drift(reason, n),
+    });
   }
 
   get state(): DockerConnectionState {
@@ -109,6 +123,7 @@ export class DockerWatcher {
   async stop(): Promise<void> {
     this.#abort.abort();
     this.#subscription?.close();
+    this.#drift.stop();
     await this.#loop;
     this.#setState('stopped');
   }
@@ -129,7 +144,7 @@ export class DockerWatcher {
           this.#agentEvent('docker.reconnected', 'info', `Docker event stream resumed; inventory has ${this.#o.inventory.size} containers`);
         }
         everConnected = true;
-        if (this.#o.resyncIntervalMs > 0) resync = every(this.#o.resyncIntervalMs, () => void this.#periodicResync());
+        if (this.#o.resyncIntervalMs > 0) resync = every(this.#o.resyncIntervalMs, () => void this.#resync('periodic'));
         const err = await sub.done;
         clearInterval(resync);
         if (signal.aborted) break;
@@ -154,7 +169,7 @@ export class DockerWatcher {
   async #connect(signal: AbortSignal): Promise<EventSubscription> {
     this.#pending = [];
     const sub = await openEventStream(this.#o.docker, {
-      sinceNano: this.#lastNano,
+      sinceNano: this.#dedup.resumeFrom,
       signal,
       onEvent: (e) => this.#onRawEvent(e),
       onBadLine: (line) => {
@@ -165,7 +180,7 @@ export class DockerWatcher {
     this.#subscription = sub;
     try {
       this.#engine = await this.#fetchEngine();
-      await this.#reconcile(true);
+      await this.#reconcile('connect');
     } catch (err) {
       sub.close();
       throw err;
@@ -197,28 +212,37 @@ export class DockerWatcher {
     }
   }
 
-  async #periodicResync(): Promise<void> {
-    if (this.#state !== 'connected' || this.#pending) return;
+  async #resync(kind: 'periodic' | 'verify'): Promise<void> {
+    if (this.#state !== 'connected' || this.#pending) return; // a re-list under way re-arms the verification when it ends
     this.#pending = [];
     try {
-      await this.#reconcile(false);
+      await this.#reconcile(kind);
     } catch (err) {
       const pending = this.#pending ?? [];
       this.#pending = undefined;
-      for (const e of pending) this.#applyToInventory(e);
-      this.#o.logger.warn({ err: errorMessage(err) }, 'periodic Docker resync failed');
+      for (const e of pending) this.#applyToInventory(e, true);
+      this.#o.logger.warn({ err: errorMessage(err) }, `${kind} Docker resync failed`);
+      this.#drift.settle();
     }
   }
 
   /**
-   * Lists every container and inspects those that are new or changed (all of them when `full`,
-   * after a (re)connect, since pids and states may all have moved), then replays queued events.
+   * Lists every container and inspects those that are new or changed (all of them after a
+   * (re)connect, since pids and states may all have moved), then replays queued events. Outside
+   * a (re)connect, what the listing contradicts is drift: counted, and reported rate-limited.
    */
-  async #reconcile(full: boolean): Promise<void> {
+  async #reconcile(kind: ReconcileKind): Promise<void> {
     const started = performance.now();
     const inventory = this.#o.inventory;
+    const triggers = this.#drift.begin();
+    const inFlight = new Set(this.#refreshing.keys());
     const listed = await this.#o.docker.listContainers({ all: true, abortSignal: deadline(this.#o.callTimeoutMs) });
-    const toInspect = listed.filter((c) => full || inventory.byId(c.Id)?.state !== c.State).map((c) => c.Id);
+    // Events queued during the listing and inspects in flight explain a difference: it is about to
+    // be applied. After a (re)connect differences are the outage's, reported as such.
+    const queued = new Set((this.#pending ?? []).map((e) => e.Actor.ID));
+    const explained = (id: string): boolean => queued.has(id) || inFlight.has(id) || this.#refreshing.has(id);
+    const drift = kind === 'connect' ? [] : inventoryDrift(inventory, listed.map((c) => ({ id: c.Id, state: toState(c.State) })), explained);
+    const toInspect = listed.filter((c) => kind === 'connect' || inventory.byId(c.Id)?.state !== c.State).map((c) => c.Id);
     const fresh = new Map<string, ContainerRecord>();
     await mapLimit(toInspect, this.#o.inspectConcurrency ?? 8, async (id) => {
       const r = await this.#inspect(id);
@@ -230,13 +254,19 @@ export class DockerWatcher {
       if (r) records.push(r);
     }
     const result = inventory.replaceAll(records);
+    this.#relists++;
+    this.#drift.reconciled(listed.map((c) => c.Id));
+    // held before the queued events replay: one that arrived after the listing explains a difference too
+    this.#drift.relisted(drift);
     const pending = this.#pending ?? [];
     this.#pending = undefined;
-    for (const e of pending) this.#applyToInventory(e);
+    for (const e of pending) this.#applyToInventory(e, true);
     const ms = performance.now() - started;
     this.#o.metrics?.reconcile(ms, inventory.size);
-    this.#o.logger.info(
-      { containers: inventory.size, inspected: toInspect.length, added: result.added.length, removed: result.removed.length, ms: Math.round(ms) },
+    this.#drift.settle();
+    const quiet = kind === 'verify' && drift.length === 0;
+    this.#o.logger[quiet ? 'debug' : 'info'](
+      { kind, containers: inventory.size, inspected: toInspect.length, added: result.added.length, removed: result.removed.length, differences: drift.length, triggers: Object.fromEntries(triggers), ms: Math.round(ms) },
       'Docker inventory reconciled',
     );
   }
@@ -257,51 +287,25 @@ export class DockerWatcher {
   }
 
   #onRawEvent(e: RawDockerEvent): void {
-    // Resume re-sends events at exactly the `since` time: drop the ones already seen.
-    const key = `${e.Actor.ID}|${e.Action}`;
-    if (this.#lastNano !== undefined && e.nano < this.#lastNano) return;
-    if (e.nano === this.#lastNano) {
-      if (this.#seenAtLastNano.has(key)) return;
-    } else {
-      this.#lastNano = e.nano;
-      this.#seenAtLastNano = new Set();
-    }
-    this.#seenAtLastNano.add(key);
+    // A resume re-sends events from the `since` time on; live events may come slightly out of
+    // timestamp order, so only exact repeats are dropped (event-dedup.ts).
+    if (this.#dedup.repeat(e)) return;
 
     const [verb, detail] = splitAction(e.Action);
     this.#o.metrics?.event(verb);
     if (!LIFECYCLE.has(verb as ContainerAction)) return;
-    this.#recordLifecycle(e, verb as ContainerAction, detail);
+    this.#o.events.record(containerEventFrom(e, verb as ContainerAction, detail, this.#o.inventory.byId(e.Actor.ID)));
     if (this.#pending) this.#pending.push(e);
-    else this.#applyToInventory(e);
+    else this.#applyToInventory(e, false);
   }
 
-  #recordLifecycle(e: RawDockerEvent, action: ContainerAction, detail: string): void {
-    const attrs = e.Actor.Attributes ?? {};
-    const known = this.#o.inventory.byId(e.Actor.ID);
-    const labels: Record<string, string> = {};
-    for (const [k, v] of Object.entries(attrs)) if (!NON_LABEL_ATTRIBUTES.has(k)) labels[k] = v;
-    const event: Omit<ContainerEvent, 'seq'> = {
-      kind: 'container',
-      time: Number(e.nano / 1_000_000n),
-      action,
-      containerId: e.Actor.ID,
-      containerName: attrs.name ?? known?.name ?? '',
-      image: attrs.image ?? known?.image ?? '',
-      labels: known?.labels ?? labels,
-    };
-    if (action === 'die' && attrs.exitCode !== undefined) event.exitCode = Number(attrs.exitCode);
-    if (action === 'kill' && attrs.signal !== undefined) event.signal = attrs.signal;
-    if (action === 'health_status') event.health = toHealth(detail);
-    this.#o.events.record(event);
-  }
-
-  /** Fast state change from the event itself, then an inspect for the full truth. */
-  #applyToInventory(e: RawDockerEvent): void {
+  /** Fast state change from the event itself, then an inspect for the full truth. `replay`: it waited out a re-list. */
+  #applyToInventory(e: RawDockerEvent, replay: boolean): void {
     const id = e.Actor.ID;
     const [verb, detail] = splitAction(e.Action);
     const inv = this.#o.inventory;
     const attrs = e.Actor.Attributes ?? {};
+    this.#drift.observe(id, verb, inv.byId(id) !== undefined || this.#refreshing.has(id), replay);
     switch (verb) {
       case 'destroy':
         inv.remove(id);
@@ -344,9 +348,12 @@ export class DockerWatcher {
       try {
         do {
           this.#refreshing.set(id, false);
+          const relists = this.#relists;
           const r = await this.#inspect(id);
           if (!this.#refreshing.has(id)) return; // destroyed meanwhile
-          if (r) this.#o.inventory.upsert(r);
+          // a re-list applied meanwhile may be newer than this answer (and no event may follow, if lost)
+          if (relists !== this.#relists) this.#refreshing.set(id, true);
+          else if (r) this.#o.inventory.upsert(r);
           else this.#o.inventory.remove(id);
         } while (this.#refreshing.get(id) === true && !this.#abort.signal.aborted);
       } catch (err) {
@@ -363,9 +370,9 @@ export class DockerWatcher {
     this.#o.metrics?.connectionState(state);
   }
 
-  #agentEvent(action: string, level: 'info' | 'warn' | 'error', message: string): void {
-    this.#o.logger[level]({ event: action, docker: this.#state }, message);
-    this.#o.events.record({ kind: 'agent', time: Date.now(), action, level, message });
+  #agentEvent(action: string, level: 'info' | 'warn' | 'error', message: string, details?: Record<string, unknown>): void {
+    this.#o.logger[level]({ event: action, docker: this.#state, ...details }, message);
+    this.#o.events.record({ kind: 'agent', time: Date.now(), action, level, message, ...(details && { details }) });
   }
 }
 

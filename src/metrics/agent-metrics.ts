@@ -5,6 +5,8 @@
  */
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { StateFileMetrics } from '../core/state-file.ts';
+import { DRIFT_REASONS } from '../docker/drift.ts';
+import type { DriftReason } from '../docker/drift.ts';
 import type { ContainerInventory } from '../docker/inventory.ts';
 import type { DockerConnectionState, DockerWatcherMetrics } from '../docker/watcher.ts';
 
@@ -19,6 +21,7 @@ export class AgentMetrics implements DockerWatcherMetrics, StateFileMetrics {
   readonly #badLines: Counter;
   readonly #reconcileSeconds: Histogram;
   readonly #stateWriteFailures: Counter<'file'>;
+  readonly #drift: Counter<'reason'>;
   readonly #textSources: (() => Promise<string>)[] = [];
 
   constructor(options: { version: string; inventory: ContainerInventory }) {
@@ -59,6 +62,14 @@ export class AgentMetrics implements DockerWatcherMetrics, StateFileMetrics {
       labelNames: ['file'],
       registers,
     });
+    this.#drift = new Counter({
+      name: 'dockhand_inventory_drift_total',
+      help: 'Inventory drift found (Docker events lost): events about unknown containers, impossible transitions, and containers a verifying re-list found missing, stale or in another state.',
+      labelNames: ['reason'],
+      registers,
+    });
+    // every reason from the start: a rate() or an alert needs the series before the first drift
+    for (const reason of DRIFT_REASONS) this.#drift.inc({ reason }, 0);
     const inventory = options.inventory;
     new Gauge({
       name: 'dockhand_inventory_containers',
@@ -96,6 +107,10 @@ export class AgentMetrics implements DockerWatcherMetrics, StateFileMetrics {
 
   reconcile(durationMs: number): void {
     this.#reconcileSeconds.observe(durationMs / 1000);
+  }
+
+  drift(reason: DriftReason, count: number): void {
+    this.#drift.inc({ reason }, count);
   }
 
   /**

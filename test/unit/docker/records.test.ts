@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { ContainerInspectInfo } from 'dockerode';
-import { dockerTime, imageTag, publishedPorts, recordFromInspect } from '../../../src/docker/records.ts';
+import { containerEventFrom, dockerTime, imageTag, publishedPorts, recordFromInspect } from '../../../src/docker/records.ts';
+import type { ContainerRecord } from '../../../src/docker/types.ts';
 
 test('image tags, with registry ports and digests', () => {
   assert.equal(imageTag('aether:8'), '8');
@@ -77,4 +78,19 @@ test('a container that never ran has no exit code', () => {
   assert.equal(r.startedAt, null);
   assert.equal(r.health, 'none');
   assert.equal(r.state, 'created');
+});
+
+test('a Docker event maps to the lifecycle event the agent records', () => {
+  const raw = { Type: 'container', Action: 'die', time: 1_700_000_000, timeNano: 0, nano: 1_700_000_000_123_456_789n, Actor: { ID: 'c1', Attributes: { name: 'web', image: 'app:8', exitCode: '137', team: 'core' } } };
+  assert.deepEqual(containerEventFrom(raw, 'die', '', undefined), {
+    kind: 'container', time: 1_700_000_000_123, action: 'die', containerId: 'c1', containerName: 'web', image: 'app:8', labels: { team: 'core' }, exitCode: 137,
+  });
+  const health = { ...raw, Action: 'health_status: unhealthy', Actor: { ID: 'c1', Attributes: {} } };
+  const known: ContainerRecord = {
+    id: 'c1', name: 'web', image: 'app:8', imageTag: '8', imageId: '', labels: { team: 'payments' }, state: 'running', health: 'starting', restartCount: 0, restartPolicy: 'no',
+    restartPolicyMaxRetries: 0, exitCode: null, oomKilled: false, createdAt: null, startedAt: null, finishedAt: null, pid: 1, hostname: '', networkMode: 'none', ips: {}, ports: [], cgroupPath: '', updatedAt: 0,
+  };
+  const e = containerEventFrom(health, 'health_status', 'unhealthy', known);
+  assert.equal(e.health, 'unhealthy');
+  assert.deepEqual([e.containerName, e.image, e.labels], ['web', 'app:8', { team: 'payments' }], 'from the inventory when the event lacks them');
 });
