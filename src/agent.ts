@@ -13,6 +13,8 @@ import type { Config, LoadedConfig } from './configuration.ts';
 import { DisposerStack } from './core/disposer.ts';
 import { DockhandError, errorMessage, systemCode } from './core/errors.ts';
 import { RecentEvents } from './docker/recent-events.ts';
+import { reloadConfig } from './reload.ts';
+import type { ReloadReport, ReloadTarget } from './reload.ts';
 import type { StateFileStatus } from './core/state-file.ts';
 import { createDockerClient } from './docker/client.ts';
 import { ContainerInventory } from './docker/inventory.ts';
@@ -48,7 +50,12 @@ interface Contributions {
 }
 
 export class Agent {
-  readonly #config: Config;
+  /** What the agent started with (keys a reload cannot apply keep these values until a restart). */
+  readonly #startConfig: Config;
+  /** What it runs with now. */
+  #config: Config;
+  #lastReload: ReloadReport | null = null;
+  readonly #reloadTargets: ReloadTarget[] = [];
   readonly #configSource: string;
   readonly #logger: Logger;
   readonly #version: string;
@@ -60,7 +67,6 @@ export class Agent {
   /** Zabbix discovery and item endpoints; the log shipper registers its snapshot with setLogSource(). */
   zabbix: ZabbixEndpoints | undefined;
   #watcher: DockerWatcher | undefined;
-  #api: ApiServer | undefined;
   #host: HostStatusReporter | undefined;
   #shipping: LogShipping | undefined;
   #stopping: Promise<void> | undefined;
@@ -70,6 +76,7 @@ export class Agent {
 
   constructor(options: AgentOptions) {
     this.#config = options.loaded.config;
+    this.#startConfig = options.loaded.config;
     this.#configSource = options.loaded.source;
     this.#logger = options.logger;
     this.#version = options.version;
@@ -107,6 +114,7 @@ export class Agent {
         version: this.#version,
         startedAt: this.#startedAt,
         configSource: this.#configSource,
+        lastReload: () => this.#lastReload,
         importantPaths: () => [watcher.engine?.rootDir ?? '', ...config.logs.roots, config.state_dir].filter((p) => p),
         pipeline: () => this.#shipping?.status() ?? null,
         stateFiles: () => this.#stateFiles.map((status) => status()),
@@ -135,6 +143,7 @@ export class Agent {
       this.#shipping = shipping;
       this.#contributions.routes.push({ method: 'GET', pattern: '/v1/logs', handler: () => ({ json: { ...shipping.status(), files: shipping.files() } }) });
       this.#contributions.readiness.push(() => shipping.readiness());
+      this.#reloadTargets.push({ name: 'log shipping', sections: ['outputs', 'logs'], apply: (next) => shipping.reconfigure(next) });
       this.#stateFiles.push(() => shipping.stateFile());
 
       // Container and host metrics: /metrics series, per-container stats, Zabbix endpoints.
@@ -172,6 +181,7 @@ export class Agent {
         { key: 'lifecycle', get: (r) => containerMetrics.lifecycleView(r) },
       );
       this.#contributions.readiness.push(() => containerMetrics.readiness());
+      this.#reloadTargets.push({ name: 'metrics', sections: ['metrics'], apply: (next) => containerMetrics.reconfigure(next.metrics) });
 
       const health = new HealthMonitor({
         config: config.health,
@@ -188,6 +198,7 @@ export class Agent {
       });
       await health.start();
       this.#disposers.push('health', () => health.stop());
+      this.#reloadTargets.push({ name: 'health', sections: ['health'], apply: (next) => health.reconfigure(next.health) });
       this.#stateFiles.push(() => health.stateFileStatus());
       this.#contributions.routes.push(...healthRoutes(health));
       this.#contributions.containerDetails.push({ key: 'probe', get: (r) => health.probeDetails(r) }, { key: 'restart', get: (r) => health.restartDetails(r) });
@@ -199,9 +210,13 @@ export class Agent {
         logger: this.#logger.child({ component: 'api' }),
         routes: this.#contributions.routes,
       });
-      this.#api = api;
       const { url } = await api.start();
       this.#disposers.push('api', () => api.close());
+      this.#reloadTargets.push(
+        { name: 'log level', sections: ['log_level'], apply: (next) => void (this.#logger.level = next.log_level) },
+        // always: the token file's content may have changed under the same path (rotation)
+        { name: 'api', sections: ['api'], always: true, apply: (next) => api.reloadToken(next.api.token_file, next.api.metrics_auth) },
+      );
 
       this.#logger.info({ api: url, config: this.#configSource, docker: config.docker.host }, 'dockhand started');
       return { apiUrl: url };
@@ -221,17 +236,16 @@ export class Agent {
     return this.#stopping;
   }
 
-  /** SIGHUP: applies what is safe to change live; names what needs a restart. */
-  async reload(next: LoadedConfig): Promise<void> {
-    const changed = diffKeys(this.#config, next.config);
-    this.#logger.level = next.config.log_level;
-    const live = new Set(['log_level']);
-    if (this.#config.api.token_file !== null && next.config.api.token_file === this.#config.api.token_file) {
-      await this.#api?.reloadToken();
-    }
-    const needRestart = changed.filter((k) => !live.has(k));
-    if (needRestart.length > 0) this.#logger.warn({ keys: needRestart }, 'configuration reloaded; these changes take effect at the next restart');
-    else this.#logger.info({ keys: changed }, 'configuration reloaded');
+  /** SIGHUP: applies what can change while running (src/reload.ts); says what needs a restart. */
+  async reload(next: LoadedConfig): Promise<ReloadReport> {
+    const { running, report } = await reloadConfig({ start: this.#startConfig, running: this.#config, next: next.config, source: next.source, targets: this.#reloadTargets });
+    this.#config = running;
+    this.#lastReload = report;
+    const fields = { event: 'config.reloaded', applied: report.applied, pendingRestart: report.pendingRestart, failed: report.failed };
+    if (report.failed.length > 0) this.#logger.error(fields, 'configuration reloaded in part: some changes could not be applied and the previous settings stay');
+    else if (report.pendingRestart.length > 0) this.#logger.warn(fields, 'configuration reloaded; some changes take effect at the next restart');
+    else this.#logger.info(fields, 'configuration reloaded');
+    return report;
   }
 
   view(): AgentView {
@@ -296,13 +310,4 @@ export class Agent {
       this.#logger.error({ component: f.name, err: errorMessage(f.error) }, 'error while stopping');
     }
   }
-}
-
-/** Dotted paths of the leaves that differ between two configs. */
-export function diffKeys(a: unknown, b: unknown, path = ''): string[] {
-  if (typeof a === 'object' && a !== null && typeof b === 'object' && b !== null && !Array.isArray(a) && !Array.isArray(b)) {
-    const keys = new Set([...Object.keys(a), ...Object.keys(b)]);
-    return [...keys].flatMap((k) => diffKeys((a as Record<string, unknown>)[k], (b as Record<string, unknown>)[k], path ? `${path}.${k}` : k));
-  }
-  return JSON.stringify(a) === JSON.stringify(b) ? [] : [path];
 }

@@ -158,11 +158,16 @@ export class ApiServer {
     return this.#address;
   }
 
-  /** Re-reads the token file (SIGHUP). On failure the old token stays in force and the error is thrown. */
-  async reloadToken(): Promise<void> {
-    const file = this.#options.token_file;
-    if (file === null) return;
+  /**
+   * Re-reads the token file (SIGHUP), from `file` when the path changed (a reload); `metricsAuth`
+   * applies at once. Turning the token on or off needs a restart (it decides whether the API may
+   * listen where it does). On failure the old token stays in force and the error is thrown.
+   */
+  async reloadToken(file = this.#options.token_file, metricsAuth = this.#options.metrics_auth): Promise<void> {
+    this.#options = { ...this.#options, metrics_auth: metricsAuth };
+    if (file === null || this.#options.token_file === null) return;
     const { token, looselyPermitted } = await readTokenFile(file);
+    this.#options = { ...this.#options, token_file: file };
     this.#auth.set(token);
     if (looselyPermitted) this.#logger.warn({ file }, 'api.token_file is accessible to other users');
     this.#logger.info({ file }, 'api token reloaded');

@@ -12,7 +12,7 @@ import { ProbeState } from './probe-state.ts';
 import type { ProbeStatus, ProbeTransition } from './probe-state.ts';
 import { HttpClients, createProbe } from './probes.ts';
 import type { Probe, ProbeResult } from './probes.ts';
-import type { EventLevel, HealthEventSink } from './restart-controller.ts';
+import type { EventLevel, HealthEventSink } from './health-events.ts';
 import type { ProbeScheduler, SchedulerStats } from './scheduler.ts';
 import type { ProbeSpec } from './spec.ts';
 import { formatTarget, resolveTarget } from './target.ts';
@@ -188,6 +188,10 @@ export class ContainerProbes {
 
   stats(): SchedulerStats {
     return this.#o.scheduler.stats();
+  }
+
+  setMaxConcurrent(maxConcurrent: number): void {
+    this.#o.scheduler.setMaxConcurrent(maxConcurrent);
   }
 
   async stop(): Promise<void> {

@@ -28,7 +28,7 @@ import { ContainerProbes } from './container-probes.ts';
 import { HealthMetrics } from './health-metrics.ts';
 import { judgeStops } from './outage-judge.ts';
 import { RestartController } from './restart-controller.ts';
-import type { HealthEventSink } from './restart-controller.ts';
+import type { HealthEventSink } from './health-events.ts';
 import { RestartExecutor } from './restart-executor.ts';
 import { ProbeScheduler } from './scheduler.ts';
 import type { SchedulerStats } from './scheduler.ts';
@@ -60,13 +60,15 @@ interface CachedSpec {
   name: string;
   image: string;
   spec: HealthSpec;
+  /** Resolved under an earlier configuration (before a reload): resolve again. */
+  stale?: boolean;
 }
 
 export const STATE_FILE = 'health.json';
 
 export class HealthMonitor {
-  readonly #o: HealthMonitorOptions;
-  readonly #resolver: HealthSpecResolver;
+  #o: HealthMonitorOptions;
+  #resolver: HealthSpecResolver;
   readonly #specs = new Map<string, CachedSpec>();
   readonly #probes: ContainerProbes;
   readonly #problems: HealthConfigProblems;
@@ -185,6 +187,7 @@ export class HealthMonitor {
    */
   #spec(rec: ContainerIdentity & { id: string }): HealthSpec {
     const cached = this.#specs.get(rec.id);
+    if (cached?.stale) return this.#reresolve(rec, cached);
     if (cached && cached.name === rec.name && cached.image === rec.image) {
       if (cached.labels === rec.labels) return cached.spec;
       if (sameLabels(cached.labels, rec.labels)) {
@@ -195,6 +198,30 @@ export class HealthMonitor {
     const spec = this.#resolver.resolve(rec);
     this.#specs.set(rec.id, { labels: rec.labels, name: rec.name, image: rec.image, spec });
     return spec;
+  }
+
+  /** After a reload: the new spec, keeping the old probe spec object (and so its verdict) where the probe did not change. */
+  #reresolve(rec: ContainerIdentity & { id: string }, cached: CachedSpec): HealthSpec {
+    const resolved = this.#resolver.resolve(rec);
+    const sameProbe = JSON.stringify(resolved.probe) === JSON.stringify(cached.spec.probe);
+    const spec = sameProbe ? { ...resolved, probe: cached.spec.probe } : resolved;
+    this.#specs.set(rec.id, { labels: rec.labels, name: rec.name, image: rec.image, spec });
+    return spec;
+  }
+
+  /**
+   * A configuration reload: probe defaults, rules, restart policies and the concurrency bounds
+   * apply at the next sync (now); a container whose probe settings did not change keeps its
+   * verdict so far.
+   */
+  reconfigure(next: HealthConfig): void {
+    this.#o = { ...this.#o, config: next };
+    this.#resolver = new HealthSpecResolver(next);
+    for (const cached of this.#specs.values()) cached.stale = true;
+    this.#probes.setMaxConcurrent(next.max_concurrent_probes);
+    this.#controller?.setLimits(next.restart.max_concurrent, next.restart.stagger);
+    this.#seenVersion = -1;
+    this.#sync();
   }
 
   #restartSpec(id: string, fallback?: ContainerIdentity): RestartSpec | undefined {

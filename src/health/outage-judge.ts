@@ -24,7 +24,7 @@ import type { StopRecord } from '../docker/stop-record.ts';
 import { errorMessage } from '../core/errors.ts';
 import type { PersistedContainer, PersistedHealthState } from './health-state-file.ts';
 import type { ExitCause } from './restart-policy.ts';
-import type { HealthEventSink } from './restart-controller.ts';
+import type { HealthEventSink } from './health-events.ts';
 import type { StopAttribution } from './stop-attribution.ts';
 
 export interface OutageFacts {

@@ -17,15 +17,12 @@ import { describeRecheck, newRestartEntry, persistedEntry, restartSnapshot } fro
 import type { Pending, RestartEntry } from './restart-entry.ts';
 import type { HealthMetrics } from './health-metrics.ts';
 import type { ProbeStatus, ProbeTransition } from './probe-state.ts';
-import type { RestartOutcome } from './restart-executor.ts';
+import type { RestartOutcome, RestartRunner } from './restart-executor.ts';
+import type { HealthEventSink } from './health-events.ts';
 import { decide, recheck, relax } from './restart-policy.ts';
 import type { ContainerFacts, RestartDecision, RestartTrigger } from './restart-policy.ts';
 import type { ContainerIdentity, RestartSpec } from './spec.ts';
 import type { StopAttribution } from './stop-attribution.ts';
-
-export type EventLevel = 'info' | 'warn' | 'error';
-/** Records an agent event (and its log line); `details` names the container. */
-export type HealthEventSink = (action: string, level: EventLevel, message: string, details: Record<string, unknown>) => void;
 
 export interface RestartContext {
   record(id: string): ContainerRecord | undefined;
@@ -38,10 +35,6 @@ export interface RestartContext {
   /** The dockhand probe's verdict; null when the container has no dockhand probe. */
   probeStatus(id: string): ProbeStatus | null;
   dockerConnected(): boolean;
-}
-
-export interface RestartRunner {
-  restart(id: string, stopTimeoutMs: number): Promise<RestartOutcome>;
 }
 
 export interface RestartControllerOptions {
@@ -63,7 +56,7 @@ export interface RestartControllerOptions {
 }
 
 export class RestartController {
-  readonly #o: RestartControllerOptions;
+  #o: RestartControllerOptions;
   readonly #now: () => number;
   readonly #random: () => number;
   readonly #entries = new Map<string, RestartEntry>();
@@ -237,6 +230,12 @@ export class RestartController {
     const out: Record<string, PersistedContainer> = {};
     for (const e of this.#entries.values()) out[e.id] = persistedEntry(e, this.#o.attribution.stoppedOnPurpose(e.id));
     return out;
+  }
+
+  /** A configuration reload: new bounds on restarts at once and on their spacing. */
+  setLimits(maxConcurrent: number, staggerMs: number): void {
+    this.#o = { ...this.#o, maxConcurrent, staggerMs };
+    this.#pump();
   }
 
   /** Cancels scheduled restarts and waits for those in flight. */

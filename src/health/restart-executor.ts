@@ -19,6 +19,11 @@ export interface RestartOutcome {
   gone?: boolean;
 }
 
+/** What the restart controller needs to restart a container (RestartExecutor; tests script it). */
+export interface RestartRunner {
+  restart(id: string, stopTimeoutMs: number): Promise<RestartOutcome>;
+}
+
 export interface RestartExecutorOptions {
   docker: Docker;
   /** Bound on the Docker call beyond the stop timeout itself. */
@@ -30,7 +35,7 @@ function statusCode(err: unknown): number | undefined {
   return typeof code === 'number' ? code : undefined;
 }
 
-export class RestartExecutor {
+export class RestartExecutor implements RestartRunner {
   readonly #o: RestartExecutorOptions;
 
   constructor(options: RestartExecutorOptions) {

@@ -53,7 +53,7 @@ export interface SchedulerStats {
 }
 
 export class ProbeScheduler {
-  readonly #o: Required<Omit<ProbeSchedulerOptions, 'onDelay'>> & Pick<ProbeSchedulerOptions, 'onDelay'>;
+  #o: Required<Omit<ProbeSchedulerOptions, 'onDelay'>> & Pick<ProbeSchedulerOptions, 'onDelay'>;
   readonly #entries = new Map<string, Entry>();
   readonly #heap: Entry[] = [];
   readonly #waiting: { entry: Entry; due: number }[] = [];
@@ -95,6 +95,12 @@ export class ProbeScheduler {
     if (!entry) return;
     entry.removed = true; // dropped lazily when it surfaces in the heap or the wait queue
     this.#entries.delete(key);
+  }
+
+  /** A configuration reload: a new bound on probes in flight, applied to what waits now. */
+  setMaxConcurrent(maxConcurrent: number): void {
+    this.#o = { ...this.#o, maxConcurrent };
+    this.#drain();
   }
 
   stats(): SchedulerStats {

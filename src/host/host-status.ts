@@ -37,6 +37,8 @@ export interface HostStatusOptions {
   importantPaths: () => string[];
   /** Log pipeline state (queue, in flight, outputs, last ACK); null when log shipping is not running. */
   pipeline: () => Record<string, unknown> | null;
+  /** The last configuration reload (what it applied, what waits for a restart); null before the first. */
+  lastReload?: () => unknown;
   /** Write state of the files under state_dir (log offsets, health state). */
   stateFiles?: () => StateFileStatus[];
   cacheMs?: number;
@@ -213,6 +215,7 @@ export class HostStatusReporter {
         uptimeSeconds: Math.round((Date.now() - this.#o.startedAt) / 1000),
         rssBytes: process.memoryUsage.rss(),
         configSource: this.#o.configSource,
+        lastReload: this.#o.lastReload?.() ?? null,
       },
       pipeline: this.#o.pipeline(),
       stateFiles: this.#o.stateFiles?.() ?? [],

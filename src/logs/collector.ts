@@ -23,7 +23,7 @@ import { FileEventWriter } from './file-events.ts';
 import type { FileEventMetrics } from './file-events.ts';
 import { parseLogFileName } from './filename.ts';
 import { ReadPumps } from './read-pumps.ts';
-import { FINGERPRINT_BYTES, fingerprint, identityKey, resumePoint, sameContent } from './identity.ts';
+import { identityKey, resumePoint, sameContent } from './identity.ts';
 import type { LogFileRegistry } from './registry.ts';
 import { TrackedFile } from './tracked-file.ts';
 import type { LineSettings, LogFileView } from './tracked-file.ts';
@@ -56,7 +56,7 @@ export interface LogCollectorOptions {
 }
 
 export class LogCollector {
-  readonly #o: LogCollectorOptions;
+  #o: LogCollectorOptions;
   readonly #files = new Map<string, TrackedFile>();
   readonly #budget: OpenFileBudget;
   readonly #events: FileEventWriter;
@@ -124,12 +124,21 @@ export class LogCollector {
     for (const f of this.#files.values()) await this.#close(f, f.state === 'deleted' ? 'deleted' : 'closed');
   }
 
+  /** New roots and globs (a reload): files no longer taken are let go (their offsets expire as a deleted file's do). */
+  async reconfigure(next: { roots: readonly string[]; include: readonly string[]; exclude: readonly string[] }): Promise<void> {
+    this.#o = { ...this.#o, ...next };
+    const scanned = this.#discovery.reconfigure(next);
+    for (const file of [...this.#files.values()].filter((f) => !this.#discovery.takes(f.path))) {
+      await file.exclusive(() => this.#close(file, 'closed'));
+      this.#files.delete(file.key);
+      this.#o.logger.info({ path: file.path }, 'log file no longer collected (configuration reloaded)');
+    }
+    await scanned;
+  }
+
   /** Path and lag of every followed file, without building views (runs every second). */
-  lags(): Iterable<[string, number]> {
-    const files = this.#files.values();
-    return (function* () {
-      for (const f of files) yield [f.path, f.lagBytes] as [string, number];
-    })();
+  *lags(): Iterable<[string, number]> {
+    for (const f of this.#files.values()) yield [f.path, f.lagBytes];
   }
 
   files(): LogFileView[] {
@@ -242,6 +251,7 @@ export class LogCollector {
         size: now.size,
         settings: this.#o.lines,
         onCommit: (f, committed) => this.#o.registry.setOffset(f.identity.dev, f.identity.ino, committed),
+        onIdentity: (f, offset) => this.#o.registry.put({ ...f.identity, path: f.path, offset, updatedAt: Date.now() }),
       });
       this.#o.registry.put({ ...file.identity, path, offset, updatedAt: Date.now() });
       this.#files.set(key, file);
@@ -282,27 +292,16 @@ export class LogCollector {
     this.#budget.release();
   }
 
-  async #widenFingerprint(file: TrackedFile, handle: FileHandle, size: number): Promise<void> {
-    const fp = await fingerprint(handle, Math.min(size, FINGERPRINT_BYTES));
-    file.identity = { ...file.identity, ...fp };
-    this.#o.registry.put({ ...file.identity, path: file.path, offset: file.ackedOffset, updatedAt: Date.now() });
-  }
-
   #truncated(file: TrackedFile): void {
     this.#o.logger.info({ path: file.currentPath, readOffset: file.readOffset, size: file.size }, 'log file truncated or replaced; reading it again from the start');
     this.#o.metrics?.fileEvent('truncated');
-    file.restartAt(0);
-    // The old fingerprint describes the old content; the next read step takes a new one.
-    file.identity = { ...file.identity, fpLen: 0, fp: '' };
-    this.#o.registry.put({ ...file.identity, path: file.path, offset: 0, updatedAt: Date.now() });
+    file.startOver();
     this.#pumps.schedule(file);
   }
 
   /** Reads one chunk into events; true when there is more to read right away. */
   async #readStep(file: TrackedFile, buffer: Buffer): Promise<boolean> {
-    if (!file.handle) {
-      if (!(await this.#reopen(file))) return false;
-    }
+    if (!file.handle && !(await this.#reopen(file))) return false;
     const handle = file.handle;
     if (!handle) return false;
     const st = await handle.stat();
@@ -313,7 +312,7 @@ export class LogCollector {
       this.#truncated(file);
       return true;
     }
-    if (file.identity.fpLen < FINGERPRINT_BYTES && st.size > file.identity.fpLen) await this.#widenFingerprint(file, handle, st.size);
+    await file.widenFingerprint(handle, st.size);
     const { bytesRead } = await handle.read(buffer, 0, buffer.length, file.readOffset);
     if (bytesRead > 0) {
       file.state = 'open';

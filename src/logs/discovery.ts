@@ -9,7 +9,7 @@ import { isUtf8 } from 'node:buffer';
 import { statSync } from 'node:fs';
 import { readdir } from 'node:fs/promises';
 import type { Stats } from 'node:fs';
-import { basename, join } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
 import { watch } from 'chokidar';
 import type { FSWatcher } from 'chokidar';
 import type { Logger } from 'pino';
@@ -44,8 +44,8 @@ export interface DiscoveryOptions {
 }
 
 export class LogDiscovery {
-  readonly #o: DiscoveryOptions;
-  readonly #filter: GlobFilter;
+  #o: DiscoveryOptions;
+  #filter: GlobFilter;
   #watcher: FSWatcher | undefined;
   #timer: NodeJS.Timeout | undefined;
   #scanning: Promise<void> | undefined;
@@ -60,6 +60,12 @@ export class LogDiscovery {
 
   matches(path: string): boolean {
     return this.#filter.matches(basename(path));
+  }
+
+  /** In one of the roots, and matching: a file this configuration collects. */
+  takes(path: string): boolean {
+    const dir = resolve(dirname(path));
+    return this.#o.roots.some((root) => resolve(root) === dir) && this.matches(path);
   }
 
   get watchedDirectories(): number {
@@ -131,6 +137,22 @@ export class LogDiscovery {
       }
     }
     if (!this.#stopped) this.#o.onScan(found, initial, readRoots);
+  }
+
+  /**
+   * New roots and globs (a configuration reload): roots no longer listed stop being watched, new
+   * ones are watched from the scan this starts.
+   */
+  reconfigure(next: { roots: readonly string[]; include: readonly string[]; exclude: readonly string[] }): Promise<void> {
+    for (const root of [...this.#watchedRoots]) {
+      if (next.roots.includes(root)) continue;
+      this.#watchedRoots.delete(root);
+      void this.#watcher?.unwatch(root);
+    }
+    for (const root of [...this.#missingRoots]) if (!next.roots.includes(root)) this.#missingRoots.delete(root);
+    this.#o = { ...this.#o, roots: next.roots, include: next.include, exclude: next.exclude };
+    this.#filter = new GlobFilter(next.include, next.exclude);
+    return this.scan();
   }
 
   async stop(): Promise<void> {

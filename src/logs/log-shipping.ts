@@ -61,10 +61,10 @@ export interface LogGaugeSnapshot {
 }
 
 export class LogShipping {
-  readonly #o: LogShippingOptions;
+  #o: LogShippingOptions;
   readonly #offsets: LogFileRegistry;
   readonly #queue: EventQueue;
-  readonly #outputs: Output[];
+  #outputs: Output[];
   readonly #pipeline: Pipeline;
   readonly #collector: LogCollector;
   readonly #encoder: EventEncoder;
@@ -153,6 +153,32 @@ export class LogShipping {
       await Promise.all(this.#outputs.map((o) => o.close()));
     })();
     return this.#stopping;
+  }
+
+  /**
+   * A configuration reload: new outputs take over from the old ones without losing or re-sending
+   * an event (pipeline.ts), new roots and globs apply to the files, new warning bounds at once.
+   * The other `logs.*` keys need a restart (the reload reports them). A bad output (a TLS file
+   * that cannot be read) throws before anything changed.
+   */
+  async reconfigure(next: LogShippingOptions['config']): Promise<void> {
+    const old = this.#o.config;
+    const outputsChanged = JSON.stringify(old.outputs) !== JSON.stringify(next.outputs);
+    const created = outputsChanged ? next.outputs.map((o, i) => createOutput(o, i, { logger: this.#o.logger, registry: this.#o.registry })) : null;
+    this.#o = { ...this.#o, config: { ...old, logs: { ...old.logs, stall_warning: next.logs.stall_warning, lag_warning: next.logs.lag_warning }, outputs: next.outputs } };
+    if (created) {
+      const previous = this.#outputs;
+      for (const o of created) o.start();
+      this.#outputs = created;
+      await this.#pipeline.replaceOutputs(created);
+      await Promise.all(previous.map((o) => o.close()));
+      this.#o.logger.info({ outputs: created.map((o) => o.name) }, 'outputs replaced (configuration reloaded)');
+    }
+    const files = (c: LogsConfig): string => JSON.stringify([c.roots, c.include, c.exclude]);
+    if (files(old.logs) !== files(next.logs)) {
+      await this.#collector.reconfigure({ roots: next.logs.roots, include: next.logs.include, exclude: next.logs.exclude });
+      this.#o = { ...this.#o, config: { ...this.#o.config, logs: { ...this.#o.config.logs, roots: next.logs.roots, include: next.logs.include, exclude: next.logs.exclude } } };
+    }
   }
 
   files(): LogFileView[] {

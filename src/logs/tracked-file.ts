@@ -12,6 +12,7 @@ import { OffsetTracker } from '../pipeline/offset-tracker.ts';
 import type { FsPath } from './discovery.ts';
 import type { EncodedPrefix } from './event-encoder.ts';
 import type { LogFileMeta, LogFileNameResult } from './filename.ts';
+import { FINGERPRINT_BYTES, fingerprint } from './identity.ts';
 import type { FileIdentity } from './identity.ts';
 import { LineSplitter } from './line-splitter.ts';
 import { MultilineJoiner } from './multiline.ts';
@@ -74,6 +75,7 @@ export class TrackedFile {
   readonly #settings: LineSettings;
   #exclusive: Promise<unknown> = Promise.resolve();
   readonly #onCommit: (file: TrackedFile, offset: number) => void;
+  readonly #onIdentity: (file: TrackedFile, offset: number) => void;
 
   constructor(options: {
     identity: FileIdentity;
@@ -86,6 +88,8 @@ export class TrackedFile {
     size: number;
     settings: LineSettings;
     onCommit: (file: TrackedFile, offset: number) => void;
+    /** The identity changed (fingerprint widened, content replaced): to be saved with `offset`. */
+    onIdentity: (file: TrackedFile, offset: number) => void;
   }) {
     this.key = options.key;
     this.identity = options.identity;
@@ -101,6 +105,7 @@ export class TrackedFile {
     this.size = options.size;
     this.#settings = options.settings;
     this.#onCommit = options.onCommit;
+    this.#onIdentity = options.onIdentity;
     this.tracker = this.#newTracker(options.offset);
     this.splitter = new LineSplitter({ maxLineBytes: options.settings.maxLineBytes, startOffset: options.offset });
     this.joiner = this.#newJoiner();
@@ -154,6 +159,23 @@ export class TrackedFile {
     this.readOffset = offset;
     this.splitter = new LineSplitter({ maxLineBytes: this.#settings.maxLineBytes, startOffset: offset });
     this.joiner = this.#newJoiner();
+  }
+
+  /**
+   * A short file grew: its fingerprint covers more bytes now (up to FINGERPRINT_BYTES), which
+   * tells it apart from a new file reusing the inode more surely.
+   */
+  async widenFingerprint(handle: FileHandle, size: number): Promise<void> {
+    if (this.identity.fpLen >= FINGERPRINT_BYTES || size <= this.identity.fpLen) return;
+    this.identity = { ...this.identity, ...(await fingerprint(handle, Math.min(size, FINGERPRINT_BYTES))) };
+    this.#onIdentity(this, this.ackedOffset);
+  }
+
+  /** Truncated or replaced: read again from 0; the old fingerprint described the old content, the next read takes a new one. */
+  startOver(): void {
+    this.restartAt(0);
+    this.identity = { ...this.identity, fpLen: 0, fp: '' };
+    this.#onIdentity(this, 0);
   }
 
   #newTracker(offset: number): OffsetTracker {

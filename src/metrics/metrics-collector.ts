@@ -82,12 +82,12 @@ interface OwnMetrics {
 }
 
 export class MetricsCollector {
-  readonly #o: MetricsCollectorOptions;
+  #o: MetricsCollectorOptions;
   readonly #now: () => number;
   readonly #layout: CgroupLayout;
   readonly #sampler: ContainerSampler;
   readonly #lifecycle: ContainerLifecycleTracker;
-  readonly #exposition: ContainerExposition;
+  #exposition: ContainerExposition;
   #timer: NodeJS.Timeout | undefined;
   #inflight: Promise<void> | undefined;
   #lastSweepAt = -Infinity;
@@ -130,6 +130,21 @@ export class MetricsCollector {
     else log.info({ cgroups: this.#layout.description }, 'cgroup layout detected');
     this.#unsubscribe = this.#o.events.subscribe((e) => this.#lifecycle.onEvent(e, (id) => this.#o.inventory.byId(id)));
     void this.fresh(0, false);
+  }
+
+  /**
+   * A configuration reload: the interval (from the next sweep on), the exported container labels
+   * and the scrape cache apply at once; the other `metrics.*` keys need a restart.
+   */
+  reconfigure(next: MetricsConfig): void {
+    const config = this.#o.config;
+    this.#o = { ...this.#o, config: { ...config, interval: next.interval, scrape_cache: next.scrape_cache, container_labels: next.container_labels } };
+    if (JSON.stringify(config.container_labels) !== JSON.stringify(next.container_labels)) this.#exposition = new ContainerExposition(next.container_labels);
+    if (next.interval !== config.interval && this.#timer !== undefined && !this.#stopped) {
+      clearTimeout(this.#timer);
+      this.#timer = after(next.interval, () => void this.fresh(0, false));
+      this.#timer.unref();
+    }
   }
 
   async stop(): Promise<void> {

@@ -91,8 +91,11 @@ class OutputMetricSet {
     });
   }
 
+  /**
+   * A replacement output (a configuration reload) takes over its predecessor's name: the gauges
+   * read the newer one from now on, and the counters go on counting under the same label.
+   */
   instruments(output: string, stats: () => OutputStats): OutputInstruments {
-    if (this.#sources.has(output)) throw new Error(`an output named ${output} is already registered`);
     this.#sources.set(output, stats);
     const acked = this.acked.labels({ output });
     const sent = this.sent.labels({ output });
@@ -107,8 +110,9 @@ class OutputMetricSet {
     };
   }
 
-  forget(output: string): void {
-    this.#sources.delete(output);
+  /** Forgets `output` unless a replacement has taken its name since. */
+  forget(output: string, stats: () => OutputStats): void {
+    if (this.#sources.get(output) === stats) this.#sources.delete(output);
   }
 }
 
@@ -135,7 +139,7 @@ export function countOutcome(instruments: OutputInstruments, total: number, outc
 export function outputInstruments(registry: Registry | undefined, output: string, stats: () => OutputStats): { instruments: OutputInstruments; release: () => void } {
   if (!registry) return { instruments: NO_INSTRUMENTS, release: () => {} };
   const set = metricSet(registry);
-  return { instruments: set.instruments(output, stats), release: () => set.forget(output) };
+  return { instruments: set.instruments(output, stats), release: () => set.forget(output, stats) };
 }
 
 /** `dockhand_output_events_dropped_total{output}` for a wrapper that does not own the output's instruments. */

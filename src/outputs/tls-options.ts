@@ -6,7 +6,8 @@
  */
 import { readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
-import { checkServerIdentity } from 'node:tls';
+import { X509Certificate } from 'node:crypto';
+import { checkServerIdentity, createSecureContext } from 'node:tls';
 import type { ConnectionOptions, PeerCertificate } from 'node:tls';
 import { ConfigError, errorMessage, systemCode } from '../core/errors.ts';
 import type { ConfigProblem } from '../core/errors.ts';
@@ -35,8 +36,36 @@ export function loadOutputTls(config: OutputConfig['tls'], keyPath: string): Out
   };
   const tls: OutputTls = { ca: read('ca'), cert: read('cert'), key: read('key'), serverName: config.server_name, verify: config.verify };
   if ((config.cert === null) !== (config.key === null)) problems.push({ path: keyPath, reason: 'cert and key go together' });
+  if (problems.length === 0) checkTlsMaterial(tls, keyPath, problems);
   if (problems.length > 0) throw new ConfigError(problems);
   return tls;
+}
+
+/**
+ * The files must hold what they claim, or every connection fails later in the handshake: a CA
+ * file is one or more PEM certificates (Node would take a file with none silently and then trust
+ * nothing), a certificate and key must be PEM and belong together.
+ */
+function checkTlsMaterial(tls: OutputTls, keyPath: string, problems: ConfigProblem[]): void {
+  if (tls.ca) {
+    const blocks = tls.ca.toString('latin1').match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g) ?? [];
+    if (blocks.length === 0) problems.push({ path: `${keyPath}.ca`, reason: 'holds no PEM certificate' });
+    for (const block of blocks) {
+      try {
+        new X509Certificate(block);
+      } catch (err) {
+        problems.push({ path: `${keyPath}.ca`, reason: `a certificate in it does not parse: ${errorMessage(err)}` });
+        break;
+      }
+    }
+  }
+  if (tls.cert && tls.key) {
+    try {
+      createSecureContext({ cert: tls.cert, key: tls.key });
+    } catch (err) {
+      problems.push({ path: `${keyPath}.cert`, reason: `certificate and key are not a usable pair: ${errorMessage(err)}` });
+    }
+  }
 }
 
 /** Options for tls.connect (and undici's connector) towards `host`. */

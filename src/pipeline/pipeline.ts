@@ -6,6 +6,12 @@
  * ACKs may complete out of order, and OffsetTracker keeps file offsets ordered.
  * With several outputs, every batch goes to each; an event counts as acknowledged once all did.
  * Each output retries on its own backoff (its `backoff_base`/`backoff_max`).
+ *
+ * The outputs can be replaced while running (a configuration reload): batches in flight to the
+ * old outputs are called back, what every old output had acknowledged stays acknowledged, and
+ * the rest goes to the new outputs first, before anything newer — no event lost, none sent twice
+ * to an output that had it (with several outputs, an event only some of them had acknowledged is
+ * sent to all the new ones).
  */
 import type { Logger } from 'pino';
 import { Backoff } from '../core/backoff.ts';
@@ -39,6 +45,13 @@ export class Pipeline {
   readonly #o: PipelineOptions;
   readonly #abort = new AbortController();
   readonly #inFlight = new Set<Promise<void>>();
+  #outputs: readonly Output[];
+  /** Aborted when the outputs are replaced: deliveries to the old ones stop. */
+  #generation = new AbortController();
+  /** Rests of batches called back from replaced outputs, in the order they were taken: sent before the queue's next batch. */
+  readonly #redo: { order: number; batch: Batch }[] = [];
+  #taken = 0;
+  #wake: (() => void) | undefined;
   #loop: Promise<void> | undefined;
   #lastAckAt: number | null = null;
   #eventsAcked = 0;
@@ -46,6 +59,25 @@ export class Pipeline {
   constructor(options: PipelineOptions) {
     if (options.outputs.length === 0) throw new RangeError('a pipeline needs at least one output');
     this.#o = options;
+    this.#outputs = options.outputs;
+  }
+
+  get outputs(): readonly Output[] {
+    return this.#outputs;
+  }
+
+  /**
+   * Sends from now on to `next`; returns once the batches in flight to the old outputs have been
+   * called back (their unacknowledged rest queued for `next`). The caller closes the old ones.
+   */
+  async replaceOutputs(next: readonly Output[]): Promise<void> {
+    if (next.length === 0) throw new RangeError('a pipeline needs at least one output');
+    const inFlight = [...this.#inFlight];
+    this.#outputs = next;
+    this.#generation.abort();
+    this.#generation = new AbortController();
+    await Promise.allSettled(inFlight);
+    this.#wake?.();
   }
 
   get inFlightBatches(): number {
@@ -71,16 +103,18 @@ export class Pipeline {
    */
   async drain(timeoutMs: number): Promise<boolean> {
     const deadline = Date.now() + timeoutMs;
-    while ((this.#o.queue.length > 0 || this.#inFlight.size > 0) && Date.now() < deadline) {
+    const busy = (): boolean => this.#o.queue.length > 0 || this.#inFlight.size > 0 || this.#redo.length > 0;
+    while (busy() && Date.now() < deadline) {
       await sleep(20);
     }
-    const drained = this.#o.queue.length === 0 && this.#inFlight.size === 0;
+    const drained = !busy();
     await this.stop();
     return drained;
   }
 
   async stop(): Promise<void> {
     this.#abort.abort();
+    this.#wake?.();
     this.#o.queue.close();
     await this.#loop;
     await Promise.allSettled([...this.#inFlight]);
@@ -88,20 +122,27 @@ export class Pipeline {
 
   async #run(): Promise<void> {
     const signal = this.#abort.signal;
-    const maxInFlight = Math.min(...this.#o.outputs.map((o) => o.maxInFlight));
     while (!signal.aborted) {
+      const maxInFlight = Math.min(...this.#outputs.map((o) => o.maxInFlight));
       while (this.#inFlight.size >= maxInFlight && !signal.aborted) await Promise.race(this.#inFlight);
-      await this.#o.queue.whenReadable();
+      if (this.#redo.length === 0) {
+        // The queue, or a replacement of the outputs handing back a batch's rest.
+        await Promise.race([this.#o.queue.whenReadable(), new Promise<void>((resolve) => (this.#wake = resolve))]);
+        this.#wake = undefined;
+      }
       if (signal.aborted) break;
-      const batch = this.#o.queue.take(this.#o.bulkMaxSize, this.#o.bulkMaxBytes);
+      const redo = this.#redo.shift();
+      const batch = redo?.batch ?? this.#o.queue.take(this.#o.bulkMaxSize, this.#o.bulkMaxBytes);
       if (!batch) continue;
-      const delivery: Promise<void> = this.#deliver(batch, signal).finally(() => this.#inFlight.delete(delivery));
+      const delivery: Promise<void> = this.#deliver(batch, signal, redo?.order ?? this.#taken++).finally(() => this.#inFlight.delete(delivery));
       this.#inFlight.add(delivery);
     }
   }
 
-  async #deliver(batch: Batch, signal: AbortSignal): Promise<void> {
-    const outputs = this.#o.outputs;
+  async #deliver(batch: Batch, stop: AbortSignal, order: number): Promise<void> {
+    const outputs = this.#outputs;
+    const replaced = this.#generation.signal;
+    const signal = AbortSignal.any([stop, replaced]);
     const done = outputs.map(() => 0); // per output: events acknowledged (a prefix of the batch)
     let committed = 0; // events acknowledged by every output and passed to their trackers
     const advance = (): void => {
@@ -149,5 +190,17 @@ export class Pipeline {
       }),
     );
     advance();
+    if (replaced.aborted && !stop.aborted && committed < batch.events.length) {
+      // Called back from replaced outputs: the rest goes to the new ones, before newer batches
+      // and in the order the batches were taken, so each file's lines keep their order.
+      const rest: Batch = {
+        events: batch.events.slice(committed),
+        trackers: batch.trackers.slice(committed),
+        seqs: batch.seqs.slice(committed),
+        bytes: batch.events.slice(committed).reduce((n, e) => n + e.length, 0),
+      };
+      const at = this.#redo.findIndex((r) => r.order > order);
+      this.#redo.splice(at < 0 ? this.#redo.length : at, 0, { order, batch: rest });
+    }
   }
 }

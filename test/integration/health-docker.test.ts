@@ -12,6 +12,7 @@ import { pino } from 'pino';
 import { Agent } from '../../src/agent.ts';
 import { loadConfig } from '../../src/configuration.ts';
 import type { AgentEvent, RecordedEvent } from '../../src/docker/types.ts';
+import type { ReloadReport } from '../../src/reload.ts';
 import { TEST_LABEL, docker, ensureTestImage, removeAllContainers, requireDocker, startPrivateDockerd } from '../helpers/docker-engine.ts';
 import type { PrivateDockerd } from '../helpers/docker-engine.ts';
 import { freePort } from '../helpers/ports.ts';
@@ -29,6 +30,8 @@ class TestAgent {
   agent!: Agent;
   url = '';
   dir = '';
+  #file = '';
+  #base: string[] = [];
   readonly logs: LogLine[] = [];
 
   async start(host: string, extra = HEALTH_CONFIG): Promise<void> {
@@ -36,15 +39,16 @@ class TestAgent {
     const file = join(this.dir, 'dockhand.yaml');
     await mkdir(join(this.dir, 'logs'));
     // No log files, and the output on a port nothing listens on: this agent ships nothing.
-    await writeFile(file, [
+    this.#file = file;
+    this.#base = [
       'log_level: debug',
       `state_dir: ${this.dir}/state`,
       `docker: { host: "${host}", events_buffer: 20000, reconnect_base: 200ms, reconnect_max: 1s }`,
       `api: { listen: "127.0.0.1:${await freePort()}" }`,
       `logs: { roots: ["${this.dir}/logs"] }`,
       `outputs: [{ type: tcp, hosts: ["127.0.0.1:${await freePort()}"] }]`,
-      extra,
-    ].join('\n'));
+    ];
+    await writeFile(file, [...this.#base, extra].join('\n'));
     const logger = pino({ level: 'debug' }, { write: (line: string) => void this.logs.push(JSON.parse(line) as LogLine) });
     this.agent = new Agent({ loaded: loadConfig({ file, env: {} }), logger, version: 'test' });
     this.url = (await this.agent.start()).apiUrl;
@@ -53,6 +57,12 @@ class TestAgent {
       const r = (await (await fetch(`${this.url}/readyz`)).json()) as { checks: { name: string; ok: boolean }[] };
       return r.checks.find((c) => c.name === 'docker')?.ok;
     }, 30_000, 100);
+  }
+
+  /** Rewrites the configuration with `extra` in place of the health settings and reloads it, as SIGHUP does. */
+  async reload(extra: string): Promise<ReloadReport> {
+    await writeFile(this.#file, [...this.#base, extra].join('\n'));
+    return this.agent.reload(loadConfig({ file: this.#file, env: {} }));
   }
 
   async stop(): Promise<void> {
@@ -201,6 +211,22 @@ void describe('health probes and restarts on a real engine', () => {
     assert.equal((await t.probe(up))?.status, 'healthy');
     assert.equal((await t.probe(down))?.status, 'unhealthy');
     assert.match(await t.get<string>('/metrics'), new RegExp(`dockhand_probe_failures_total\\{id="${down}",name="[^"]+",type="tcp",reason="refused"\\} \\d+`));
+  });
+
+  void it('a reload applies new health rules: a probe starts for a container a rule now matches; an unchanged probe keeps its verdict', async (c) => {
+    if (!host) return c.skip('no docker');
+    const [keptPort, ruledPort] = [await freePort(), await freePort()];
+    const kept = await run(['--name', name('kept'), '--network', 'host', '--init', ...labels({ 'dockhand.probe.type': 'tcp', 'dockhand.probe.port': keptPort }), image, 'nc', '-ll', '-p', String(keptPort), '-e', 'true']);
+    const ruledName = name('ruled');
+    const ruled = await run(['--name', ruledName, '--network', 'host', '--init', image, 'nc', '-ll', '-p', String(ruledPort), '-e', 'true']);
+    await t.waitEvent(kept, 'probe.healthy');
+    assert.equal(await t.probe(ruled), undefined, 'no probe before the rule');
+    const report = await t.reload(`${HEALTH_CONFIG}  rules:\n    - match: { name: "${ruledName}" }\n      probe: { type: tcp, port: ${ruledPort} }\n`);
+    assert.deepEqual(report.applied, ['health.rules']);
+    assert.deepEqual(report.pendingRestart, []);
+    await t.waitEvent(ruled, 'probe.healthy');
+    assert.equal((await t.probe(kept))?.status, 'healthy');
+    assert.equal((await t.waitEvent(kept, 'probe.healthy')).length, 1, 'the unchanged probe kept its verdict: no second transition');
   });
 
   void it('a process exiting non-zero is restarted under on-failure with growing delays', async (c) => {

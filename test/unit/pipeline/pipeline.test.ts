@@ -151,3 +151,31 @@ test('each event is released exactly once, only after every output is done with 
   // e6 never got b's acknowledgement: it is not released (it is read again after a restart)
   assert.deepEqual(released, ['e1', 'e2', 'e3', 'e4', 'e5']);
 });
+
+test('replaced outputs: batches in flight are called back, the new output gets exactly the unacknowledged rest, in order, before newer events', async () => {
+  const queue = new EventQueue({ maxEvents: 100, maxBytes: 10_000 });
+  const tracker = new OffsetTracker(0, () => undefined);
+  fill(queue, tracker, 12);
+  // old: acknowledges the first 3 events of what it is given, then hangs until called back
+  const old: Output & { received: string[] } = {
+    name: 'old', maxInFlight: 1, backoff: { baseMs: 1, maxMs: 2 }, received: [],
+    start() {},
+    send(events, signal) {
+      old.received.push(...events.slice(0, 3).map(String));
+      return new Promise((resolve) => signal.addEventListener('abort', () => resolve({ kind: 'retry', acked: 3, error: err }), { once: true }));
+    },
+    stats: () => ({ state: 'connected', hosts: [], eventsAcked: 0, batchesInFlight: 0, lastAckAt: null, reconnects: 0 }),
+    close: () => Promise.resolve(),
+    destroy() {},
+  };
+  const next = new ScriptedOutput('new', () => ({ kind: 'acked' }));
+  const p = new Pipeline({ queue, outputs: [old], logger, bulkMaxSize: 8, bulkMaxBytes: 1 << 20 });
+  p.start();
+  await until(() => old.received.length === 3);
+  await p.replaceOutputs([next]);
+  assert.equal(p.outputs[0], next);
+  await until(() => tracker.committed === 120);
+  await p.stop();
+  assert.deepEqual(old.received, ['e1', 'e2', 'e3']);
+  assert.deepEqual(next.received, ['e4', 'e5', 'e6', 'e7', 'e8', 'e9', 'e10', 'e11', 'e12'], 'the rest once, in order, then the newer events');
+});
