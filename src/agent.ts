@@ -148,13 +148,15 @@ export class Agent {
         host: () => host.sample(),
         registry: this.metrics.registry,
         logger: this.#logger.child({ component: 'metrics' }),
+        inventoryReconciled: () => watcher.state === 'connected',
       });
       containerMetrics.start();
       this.#disposers.push('metrics', () => containerMetrics.stop());
       this.metrics.addTextSource(() => containerMetrics.exposition());
       this.zabbix = new ZabbixEndpoints(
         {
-          exported: () => containerMetrics.exported(),
+          exported: (lingerMs) => containerMetrics.exported(lingerMs),
+          complete: () => containerMetrics.complete,
           rates: (id) => containerMetrics.rates(id),
           lifecycle: (id) => containerMetrics.lifecycle(id),
           inventory: this.inventory,
