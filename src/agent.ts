@@ -195,6 +195,7 @@ export class Agent {
       this.#contributions.containerDetails.push({ key: 'probe', get: (r) => health.probeDetails(r) }, { key: 'restart', get: (r) => health.restartDetails(r) });
       this.zabbix.setProbeSource(() => probeSnapshotsFromDocument(health.probesDocument(null)));
 
+      this.metrics.readiness(() => this.#readiness());
       const api = new ApiServer({
         options: config.api,
         view: this.view(),
