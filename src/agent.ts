@@ -6,6 +6,7 @@
  */
 import { mkdir } from 'node:fs/promises';
 import type { Logger } from 'pino';
+import { openApiRoute } from './api/openapi.ts';
 import { ApiServer } from './api/server.ts';
 import type { RouteDefinition } from './api/routes.ts';
 import type { AgentView, ContainerDetails, Readiness, ReadinessCheck } from './api/view.ts';
@@ -196,6 +197,7 @@ export class Agent {
       this.zabbix.setProbeSource(() => probeSnapshotsFromDocument(health.probesDocument(null)));
 
       this.metrics.readiness(() => this.#readiness());
+      this.#contributions.routes.push(openApiRoute(this.#version));
       const api = new ApiServer({
         options: config.api,
         view: this.view(),
