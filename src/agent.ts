@@ -158,6 +158,9 @@ export class Agent {
         {
           exported: (lingerMs) => containerMetrics.exported(lingerMs),
           complete: () => containerMetrics.complete,
+          completeNow: async () => {
+            if (!containerMetrics.complete && watcher.state === 'connected') await containerMetrics.fresh(0, false);
+          },
           rates: (id) => containerMetrics.rates(id),
           lifecycle: (id) => containerMetrics.lifecycle(id),
           inventory: this.inventory,

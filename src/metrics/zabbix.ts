@@ -65,6 +65,11 @@ export interface ZabbixSources {
    * sampler has swept it since. Absent = always complete (fixtures).
    */
   complete?(): boolean;
+  /**
+   * Completes the list now if it can (a sweep once the inventory is reconciled), so a discovery
+   * right after the agent started waits for it instead of answering 503 until the next sweep.
+   */
+  completeNow?(): Promise<void>;
   rates(id: string): ContainerRates | undefined;
   lifecycle(id: string): ContainerLifecycle | undefined;
   inventory: ContainerInventory;
@@ -318,7 +323,14 @@ export class ZabbixEndpoints {
 
   routes(): RouteDefinition[] {
     return [
-      { method: 'GET', pattern: '/v1/zabbix/containers', handler: () => ({ json: this.containerDiscovery() }) },
+      {
+        method: 'GET',
+        pattern: '/v1/zabbix/containers',
+        handler: async () => {
+          await this.#s.completeNow?.();
+          return { json: this.containerDiscovery() };
+        },
+      },
       {
         method: 'GET',
         pattern: '/v1/zabbix/containers/:ref',
@@ -329,7 +341,14 @@ export class ZabbixEndpoints {
         },
       },
       { method: 'GET', pattern: '/v1/zabbix/logs', handler: () => ({ json: this.logDiscovery() }) },
-      { method: 'GET', pattern: '/v1/zabbix/probes', handler: () => ({ json: this.probeDiscovery() }) },
+      {
+        method: 'GET',
+        pattern: '/v1/zabbix/probes',
+        handler: async () => {
+          await this.#s.completeNow?.();
+          return { json: this.probeDiscovery() };
+        },
+      },
       { method: 'GET', pattern: '/v1/zabbix/agent', handler: () => ({ json: this.agentDocument() }) },
     ];
   }

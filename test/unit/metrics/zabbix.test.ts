@@ -132,6 +132,17 @@ test('an incomplete container list is a 503, never an empty discovery (which the
   assert.deepEqual(z.probeDiscovery(), { data: [] });
 });
 
+test('a discovery request completes the list first when it can (a sweep once Docker is reconciled), instead of a 503 until the next sweep', async () => {
+  let complete = false;
+  let sweeps = 0;
+  const z = new ZabbixEndpoints(sources({ complete: () => complete, completeNow: () => { sweeps++; complete = true; return Promise.resolve(); } }, () => []), []);
+  const discovery = z.routes().find((r) => r.pattern === '/v1/zabbix/containers');
+  assert.ok(discovery);
+  const answer = await discovery.handler({} as Parameters<typeof discovery.handler>[0]);
+  assert.deepEqual('json' in answer ? answer.json : undefined, { data: [] });
+  assert.equal(sweeps, 1);
+});
+
 test('past keep_stopped a container leaves discovery, but its document answers for LINGER_MS more (no 404s before Zabbix deletes its items)', () => {
   const asked: (number | undefined)[] = [];
   const z = new ZabbixEndpoints(sources({}, (lingerMs) => {
