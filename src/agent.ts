@@ -6,6 +6,7 @@
  */
 import { mkdir } from 'node:fs/promises';
 import type { Logger } from 'pino';
+import { openApiRoute } from './api/openapi.ts';
 import { ApiServer } from './api/server.ts';
 import type { RouteDefinition } from './api/routes.ts';
 import type { AgentView, ContainerDetails, Readiness, ReadinessCheck } from './api/view.ts';
@@ -157,13 +158,18 @@ export class Agent {
         host: () => host.sample(),
         registry: this.metrics.registry,
         logger: this.#logger.child({ component: 'metrics' }),
+        inventoryReconciled: () => watcher.state === 'connected',
       });
       containerMetrics.start();
       this.#disposers.push('metrics', () => containerMetrics.stop());
       this.metrics.addTextSource(() => containerMetrics.exposition());
       this.zabbix = new ZabbixEndpoints(
         {
-          exported: () => containerMetrics.exported(),
+          exported: (lingerMs) => containerMetrics.exported(lingerMs),
+          complete: () => containerMetrics.complete,
+          completeNow: async () => {
+            if (!containerMetrics.complete && watcher.state === 'connected') await containerMetrics.fresh(0, false);
+          },
           rates: (id) => containerMetrics.rates(id),
           lifecycle: (id) => containerMetrics.lifecycle(id),
           inventory: this.inventory,
@@ -181,7 +187,14 @@ export class Agent {
         { key: 'lifecycle', get: (r) => containerMetrics.lifecycleView(r) },
       );
       this.#contributions.readiness.push(() => containerMetrics.readiness());
-      this.#reloadTargets.push({ name: 'metrics', sections: ['metrics'], apply: (next) => containerMetrics.reconfigure(next.metrics) });
+      this.#reloadTargets.push({
+        name: 'metrics',
+        sections: ['metrics'],
+        apply: (next) => {
+          containerMetrics.reconfigure(next.metrics);
+          this.zabbix?.setContainerLabels(next.metrics.container_labels);
+        },
+      });
 
       const health = new HealthMonitor({
         config: config.health,
@@ -204,6 +217,8 @@ export class Agent {
       this.#contributions.containerDetails.push({ key: 'probe', get: (r) => health.probeDetails(r) }, { key: 'restart', get: (r) => health.restartDetails(r) });
       this.zabbix.setProbeSource(() => probeSnapshotsFromDocument(health.probesDocument(null)));
 
+      this.metrics.readiness(() => this.#readiness());
+      this.#contributions.routes.push(openApiRoute(this.#version));
       const api = new ApiServer({
         options: config.api,
         view: this.view(),

@@ -12,6 +12,7 @@ const STATUS_BY_CODE: Readonly<Record<ErrorCode, number>> = {
   FORBIDDEN: 403,
   NOT_FOUND: 404,
   METHOD_NOT_ALLOWED: 405,
+  NOT_ACCEPTABLE: 406,
   // Docker answered, but with an error: the agent is a gateway to it here.
   DOCKER_API: 502,
   DOCKER_UNREACHABLE: 503,

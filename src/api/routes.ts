@@ -46,6 +46,11 @@ export interface RouteDefinition {
   handler: RouteHandler;
   /** Default `protected`. */
   access?: RouteAccess;
+  /**
+   * The media type the route answers with (type/subtype, as src/api/openapi.json lists it); a
+   * request whose Accept header allows none is answered 406. Default `application/json`.
+   */
+  produces?: string;
 }
 
 export interface RequestTarget {
@@ -233,6 +238,7 @@ export function coreRoutes(options: { extraMetrics?: () => Promise<string> } = {
       method: 'GET',
       pattern: '/metrics',
       access: 'metrics',
+      produces: 'text/plain',
       handler: async ({ view }) => {
         const [{ contentType, body }, extra] = await Promise.all([view.metrics(), extraMetrics()]);
         // Only after Prometheus text: an OpenMetrics exposition ends with "# EOF", nothing may follow.

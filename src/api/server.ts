@@ -11,6 +11,7 @@ import type { TLSSocket } from 'node:tls';
 import type { Logger } from 'pino';
 import { DockhandError, errorMessage, systemCode } from '../core/errors.ts';
 import type { ErrorCode } from '../core/errors.ts';
+import { accepts } from './accept.ts';
 import { ApiMetrics } from './api-metrics.ts';
 import { BearerTokenCheck, loadTlsMaterial, readTokenFile } from './auth.ts';
 import type { TlsMaterial } from './auth.ts';
@@ -295,6 +296,11 @@ export class ApiServer {
       }
       if (match.kind === 'method-not-allowed') {
         this.#sendError(req, res, 'METHOD_NOT_ALLOWED', 405, `method ${method} not allowed on ${path}`, { allow: match.allow.join(', ') });
+        return;
+      }
+      const produces = match.route.produces ?? 'application/json';
+      if (!accepts(req.headers.accept, produces)) {
+        this.#sendError(req, res, 'NOT_ACCEPTABLE', 406, `${path} answers with ${produces}, which the Accept header does not allow`);
         return;
       }
       if (match.route.method === 'GET' && hasBody(req)) {

@@ -13,6 +13,7 @@ export type ErrorCode =
   | 'UNAUTHORIZED'
   | 'FORBIDDEN'
   | 'METHOD_NOT_ALLOWED'
+  | 'NOT_ACCEPTABLE'
   | 'BAD_REQUEST'
   | 'UNAVAILABLE'
   | 'INTERNAL';

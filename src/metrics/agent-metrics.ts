@@ -114,6 +114,33 @@ export class AgentMetrics implements DockerWatcherMetrics, StateFileMetrics {
   }
 
   /**
+   * `dockhand_ready` and `dockhand_ready_check{check}` from the readiness /readyz answers with, read
+   * at scrape time: Prometheus cannot see /readyz's status, and "up but not ready" (Docker
+   * unreachable, a state file not writable, outputs down) is what an alert wants.
+   */
+  readiness(source: () => { ready: boolean; checks: readonly { name: string; ok: boolean }[] }): void {
+    const registers = [this.registry];
+    new Gauge({
+      name: 'dockhand_ready',
+      help: '1 when /readyz answers 200 (every readiness check passes).',
+      registers,
+      collect() {
+        this.set(source().ready ? 1 : 0);
+      },
+    });
+    new Gauge({
+      name: 'dockhand_ready_check',
+      help: 'Readiness checks of /readyz (docker, outputs, metrics, state): 1 passing, 0 failing.',
+      labelNames: ['check'],
+      registers,
+      collect() {
+        this.reset();
+        for (const c of source().checks) this.set({ check: c.name }, c.ok ? 1 : 0);
+      },
+    });
+  }
+
+  /**
    * Adds families rendered outside prom-client (per-container and host series, rebuilt from
    * fresh samples on every scrape: see src/metrics/exposition.ts), appended after the registry's.
    */

@@ -45,6 +45,13 @@ interface Entry {
 
 const RUNNING: ReadonlySet<string> = new Set(['running', 'paused', 'restarting']);
 
+/**
+ * How much longer than keep_stopped a removed container's figures are kept (not exported): the
+ * Zabbix per-container document still answers for it until Zabbix's next discovery (every 5
+ * minutes in the template) has dropped the container's items (src/metrics/zabbix.ts).
+ */
+export const LINGER_MS = 15 * 60_000;
+
 function ms(iso: string | null): number | null {
   if (iso === null) return null;
   const t = Date.parse(iso);
@@ -98,14 +105,17 @@ export class ContainerLifecycleTracker {
     }
     for (const [id, e] of this.#entries) {
       if (!present.has(id) && e.figures.state !== 'removed') this.#markRemoved(e, now);
-      if (!present.has(id) && !this.#visible(e.figures, now)) this.#entries.delete(id);
+      if (!present.has(id) && !this.#visible(e.figures, now, LINGER_MS)) this.#entries.delete(id);
     }
   }
 
-  /** Containers whose figures are exported: running, or stopped less than keep_stopped ago. */
-  list(now: number): ContainerLifecycle[] {
+  /**
+   * Containers whose figures are exported: running, or stopped less than keep_stopped ago — or
+   * less than keep_stopped + `lingerMs` (at most LINGER_MS: older removed ones are forgotten).
+   */
+  list(now: number, lingerMs = 0): ContainerLifecycle[] {
     const out: ContainerLifecycle[] = [];
-    for (const e of this.#entries.values()) if (this.#visible(e.figures, now)) out.push(e.figures);
+    for (const e of this.#entries.values()) if (this.#visible(e.figures, now, lingerMs)) out.push(e.figures);
     return out;
   }
 
@@ -118,10 +128,10 @@ export class ContainerLifecycleTracker {
     return this.list(now).filter((f) => f.state === 'removed');
   }
 
-  #visible(f: ContainerLifecycle, now: number): boolean {
+  #visible(f: ContainerLifecycle, now: number, lingerMs = 0): boolean {
     if (RUNNING.has(f.state)) return true;
     const since = f.finishedAt ?? f.removedAt ?? f.lastSeen;
-    return since !== null && now - since <= this.#keepStoppedMs;
+    return since !== null && now - since <= this.#keepStoppedMs + lingerMs;
   }
 
   #entry(id: string, record: ContainerRecord | undefined): Entry | undefined {

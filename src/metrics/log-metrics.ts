@@ -8,6 +8,13 @@ import { Counter, Gauge } from 'prom-client';
 import type { Registry } from 'prom-client';
 import type { LogGaugeSnapshot, LogShippingMetrics } from '../logs/log-shipping.ts';
 
+/**
+ * Why events are dropped: Logstash rejected them (src/pipeline/pipeline.ts), or the Docker event
+ * backlog was full (src/logs/log-shipping.ts). Their series exist at 0 from the start, so that
+ * `increase()` sees the first drop (deploy/prometheus/dockhand-rules.yml alerts on it).
+ */
+export const DROP_REASONS = ['rejected', 'event_backlog_full'] as const;
+
 export class LogMetrics implements LogShippingMetrics {
   readonly #lines: Counter;
   readonly #bytes: Counter;
@@ -30,6 +37,7 @@ export class LogMetrics implements LogShippingMetrics {
     this.#acked = new Counter({ name: 'dockhand_log_events_acked_total', help: 'Events acknowledged by every output (log lines and Docker events).', registers });
     this.#ackedBytes = new Counter({ name: 'dockhand_log_event_bytes_acked_total', help: 'Encoded bytes of acknowledged events.', registers });
     this.#dropped = new Counter({ name: 'dockhand_log_events_dropped_total', help: 'Events dropped, by reason (rejected by Logstash, event backlog full).', labelNames: ['reason'], registers });
+    for (const reason of DROP_REASONS) this.#dropped.inc({ reason }, 0);
     this.#retried = new Counter({ name: 'dockhand_log_events_retried_total', help: 'Events sent again after a failed or partial batch.', registers });
     this.#unparsed = new Counter({ name: 'dockhand_log_filename_unparsed_total', help: 'Log files whose name does not follow the naming convention (shipped tagged _filename_unparsed).', registers });
     this.#truncated = new Counter({ name: 'dockhand_log_lines_truncated_total', help: 'Events cut at logs.max_line_bytes.', registers });

@@ -45,6 +45,8 @@ export interface MetricsCollectorOptions {
   host: (() => Promise<HostSample>) | undefined;
   registry: Registry;
   logger: Logger;
+  /** True while the inventory is reconciled with Docker (the watcher is connected); absent = always. */
+  inventoryReconciled?: () => boolean;
   now?: () => number;
   /** Detected from the mount table when not given (tests pass fixture layouts). */
   layout?: CgroupLayout;
@@ -94,6 +96,7 @@ export class MetricsCollector {
   #lastResult: SweepResult | undefined;
   #unsubscribe: (() => void) | undefined;
   #stopped = false;
+  #complete = false;
   readonly #m: OwnMetrics;
 
   constructor(options: MetricsCollectorOptions) {
@@ -122,6 +125,14 @@ export class MetricsCollector {
 
   get lastSweep(): SweepResult | undefined {
     return this.#lastResult;
+  }
+
+  /**
+   * True once a sweep ran over a reconciled inventory: from then on exported() lists every
+   * container (before, an agent that just started would list none).
+   */
+  get complete(): boolean {
+    return this.#complete;
   }
 
   start(): void {
@@ -182,10 +193,12 @@ export class MetricsCollector {
   async #sweep(): Promise<void> {
     clearTimeout(this.#timer);
     try {
+      const reconciled = this.#o.inventoryReconciled?.() ?? true;
       const result = await this.#sampler.sweep(this.#o.inventory.list());
       this.#lastSweepAt = result.at;
       this.#lastResult = result;
       this.#lifecycle.update(this.#o.inventory.list(), (id) => this.#sampler.latest(id), this.#now());
+      if (reconciled) this.#complete = true;
       const m = this.#m;
       m.sweeps.inc();
       m.sweepSeconds.observe(result.wallMs / 1000);
@@ -206,10 +219,13 @@ export class MetricsCollector {
     }
   }
 
-  /** Containers exported on /metrics and to Zabbix: running, or stopped within keep_stopped. */
-  exported(): ExportedContainer[] {
+  /**
+   * Containers exported on /metrics and to Zabbix: running, or stopped within keep_stopped (plus
+   * `lingerMs`: the Zabbix per-container document, see lifecycle.ts LINGER_MS).
+   */
+  exported(lingerMs = 0): ExportedContainer[] {
     return this.#lifecycle
-      .list(this.#now())
+      .list(this.#now(), lingerMs)
       .map((lifecycle) => ({ lifecycle, sample: lifecycle.state === 'removed' ? undefined : this.#sampler.latest(lifecycle.id) }));
   }
 

@@ -7,7 +7,10 @@
  *
  * Zabbix items must always get a number, so these documents say 0 where the API says null (a
  * stopped container's CPU, a figure the cgroup version lacks); `running`, `exitCode` and
- * `lastSeen` tell a stopped container from an idle one.
+ * `lastSeen` tell a stopped container from an idle one. They were checked against a real Zabbix
+ * 6.0 server (test/integration/zabbix.test.ts): what Zabbix does with a value, an error or an
+ * empty discovery decided the details below (why `staleSeconds`, the 503 before the container list
+ * is complete, the linger of a container's document after keep_stopped).
  *
  * Log files and probes belong to other capabilities: they register a snapshot function here
  * (setLogSource / setProbeSource); without one the lists are empty and `enabled` is 0.
@@ -17,6 +20,7 @@ import type { ContainerInventory } from '../docker/inventory.ts';
 import type { RouteDefinition } from '../api/routes.ts';
 import type { ExportedContainer } from './container-exposition.ts';
 import type { ContainerLifecycle } from './lifecycle.ts';
+import { LINGER_MS } from './lifecycle.ts';
 import { blockTotals, networkTotals } from './rates.ts';
 import type { ContainerRates, ContainerSample } from './types.ts';
 
@@ -30,6 +34,7 @@ export interface LogShippingSnapshot {
   files: {
     path: string;
     dataset: string;
+    /** The parsed file name (docs/logs.md): `logType`, `app`, `env`, …; null when it does not parse. */
     metadata: Record<string, string> | null;
     state: string;
     lagBytes: number;
@@ -50,8 +55,21 @@ export interface ProbeSnapshot {
 }
 
 export interface ZabbixSources {
-  /** Running, and stopped or removed within keep_stopped. */
-  exported(): ExportedContainer[];
+  /**
+   * Running, and stopped or removed within keep_stopped; with `lingerMs`, also those past
+   * keep_stopped by less than that.
+   */
+  exported(lingerMs?: number): ExportedContainer[];
+  /**
+   * True once the container list is complete: the inventory was reconciled with Docker and the
+   * sampler has swept it since. Absent = always complete (fixtures).
+   */
+  complete?(): boolean;
+  /**
+   * Completes the list now if it can (a sweep once the inventory is reconciled), so a discovery
+   * right after the agent started waits for it instead of answering 503 until the next sweep.
+   */
+  completeNow?(): Promise<void>;
   rates(id: string): ContainerRates | undefined;
   lifecycle(id: string): ContainerLifecycle | undefined;
   inventory: ContainerInventory;
@@ -79,15 +97,32 @@ function seconds(msOrNull: number | null): number {
   return msOrNull === null ? 0 : Math.floor(msOrNull / 1000);
 }
 
+/**
+ * When the container was last known to run, in unix ms: the sampler's last sight of it, else what
+ * Docker says (still running since its start; stopped at its finish). A container that ended
+ * before the agent's first sweep — OOM-killed at start, say — was never sampled, and 0 would show
+ * in Zabbix as 1970.
+ */
+function lastKnownRunning(l: ContainerLifecycle): number | null {
+  if (l.lastSeen !== null) return l.lastSeen;
+  if (RUNNING.has(l.state)) return l.startedAt;
+  return l.finishedAt ?? l.removedAt ?? l.startedAt;
+}
+
 export class ZabbixEndpoints {
   readonly #s: ZabbixSources;
-  readonly #labelKeys: readonly string[];
+  #labelKeys: readonly string[];
   #logs: (() => LogShippingSnapshot) | undefined;
   #probes: (() => ProbeSnapshot[]) | undefined;
 
   constructor(sources: ZabbixSources, labelAllowList: readonly string[]) {
     this.#s = sources;
     this.#labelKeys = labelAllowList;
+  }
+
+  /** `metrics.container_labels` after a configuration reload: discovery macros follow at once. */
+  setContainerLabels(keys: readonly string[]): void {
+    this.#labelKeys = keys;
   }
 
   setLogSource(source: () => LogShippingSnapshot): void {
@@ -102,7 +137,19 @@ export class ZabbixEndpoints {
     return (this.#s.now ?? Date.now)();
   }
 
+  /**
+   * The template deletes what discovery stops listing at once (it mirrors keep_stopped), so an
+   * incomplete list — an agent just started, Docker not reconciled yet — must not look like an
+   * empty one: it is a 503, and Zabbix keeps what it has until the next discovery.
+   */
+  #requireComplete(what: string): void {
+    if (this.#s.complete && !this.#s.complete()) {
+      throw new DockhandError('UNAVAILABLE', `${what} is not complete yet: the agent has not reconciled its inventory with Docker and sampled it since`, { transient: true });
+    }
+  }
+
   containerDiscovery(): { data: LldRow[] } {
+    this.#requireComplete('the container list');
     return {
       data: this.#s.exported().map(({ lifecycle: l }) => {
         const row: LldRow = {
@@ -118,9 +165,14 @@ export class ZabbixEndpoints {
     };
   }
 
-  /** By id, name or unique id prefix (≥ 4); a live container wins over a removed one of the same name. */
+  /**
+   * By id, name or unique id prefix (≥ 4); a live container wins over a removed one of the same name.
+   * Containers past keep_stopped are still found for LINGER_MS: discovery has dropped them, but
+   * Zabbix polls their items until its next discovery deletes them, and a 404 would turn every
+   * one of them "not supported" meanwhile.
+   */
   #find(ref: string): ExportedContainer | undefined {
-    const all = this.#s.exported();
+    const all = this.#s.exported(LINGER_MS);
     const byRank = (c: ExportedContainer): number => (c.lifecycle.state === 'removed' ? 1 : 0);
     const exact = all.filter((c) => c.lifecycle.id === ref || c.lifecycle.name === ref.replace(/^\//, '')).sort((a, b) => byRank(a) - byRank(b));
     if (exact[0]) return exact[0];
@@ -156,7 +208,7 @@ export class ZabbixEndpoints {
       healthy: l.health === 'healthy' || l.health === 'none' ? 1 : 0,
       startedAt: seconds(l.startedAt),
       finishedAt: seconds(l.finishedAt),
-      lastSeen: seconds(l.lastSeen),
+      lastSeen: seconds(lastKnownRunning(l)),
       exitCode: n(l.exitCode),
       oomKilled: l.oomKilled ? 1 : 0,
       oomEvents: l.oomEvents,
@@ -203,7 +255,7 @@ export class ZabbixEndpoints {
         '{#LOG.PATH}': f.path,
         '{#LOG.NAME}': f.path.slice(f.path.lastIndexOf('/') + 1),
         '{#LOG.DATASET}': f.dataset,
-        '{#LOG.TYPE}': f.metadata?.log_type ?? '',
+        '{#LOG.TYPE}': f.metadata?.logType ?? '',
         '{#LOG.APP}': f.metadata?.app ?? '',
         '{#LOG.ENV}': f.metadata?.env ?? '',
         '{#LOG.CONTAINER}': f.container?.name ?? '',
@@ -212,6 +264,7 @@ export class ZabbixEndpoints {
   }
 
   probeDiscovery(): { data: LldRow[] } {
+    this.#requireComplete('the probe list');
     return {
       data: (this.#probes?.() ?? []).map((p) => ({
         '{#PROBE.CONTAINER}': p.containerName,
@@ -238,7 +291,12 @@ export class ZabbixEndpoints {
       version: this.#s.version,
       uptimeSeconds: Math.round((now - this.#s.startedAt) / 1000),
       docker: { up: docker.state === 'connected' ? 1 : 0, state: docker.state, reconnects: docker.reconnects },
-      metrics: { lastSweepAgeSeconds: lastSweep === null ? -1 : Math.round((now - lastSweep) / 1000) },
+      metrics: {
+        lastSweepAgeSeconds: lastSweep === null ? -1 : Math.round((now - lastSweep) / 1000),
+        // Always ≥ 0 and growing while nothing is swept, from the agent's start before the first
+        // sweep: -1 cannot go into an unsigned Zabbix item, and "not collected" must be able to fire.
+        staleSeconds: Math.round((now - (lastSweep ?? this.#s.startedAt)) / 1000),
+      },
       containers: counts,
       logs: logs
         ? {
@@ -246,11 +304,13 @@ export class ZabbixEndpoints {
             stalled: logs.stalledSince === null ? 0 : 1,
             stalledSeconds: logs.stalledSince === null ? 0 : Math.round((now - logs.stalledSince) / 1000),
             lastAckAgeSeconds: logs.lastAckAt === null ? -1 : Math.round((now - logs.lastAckAt) / 1000),
+            // ≥ 0 for a Zabbix item: since the agent started while nothing was acknowledged yet
+            sinceAckSeconds: Math.round((now - (logs.lastAckAt ?? this.#s.startedAt)) / 1000),
             queuedEvents: logs.queuedEvents,
             maxLagBytes: logs.files.reduce((m, f) => Math.max(m, f.lagBytes), 0),
             files: logs.files.map((f) => ({ path: f.path, state: f.state, lagBytes: f.lagBytes })),
           }
-        : { enabled: 0, stalled: 0, stalledSeconds: 0, lastAckAgeSeconds: -1, queuedEvents: 0, maxLagBytes: 0, files: [] },
+        : { enabled: 0, stalled: 0, stalledSeconds: 0, lastAckAgeSeconds: -1, sinceAckSeconds: 0, queuedEvents: 0, maxLagBytes: 0, files: [] },
       probes: {
         enabled: this.#probes ? 1 : 0,
         failing: probes.filter((p) => !p.ok).length,
@@ -268,7 +328,14 @@ export class ZabbixEndpoints {
 
   routes(): RouteDefinition[] {
     return [
-      { method: 'GET', pattern: '/v1/zabbix/containers', handler: () => ({ json: this.containerDiscovery() }) },
+      {
+        method: 'GET',
+        pattern: '/v1/zabbix/containers',
+        handler: async () => {
+          await this.#s.completeNow?.();
+          return { json: this.containerDiscovery() };
+        },
+      },
       {
         method: 'GET',
         pattern: '/v1/zabbix/containers/:ref',
@@ -279,61 +346,17 @@ export class ZabbixEndpoints {
         },
       },
       { method: 'GET', pattern: '/v1/zabbix/logs', handler: () => ({ json: this.logDiscovery() }) },
-      { method: 'GET', pattern: '/v1/zabbix/probes', handler: () => ({ json: this.probeDiscovery() }) },
+      {
+        method: 'GET',
+        pattern: '/v1/zabbix/probes',
+        handler: async () => {
+          await this.#s.completeNow?.();
+          return { json: this.probeDiscovery() };
+        },
+      },
       { method: 'GET', pattern: '/v1/zabbix/agent', handler: () => ({ json: this.agentDocument() }) },
     ];
   }
 }
 
-function str(v: unknown): string {
-  return typeof v === 'string' ? v : '';
-}
-
-/**
- * Adapter over the health monitor's `/v1/probes` document (`{probes:[{containerId,
- * containerName, type, target, status, consecutiveFailures, last:{latencyMs}}]}`): read
- * defensively, since it is that capability's document, not a typed contract. Containers listed
- * only for a probe configuration error (type null) are not probes Zabbix can track.
- */
-export function probeSnapshotsFromDocument(doc: Record<string, unknown>): ProbeSnapshot[] {
-  const probes = Array.isArray(doc.probes) ? (doc.probes as unknown[]) : [];
-  const out: ProbeSnapshot[] = [];
-  for (const p of probes) {
-    if (typeof p !== 'object' || p === null) continue;
-    const o = p as Record<string, unknown>;
-    if (typeof o.type !== 'string') continue;
-    const last = typeof o.last === 'object' && o.last !== null ? (o.last as Record<string, unknown>) : undefined;
-    const status = str(o.status);
-    out.push({
-      containerId: str(o.containerId),
-      containerName: str(o.containerName),
-      type: o.type,
-      target: str(o.target),
-      state: status,
-      ok: status !== 'unhealthy' && status !== 'error',
-      consecutiveFailures: typeof o.consecutiveFailures === 'number' ? o.consecutiveFailures : 0,
-      latencyMs: typeof last?.latencyMs === 'number' ? last.latencyMs : null,
-    });
-  }
-  return out;
-}
-
-/** Unix ms of an ISO time in a status document; null when absent or unparseable. */
-function isoMs(v: unknown): number | null {
-  if (typeof v !== 'string') return null;
-  const t = Date.parse(v);
-  return Number.isNaN(t) ? null : t;
-}
-
-/**
- * Adapter over the log shipper's status document (`stalledSince`, `lastAckAt` as ISO times,
- * `queuedEvents`) and its /v1/logs file list.
- */
-export function logSnapshotFrom(status: Record<string, unknown>, files: LogShippingSnapshot['files']): LogShippingSnapshot {
-  return {
-    stalledSince: isoMs(status.stalledSince),
-    lastAckAt: isoMs(status.lastAckAt),
-    queuedEvents: typeof status.queuedEvents === 'number' ? status.queuedEvents : 0,
-    files,
-  };
-}
+export { logSnapshotFrom, probeSnapshotsFromDocument } from './zabbix-adapters.ts';

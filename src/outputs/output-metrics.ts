@@ -146,5 +146,6 @@ export function outputInstruments(registry: Registry | undefined, output: string
 export function droppedCounter(registry: Registry | undefined, output: string): (events: number) => void {
   if (!registry) return () => {};
   const child = metricSet(registry).dropped.labels({ output });
+  child.inc(0); // the series exists from the start, so increase() sees the first drop
   return (n) => child.inc(n);
 }

@@ -13,6 +13,8 @@ export interface JsonLinesReceiverOptions {
   record?: boolean;
   /** Stop reading from connections (the client's writes back up); resume with resume(). */
   paused?: boolean;
+  /** Port on 127.0.0.1 (default: any free one) — e.g. one an agent has been failing to reach. */
+  port?: number;
 }
 
 export class JsonLinesReceiver {
@@ -40,7 +42,7 @@ export class JsonLinesReceiver {
     const r = new JsonLinesReceiver(options);
     await new Promise<void>((resolve, reject) => {
       r.#server.once('error', reject);
-      r.#server.listen(0, '127.0.0.1', () => resolve());
+      r.#server.listen(options.port ?? 0, '127.0.0.1', () => resolve());
     });
     r.#port = (r.#server.address() as AddressInfo).port;
     return r;

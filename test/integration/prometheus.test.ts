@@ -2,21 +2,29 @@
  * The built agent (dist/main.js) end to end for metrics: its /metrics passes `promtool check
  * metrics`, concurrent scrapes share one sample, a real Prometheus (Debian's package) on
  * 127.0.0.1 scrapes it and the series arrive with their labels, and the Zabbix and container
- * endpoints carry the figures. Every wait is bounded; Prometheus is stopped afterwards.
+ * endpoints carry the figures. The same Prometheus loads deploy/prometheus/dockhand-rules.yml:
+ * every rule evaluates, every series the rules read is one the agent exports, and
+ * DockhandLogShippingStalled fires for the agent's output that nothing answers. Every wait is
+ * bounded; Prometheus is stopped afterwards.
  */
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { after, describe, it } from 'node:test';
 import type { TestContext } from 'node:test';
 import { AgentProcess, cleanEnv } from '../helpers/agent-process.ts';
 import { TEST_LABEL, docker, ensureTestImage, removeAllContainers, requireDocker } from '../helpers/docker-engine.ts';
 import { waitFor } from '../helpers/wait.ts';
 import { missing } from '../helpers/requirements.ts';
+import { exposedNames, metricNames } from '../helpers/promql.ts';
+import { parse } from 'yaml';
+
+const RULES = fileURLToPath(new URL('../../deploy/prometheus/dockhand-rules.yml', import.meta.url));
 
 const dir = mkdtempSync(join(tmpdir(), 'dockhand-prom-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
@@ -63,6 +71,12 @@ void describe('/metrics scraped by a real Prometheus; Zabbix and API figures', {
     t.after(() => removeAllContainers(host));
     const name = `dh-prom-${process.pid}`;
     const id = (await docker(host, ['run', '-d', '--init', '--name', name, '--label', TEST_LABEL, '--label', 'com.example.team=payments', '--network', 'none', image, 'sh', '-c', 'yes > /dev/null'])).stdout.trim();
+    // one that has exited, so the lifecycle series the rules read (container_exit_code) exist
+    await docker(host, ['run', '--name', `${name}-exited`, '--label', TEST_LABEL, '--network', 'none', image, 'false'], { allowFail: true });
+    // nothing listens here: log shipping of this file stalls
+    const deadOutput = await freePort();
+    mkdirSync(join(dir, 'logs'), { recursive: true });
+    writeFileSync(join(dir, 'logs', 'weberror_aether_nor_8_778283_20150819.log'), 'a line for Logstash\n');
 
     const port = await freePort();
     const config = join(dir, 'dockhand.yaml');
@@ -79,6 +93,10 @@ metrics:
   container_labels: [com.example.team]
 logs:
   roots: [${dir}/logs]
+  stall_warning: 2s
+outputs:
+  - type: tcp
+    hosts: [127.0.0.1:${deadOutput}]
 `);
     const agent = new AgentProcess(['run', '--config', config], cleanEnv());
     t.after(() => agent.dispose());
@@ -115,7 +133,7 @@ logs:
     // a real Prometheus scraping the agent every second
     const promPort = await freePort();
     const promDir = mkdtempSync(join(dir, 'prometheus-'));
-    writeFileSync(join(promDir, 'prometheus.yml'), `global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\nscrape_configs:\n  - job_name: dockhand\n    static_configs:\n      - targets: ['127.0.0.1:${port}']\n`);
+    writeFileSync(join(promDir, 'prometheus.yml'), `global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\nrule_files: ['${RULES}']\nscrape_configs:\n  - job_name: dockhand\n    static_configs:\n      - targets: ['127.0.0.1:${port}']\n`);
     const prom: ChildProcess = spawn('prometheus', [
       `--config.file=${join(promDir, 'prometheus.yml')}`,
       `--storage.tsdb.path=${join(promDir, 'data')}`,
@@ -151,6 +169,45 @@ logs:
     for (const q of ['container_memory_working_set_bytes', 'container_last_seen', 'container_start_time_seconds', 'node_load1', 'node_cpu_seconds_total', 'node_memory_available_bytes', 'dockhand_metrics_sweeps_total']) {
       assert.ok((await promQuery(promBase, q)).length > 0, `${q} arrived`);
     }
+
+    // the shipped rules: every one evaluates, reads only series the agent exports, and the stall
+    // of the output nothing answers fires DockhandLogShippingStalled
+    const ruleFile = parse(readFileSync(RULES, 'utf8')) as { groups: { rules: { expr: string; record?: string; alert?: string }[] }[] };
+    const recorded = new Set(ruleFile.groups.flatMap((g) => g.rules.flatMap((r) => (r.record ? [r.record] : []))));
+    const scraped = await (await fetch(`${base}/metrics`)).text();
+    const exposed = exposedNames(scraped);
+    // /readyz's answer as series: not ready while the output is down, Docker itself fine
+    assert.match(scraped, /^dockhand_ready 0$/m);
+    assert.match(scraped, /^dockhand_ready_check\{check="outputs"\} 0$/m);
+    assert.match(scraped, /^dockhand_ready_check\{check="docker"\} 1$/m);
+    assert.match(scraped, /^dockhand_log_events_dropped_total\{reason="rejected"\} 0$/m, 'drop counters exist from the start, for increase()');
+    for (const rule of ruleFile.groups.flatMap((g) => g.rules)) {
+      for (const metric of metricNames(rule.expr)) {
+        if (metric === 'up' || recorded.has(metric)) continue; // Prometheus' own, and the rules' own
+        assert.ok(exposed.has(metric), `${rule.alert ?? rule.record}: ${metric} is not a series the agent exports`);
+      }
+    }
+    interface PromRule { name: string; health: string; lastError?: string }
+    await waitFor('every rule evaluated without error', async () => {
+      const body = (await (await fetch(`${promBase}/api/v1/rules`)).json()) as { data: { groups: { rules: PromRule[] }[] } };
+      const rules = body.data.groups.flatMap((g) => g.rules);
+      assert.equal(rules.length, ruleFile.groups.flatMap((g) => g.rules).length, 'Prometheus loaded every rule');
+      const bad = rules.filter((r) => r.health === 'err');
+      assert.deepEqual(bad.map((r) => `${r.name}: ${r.lastError}`), []);
+      return rules.every((r) => r.health === 'ok');
+    }, 30_000, 250);
+    interface PromAlert { labels: Record<string, string>; state: string; activeAt: string }
+    const stalled = await waitFor('DockhandLogShippingStalled firing', async () => {
+      const body = (await (await fetch(`${promBase}/api/v1/alerts`)).json()) as { data: { alerts: PromAlert[] } };
+      return body.data.alerts.find((a) => a.labels.alertname === 'DockhandLogShippingStalled' && a.state === 'firing');
+    }, 60_000, 250);
+    const seenAt = Date.now();
+    assert.equal(stalled.labels.instance, `127.0.0.1:${port}`);
+    assert.equal(stalled.labels.severity, 'critical');
+    const reported = agent.lines.find((l) => l.event === 'logs.shipping_stalled');
+    assert.ok(reported, 'the agent logged the stall');
+    const reportedAt = Date.parse(String(reported.time));
+    t.diagnostic(`DockhandLogShippingStalled: agent reported the stall at +0 ms, alert active (Prometheus activeAt) at +${Date.parse(stalled.activeAt) - reportedAt} ms, seen firing on /api/v1/alerts at +${seenAt - reportedAt} ms (scrape and evaluation every 1 s)`);
 
     // the control plane's view: stats and rates per container, host figures
     const details = (await (await fetch(`${base}/v1/containers/${name}`, { headers: auth })).json()) as { stats: { source: string; cpu: { percent: number | null }; memory: { workingSetBytes: number } } | null; lifecycle: { lastSeen: string } };

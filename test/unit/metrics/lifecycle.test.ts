@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { ContainerRecord, RecordedEvent } from '../../../src/docker/types.ts';
-import { ContainerLifecycleTracker } from '../../../src/metrics/lifecycle.ts';
+import { ContainerLifecycleTracker, LINGER_MS } from '../../../src/metrics/lifecycle.ts';
 import type { ContainerSample } from '../../../src/metrics/types.ts';
 import { emptyCpu, emptyMemory } from '../../../src/metrics/types.ts';
 
@@ -64,7 +64,10 @@ test('OOM kill: Docker\'s oom event, then die 137; kept after removal for keep_s
   assert.equal(t.list(T0 + 2001 + HOUR).length, 1, 'visible up to keep_stopped after it stopped');
   t.update([], () => undefined, T0 + 2002 + HOUR);
   assert.equal(t.list(T0 + 2002 + HOUR).length, 0);
-  assert.equal(t.get('a'.repeat(64)), undefined, 'forgotten once invisible and gone from Docker');
+  // the Zabbix per-container document still finds it until Zabbix's next discovery drops it
+  assert.equal(t.list(T0 + 2002 + HOUR, LINGER_MS)[0]?.exitCode, 137, 'kept LINGER_MS longer, not exported');
+  t.update([], () => undefined, T0 + 2002 + HOUR + LINGER_MS);
+  assert.equal(t.get('a'.repeat(64)), undefined, 'forgotten once past keep_stopped + LINGER_MS and gone from Docker');
 });
 
 test('an exited container still in Docker leaves the export after keep_stopped but returns when restarted', () => {

@@ -1,9 +1,12 @@
-/** Shared by the Zabbix endpoint and template tests: endpoints over fixed containers, logs and probes. */
+/**
+ * Shared by the Zabbix endpoint and template tests: endpoints over fixed containers, logs and
+ * probes — a busy agent (endpoints()) and one that has just started (freshEndpoints()).
+ */
 import { ContainerInventory } from '../../../src/docker/inventory.ts';
 import type { ExportedContainer } from '../../../src/metrics/container-exposition.ts';
 import type { ContainerLifecycle } from '../../../src/metrics/lifecycle.ts';
 import type { ContainerRates, ContainerSample } from '../../../src/metrics/types.ts';
-import { ZabbixEndpoints } from '../../../src/metrics/zabbix.ts';
+import { ZabbixEndpoints, probeSnapshotsFromDocument } from '../../../src/metrics/zabbix.ts';
 
 export const NOW = Date.parse('2026-11-22T04:00:00Z');
 export const WEB = 'abcd'.repeat(16);
@@ -54,10 +57,45 @@ export function endpoints(): ZabbixEndpoints {
     lastAckAt: NOW - 120_000,
     queuedEvents: 42,
     files: [
-      { path: '/data/application/logs/weberror_aether_nor_8_778283_20150819.log', dataset: 'app', metadata: { log_type: 'weberror', app: 'aether', env: 'nor' }, state: 'open', lagBytes: 2048, container: { name: 'web' } },
+      // the metadata as the log collector reports it (src/logs/filename.ts LogFileMeta)
+      { path: '/data/application/logs/weberror_aether_nor_8_778283_20150819.log', dataset: 'app', metadata: { dataset: 'app', logType: 'weberror', app: 'aether', env: 'nor', imageTag: '8', hostname: '778283', date: '20150819' }, state: 'open', lagBytes: 2048, container: { name: 'web' } },
       { path: '/data/application/logs/odd.log', dataset: 'app', metadata: null, state: 'closed', lagBytes: 0, container: null },
     ],
   }));
   z.setProbeSource(() => [{ containerId: WEB, containerName: 'web', type: 'http', target: '127.0.0.1:8080/health', ok: false, state: 'unhealthy', consecutiveFailures: 3, latencyMs: null }]);
+  return z;
+}
+
+/**
+ * An agent 30 s after its start: no sweep has finished, Logstash has acknowledged nothing, a
+ * container was OOM-killed before the first sweep (never sampled), and a probed container is
+ * stopped, so its probe has no resolved address (the health monitor's document says target null).
+ */
+export function freshEndpoints(): ZabbixEndpoints {
+  const oomAtStart = lifecycle({ id: OOM, name: 'batch', cgroupPath: `/docker/${OOM}`, state: 'exited', exitCode: 137, oomKilled: true, oomEvents: 1, health: 'none', startedAt: NOW - 40_000, finishedAt: NOW - 39_000, lastSeen: null, labels: {} });
+  const exported: ExportedContainer[] = [{ lifecycle: oomAtStart, sample: undefined }];
+  const z = new ZabbixEndpoints(
+    {
+      exported: () => exported,
+      rates: () => undefined,
+      lifecycle: (id) => exported.find((e) => e.lifecycle.id === id)?.lifecycle,
+      inventory: new ContainerInventory(),
+      docker: () => ({ state: 'connected', reconnects: 0 }),
+      lastSweepAt: () => null,
+      version: '0.1.0',
+      startedAt: NOW - 30_000,
+      now: () => NOW,
+    },
+    [],
+  );
+  z.setLogSource(() => ({
+    stalledSince: null,
+    lastAckAt: null,
+    queuedEvents: 0,
+    files: [{ path: '/data/application/logs/odd.log', dataset: 'app', metadata: null, state: 'open', lagBytes: 10, container: null }],
+  }));
+  z.setProbeSource(() => probeSnapshotsFromDocument({
+    probes: [{ containerId: WEB, containerName: 'web', type: 'tcp', target: null, via: null, status: 'stopped', spec: { port: 8080 }, last: null }],
+  }));
   return z;
 }

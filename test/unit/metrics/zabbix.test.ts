@@ -3,7 +3,10 @@ import { test } from 'node:test';
 import { DockhandError } from '../../../src/core/errors.ts';
 import { ContainerInventory } from '../../../src/docker/inventory.ts';
 import { ZabbixEndpoints, labelMacro, logSnapshotFrom, probeSnapshotsFromDocument } from '../../../src/metrics/zabbix.ts';
-import { NOW, OOM, WEB, endpoints } from './zabbix-fixture.ts';
+import type { ExportedContainer } from '../../../src/metrics/container-exposition.ts';
+import { LINGER_MS } from '../../../src/metrics/lifecycle.ts';
+import type { ZabbixSources } from '../../../src/metrics/zabbix.ts';
+import { NOW, OOM, WEB, endpoints, freshEndpoints } from './zabbix-fixture.ts';
 
 test('container discovery: classic LLD rows with id, name, image, health check flag, allow-listed labels', () => {
   const d = endpoints().containerDiscovery();
@@ -62,11 +65,12 @@ test('log and probe discovery, and the agent document with stall, lag and probe 
   const agent = z.agentDocument();
   assert.deepEqual(agent.docker, { up: 1, state: 'connected', reconnects: 2 });
   assert.deepEqual(agent.containers, { running: 1, stopped: 0, removed: 1 });
-  assert.deepEqual(agent.metrics, { lastSweepAgeSeconds: 3 });
+  assert.deepEqual(agent.metrics, { lastSweepAgeSeconds: 3, staleSeconds: 3 });
   const logs = agent.logs as Record<string, unknown>;
   assert.equal(logs.stalled, 1);
   assert.equal(logs.stalledSeconds, 90);
   assert.equal(logs.lastAckAgeSeconds, 120);
+  assert.equal(logs.sinceAckSeconds, 120);
   assert.equal(logs.maxLagBytes, 2048);
   assert.equal((agent.probes as Record<string, unknown>).failing, 1);
 });
@@ -81,7 +85,73 @@ test('without log or probe capabilities: empty discovery, enabled 0', () => {
   const agent = z.agentDocument();
   assert.equal((agent.logs as Record<string, unknown>).enabled, 0);
   assert.equal((agent.docker as Record<string, unknown>).up, 0);
-  assert.deepEqual(agent.metrics, { lastSweepAgeSeconds: -1 });
+  assert.deepEqual(agent.metrics, { lastSweepAgeSeconds: -1, staleSeconds: 0 });
+  assert.equal((agent.logs as Record<string, unknown>).sinceAckSeconds, 0);
+});
+
+// Findings of a real Zabbix 6.0 server linked to the agent (test/integration/zabbix.test.ts):
+
+test('before the first sweep and the first ACK, the agent document still gives Zabbix numbers ≥ 0 that grow', () => {
+  const agent = freshEndpoints().agentDocument();
+  // -1 went into unsigned items: "Value -1 … not suitable for Numeric (unsigned)", not supported for good
+  assert.deepEqual(agent.metrics, { lastSweepAgeSeconds: -1, staleSeconds: 30 }, 'stale since the agent started: "not collected" can fire before any sweep');
+  const logs = agent.logs as Record<string, unknown>;
+  assert.equal(logs.lastAckAgeSeconds, -1, 'kept as it was for existing readers');
+  assert.equal(logs.sinceAckSeconds, 30, 'nothing acknowledged since the agent started');
+});
+
+test('a container OOM-killed before the first sweep: last seen is when it finished, not 0 (1970 in Zabbix)', () => {
+  const doc = freshEndpoints().containerDocument('batch');
+  assert.equal(doc.lastSeen, (NOW - 39_000) / 1000);
+  assert.equal(doc.oomKilled, 1);
+  assert.equal(endpoints().containerDocument('web').lastSeen, Math.floor((NOW - 1000) / 1000), 'a sampled container: the sampler\'s last sight');
+});
+
+test('a probe of a stopped container (after an agent restart) is named by its port, not an empty target', () => {
+  assert.deepEqual(freshEndpoints().probeDiscovery().data, [{ '{#PROBE.CONTAINER}': 'web', '{#PROBE.CONTAINER.ID}': WEB, '{#PROBE.TYPE}': 'tcp', '{#PROBE.TARGET}': 'container port 8080' }]);
+  const noPort = probeSnapshotsFromDocument({ probes: [{ containerName: 'x', type: 'http', target: null, status: 'stopped', spec: { port: null } }] });
+  assert.equal(noPort[0]?.target, 'its published TCP port');
+});
+
+test('the log type of a conventional file name reaches {#LOG.TYPE} (the collector says logType)', () => {
+  assert.equal(endpoints().logDiscovery().data[0]?.['{#LOG.TYPE}'], 'weberror');
+});
+
+function sources(over: Partial<ZabbixSources>, exported: (lingerMs?: number) => ExportedContainer[]): ZabbixSources {
+  return { exported, rates: () => undefined, lifecycle: () => undefined, inventory: new ContainerInventory(), docker: () => ({ state: 'connected', reconnects: 0 }), lastSweepAt: () => NOW, version: 'x', startedAt: NOW, now: () => NOW, ...over };
+}
+
+test('an incomplete container list is a 503, never an empty discovery (which the template deletes at once)', () => {
+  let complete = false;
+  const z = new ZabbixEndpoints(sources({ complete: () => complete }, () => []), []);
+  for (const discover of [() => z.containerDiscovery(), () => z.probeDiscovery()]) {
+    assert.throws(discover, (e: unknown) => e instanceof DockhandError && e.code === 'UNAVAILABLE' && e.transient);
+  }
+  complete = true;
+  assert.deepEqual(z.containerDiscovery(), { data: [] });
+  assert.deepEqual(z.probeDiscovery(), { data: [] });
+});
+
+test('a discovery request completes the list first when it can (a sweep once Docker is reconciled), instead of a 503 until the next sweep', async () => {
+  let complete = false;
+  let sweeps = 0;
+  const z = new ZabbixEndpoints(sources({ complete: () => complete, completeNow: () => { sweeps++; complete = true; return Promise.resolve(); } }, () => []), []);
+  const discovery = z.routes().find((r) => r.pattern === '/v1/zabbix/containers');
+  assert.ok(discovery);
+  const answer = await discovery.handler({} as Parameters<typeof discovery.handler>[0]);
+  assert.deepEqual('json' in answer ? answer.json : undefined, { data: [] });
+  assert.equal(sweeps, 1);
+});
+
+test('past keep_stopped a container leaves discovery, but its document answers for LINGER_MS more (no 404s before Zabbix deletes its items)', () => {
+  const asked: (number | undefined)[] = [];
+  const z = new ZabbixEndpoints(sources({}, (lingerMs) => {
+    asked.push(lingerMs);
+    return lingerMs ? [{ lifecycle: { id: OOM, name: 'batch', image: 'i', labels: {}, cgroupPath: '', state: 'removed', startedAt: NOW - 9e6, finishedAt: NOW - 8e6, lastSeen: NOW - 8e6, exitCode: 137, oomKilled: true, restartCount: 0, health: 'none', oomEvents: 1, removedAt: NOW - 8e6 }, sample: undefined }] : [];
+  }), []);
+  assert.deepEqual(z.containerDiscovery(), { data: [] }, 'discovery: keep_stopped only');
+  assert.equal(z.containerDocument('batch').exitCode, 137, 'the document: within keep_stopped + LINGER_MS');
+  assert.deepEqual(asked, [undefined, LINGER_MS]);
 });
 
 test('the health monitor\'s probe document is adapted defensively', () => {
