@@ -3,7 +3,7 @@
 // ACKs to a local receiver, then the same through TCP json_lines; then N idle files watched.
 // Prints lines/s, MiB/s, the agent's CPU seconds and peak RSS. Asserts nothing.
 //
-//   npm run build && node bench/logs.ts [--files 20] [--lines 500000] [--idle-files 5000] [--idle-seconds 60] [--modes beats,tcp]
+//   npm run build && node bench/logs.ts [--files 20] [--lines 500000] [--idle-files 5000] [--idle-seconds 60] [--modes beats,tcp] [--profile DIR]
 import { readFileSync } from 'node:fs';
 import { mkdir, rm } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
@@ -22,8 +22,11 @@ const { values } = parseArgs({
     'idle-files': { type: 'string', default: '5000' },
     'idle-seconds': { type: 'string', default: '60' },
     modes: { type: 'string', default: 'beats,tcp' },
+    // a directory: the agent writes a V8 CPU profile there (node --cpu-prof), one per run
+    profile: { type: 'string' },
   },
 });
+const PROFILE_ENV: Record<string, string> = values.profile ? { NODE_OPTIONS: `--cpu-prof --cpu-prof-dir=${values.profile}` } : {};
 const FILES = Number(values.files);
 const LINES = Number(values.lines);
 const LINE_BYTES = 200;
@@ -43,7 +46,7 @@ async function throughput(setup: LogsSetup, mode: string): Promise<void> {
     address = r.address;
     close = () => r.close();
   }
-  const agent = await startLogsAgent(setup, address, { outputType: mode === 'tcp' ? 'tcp' : 'beats' });
+  const agent = await startLogsAgent(setup, address, { outputType: mode === 'tcp' ? 'tcp' : 'beats', env: PROFILE_ENV });
   const pid = agent.agent.child.pid as number;
   const t0 = performance.now();
   const cpu0 = procFigures(pid).cpuS;

@@ -250,10 +250,10 @@ export class LogCollector {
         offset,
         size: now.size,
         settings: this.#o.lines,
-        onCommit: (f, committed) => this.#o.registry.setOffset(f.identity.dev, f.identity.ino, committed),
-        onIdentity: (f, offset) => this.#o.registry.put({ ...f.identity, path: f.path, offset, updatedAt: Date.now() }),
+        onCommit: (f, committed) => this.#o.registry.commit(f.saved, committed),
+        onIdentity: (f, offset) => void (f.saved = this.#o.registry.put({ ...f.identity, path: f.path, offset, updatedAt: Date.now() })),
       });
-      this.#o.registry.put({ ...file.identity, path, offset, updatedAt: Date.now() });
+      file.saved = this.#o.registry.put({ ...file.identity, path, offset, updatedAt: Date.now() });
       this.#files.set(key, file);
       this.#o.logger.debug({ path, offset, size: now.size }, 'following log file');
       if (await this.#acquireSlot()) {

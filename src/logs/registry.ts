@@ -40,6 +40,8 @@ export class LogFileRegistry {
   readonly #files = new Map<string, FileOffsetState>();
   readonly #file: AtomicStateFile;
   #dirty = false;
+  /** Refreshed at every flush (once a second): the time commits are stamped with. */
+  #clock = Date.now();
   #writing: Promise<boolean> = Promise.resolve(true);
 
   constructor(options: { dir: string; logger: Logger; metrics?: StateFileMetrics }) {
@@ -109,9 +111,21 @@ export class LogFileRegistry {
     return this.#files.values();
   }
 
-  /** Records a file (new identity, new fingerprint, new path) or replaces its state. */
-  put(state: FileOffsetState): void {
+  /** Records a file (new identity, new fingerprint, new path) or replaces its state; returns the state kept, for commit(). */
+  put(state: FileOffsetState): FileOffsetState {
     this.#files.set(identityKey(state.dev, state.ino), state);
+    this.#dirty = true;
+    return state;
+  }
+
+  /**
+   * The hot path of acknowledgements (once per acknowledged event): the new offset of a state
+   * put() returned, without a key lookup; `updatedAt` is the time of the last flush, which is
+   * as precise as anything that reads it.
+   */
+  commit(state: FileOffsetState, offset: number): void {
+    state.offset = offset;
+    state.updatedAt = this.#clock;
     this.#dirty = true;
   }
 
@@ -153,6 +167,7 @@ export class LogFileRegistry {
    * never rejects, so one failure cannot stop every later write.
    */
   flush(): Promise<boolean> {
+    this.#clock = Date.now();
     this.#writing = this.#writing.then(async () => {
       if (!this.#dirty) return true;
       this.#dirty = false;

@@ -14,6 +14,7 @@ import type { EncodedPrefix } from './event-encoder.ts';
 import type { LogFileMeta, LogFileNameResult } from './filename.ts';
 import { FINGERPRINT_BYTES, fingerprint } from './identity.ts';
 import type { FileIdentity } from './identity.ts';
+import type { FileOffsetState } from './registry.ts';
 import { LineSplitter } from './line-splitter.ts';
 import { MultilineJoiner } from './multiline.ts';
 
@@ -66,6 +67,8 @@ export class TrackedFile {
   /** Queued for (or in) a read step. */
   scheduled = false;
   tracker: OffsetTracker;
+  /** Its entry in the offset registry (set when it is put there): acknowledgements update it in place. */
+  saved!: FileOffsetState;
   splitter: LineSplitter;
   joiner: MultilineJoiner;
   linesRead = 0;

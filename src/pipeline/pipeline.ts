@@ -48,6 +48,8 @@ export class Pipeline {
   #outputs: readonly Output[];
   /** Aborted when the outputs are replaced: deliveries to the old ones stop. */
   #generation = new AbortController();
+  /** A stop or a replacement: what a delivery's sends listen to (one per generation, not per batch). */
+  #sendSignal: AbortSignal = AbortSignal.any([this.#abort.signal, this.#generation.signal]);
   /** Rests of batches called back from replaced outputs, in the order they were taken: sent before the queue's next batch. */
   readonly #redo: { order: number; batch: Batch }[] = [];
   #taken = 0;
@@ -76,6 +78,7 @@ export class Pipeline {
     this.#outputs = next;
     this.#generation.abort();
     this.#generation = new AbortController();
+    this.#sendSignal = AbortSignal.any([this.#abort.signal, this.#generation.signal]);
     await Promise.allSettled(inFlight);
     this.#wake?.();
   }
@@ -142,7 +145,7 @@ export class Pipeline {
   async #deliver(batch: Batch, stop: AbortSignal, order: number): Promise<void> {
     const outputs = this.#outputs;
     const replaced = this.#generation.signal;
-    const signal = AbortSignal.any([stop, replaced]);
+    const signal = this.#sendSignal;
     const done = outputs.map(() => 0); // per output: events acknowledged (a prefix of the batch)
     let committed = 0; // events acknowledged by every output and passed to their trackers
     const advance = (): void => {
