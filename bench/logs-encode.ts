@@ -129,7 +129,7 @@ function runStage(stage: Stage, data: Buffer): Result {
   const onEvent = (e: JoinedEvent): void => {
     events++;
     if (stage === 'split+join') return;
-    const out = encoder.encodeLine(prefix, e.message, e.start, now, e.flags);
+    const out = encoder.encodeLine(prefix, e.buf, e.start, now, e.flags, e.from, e.to);
     outBytes += out.length;
     retained[events % RETAINED] = out;
   };
@@ -138,9 +138,9 @@ function runStage(stage: Stage, data: Buffer): Result {
       ? (): void => {
           lines++;
         }
-      : (text: Buffer, start: number, end: number, truncated: boolean): void => {
+      : (buf: Buffer, from: number, to: number, start: number, end: number, truncated: boolean): void => {
           lines++;
-          joiner.pushLine(text, start, end, truncated, now, onEvent);
+          joiner.pushLine(buf, from, to, start, end, truncated, now, onEvent);
         };
 
   let rssPeak = 0;

@@ -117,18 +117,18 @@ export class EventEncoder {
   }
 
   /**
-   * One line's event: a JSON object as UTF-8, no newline, valid whatever the bytes of `message`.
+   * One line's event: a JSON object as UTF-8, no newline, valid whatever the bytes of `message[from, to)`.
    * The result is a slice of a shared slab: do not modify it (it may be kept as long as needed).
    */
-  encodeLine(prefix: EncodedPrefix, message: Buffer, offset: number, timestampMs: number, flags: readonly string[]): Buffer {
+  encodeLine(prefix: EncodedPrefix, message: Buffer, offset: number, timestampMs: number, flags: readonly string[], from = 0, to = message.length): Buffer {
     if (prefix.generation !== this.#generation) {
       prefix.bytes = this.#prefixBytes(prefix.fields);
       prefix.generation = this.#generation;
     }
     const head = prefix.bytes;
     const flagBytes = flags.length === 0 ? null : this.#flagsJson(flags);
-    const plain = scanPlain(message);
-    const bodyMax = plain ? message.length : maxEscapedLength(message.length);
+    const plain = scanPlain(message, from, to);
+    const bodyMax = plain ? to - from : maxEscapedLength(to - from);
     const worst = OPEN.length + head.length + (flagBytes === null ? 0 : LOG_FLAGS_OPEN.length + flagBytes.length) + MESSAGE_OPEN.length + bodyMax + FIXED_EXTRA;
 
     let out: Buffer;
@@ -158,10 +158,9 @@ export class EventEncoder {
     out.set(MESSAGE_OPEN, p);
     p += MESSAGE_OPEN.length;
     if (plain) {
-      out.set(message, p);
-      p += message.length;
+      p += message.copy(out, p, from, to);
     } else {
-      p = writeEscaped(message, out, p);
+      p = writeEscaped(message, out, p, from, to);
     }
     out[p++] = 0x22; // "
     out[p++] = 0x7d; // }

@@ -37,9 +37,9 @@ export class FileEventWriter {
   async lines(file: TrackedFile, chunk: Buffer, chunkOffset: number, now: number): Promise<void> {
     const { emit, encoded, ends } = this.#sink(file, now);
     let lines = 0;
-    file.splitter.push(chunk, chunkOffset, (text, start, end, truncated) => {
+    file.splitter.push(chunk, chunkOffset, (buf, from, to, start, end, truncated) => {
       lines++;
-      file.joiner.pushLine(text, start, end, truncated, now, emit);
+      file.joiner.pushLine(buf, from, to, start, end, truncated, now, emit);
     });
     file.linesRead += lines;
     this.#o.metrics?.linesRead(lines, chunk.length);
@@ -62,9 +62,9 @@ export class FileEventWriter {
     const prefix = this.#prefixFor(file);
     const emit = (ev: JoinedEvent): void => {
       // Blank lines reach the joiner (they can belong to a multiline event) but are no event alone.
-      if (ev.message.length === 0) return;
+      if (ev.to === ev.from) return;
       if (ev.flags.includes('truncated')) this.#o.metrics?.truncatedLine();
-      encoded.push(this.#o.encoder.encodeLine(prefix, ev.message, ev.start, now, ev.flags));
+      encoded.push(this.#o.encoder.encodeLine(prefix, ev.buf, ev.start, now, ev.flags, ev.from, ev.to));
       ends.push(ev.end);
     };
     return { emit, encoded, ends };

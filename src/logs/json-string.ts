@@ -52,11 +52,11 @@ export function maxEscapedLength(n: number): number {
  * True when `bytes` can be written as a JSON string body unchanged: no `"`, `\` or control
  * characters, and valid UTF-8 (checked natively, only when a byte ≥ 0x80 was seen).
  */
-export function scanPlain(bytes: Buffer): boolean {
-  const n = bytes.length;
+export function scanPlain(bytes: Buffer, from = 0, to = bytes.length): boolean {
+  const n = to;
   const table = NO_ESCAPE;
   let high = 0;
-  let i = 0;
+  let i = from;
   // Unrolled by four: one branch per four bytes. Measured ~2.5x faster than the plain loop on
   // 190-byte lines (bench/logs-encode.ts; V8 keeps all four loads in registers).
   for (; i + 4 <= n; i += 4) {
@@ -72,13 +72,13 @@ export function scanPlain(bytes: Buffer): boolean {
     if (table[b] === 0) return false;
     high |= b;
   }
-  return high < 0x80 || isUtf8(bytes);
+  return high < 0x80 || isUtf8(from === 0 && to === bytes.length ? bytes : bytes.subarray(from, to));
 }
 
-/** Writes the escaped body of `bytes` at `out[pos]`; returns the position after it. `out` must have maxEscapedLength(bytes.length) bytes free. */
-export function writeEscaped(bytes: Buffer, out: Buffer, pos: number): number {
-  const n = bytes.length;
-  let i = 0;
+/** Writes the escaped body of `bytes[from, to)` at `out[pos]`; returns the position after it. `out` must have maxEscapedLength(to − from) bytes free. */
+export function writeEscaped(bytes: Buffer, out: Buffer, pos: number, from = 0, to = bytes.length): number {
+  const n = to;
+  let i = from;
   let p = pos;
   while (i < n) {
     const b = bytes[i] as number;

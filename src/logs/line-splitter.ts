@@ -13,18 +13,20 @@
  * - The buffer for partial lines grows on demand and is released after a large line, so a
  *   thousand idle files do not each hold `maxLineBytes`.
  *
- * The hot loop is `Buffer.indexOf(10)` (memchr) per line and a `subarray` view into the chunk;
- * bytes are copied only for the partial line at a chunk's end.
+ * The hot loop is `Buffer.indexOf(10)` (memchr) per line; a line is handed on as a range of the
+ * chunk (no object per line: at hundreds of thousands of lines a second, a view per line was a
+ * large part of the collector's garbage); bytes are copied only for the partial line at a
+ * chunk's end.
  */
 
 /**
- * Receives one complete line. `line` excludes the `\n` and a trailing `\r`; it is a view into the
- * chunk or into the splitter's buffer, valid only during the call (copy what must outlive it).
- * `start` is the file offset of its first byte, `end` the offset just after its `\n`.
+ * Receives one complete line: `buf[from, to)`, without the `\n` and a trailing `\r`. `buf` is the
+ * chunk or the splitter's buffer, valid only during the call (copy what must outlive it).
+ * `start` is the file offset of the line's first byte, `end` the offset just after its `\n`.
  * Use `start`/`end` rather than the splitter's getters during the call (they are updated per
  * chunk). The handler must not throw (a throw leaves the splitter mid-chunk: `reset()` after it).
  */
-export type LineHandler = (line: Buffer, start: number, end: number, truncated: boolean) => void;
+export type LineHandler = (buf: Buffer, from: number, to: number, start: number, end: number, truncated: boolean) => void;
 
 export interface LineSplitterOptions {
   /** Longer lines are truncated to this many bytes (`logs.max_line_bytes`). */
@@ -130,9 +132,9 @@ export class LineSplitter {
       if (stop - pos > max) {
         this.#truncatedLines++;
         this.#skippedBytes += stop - pos - max;
-        onLine(chunk.subarray(pos, pos + max), chunkOffset + pos, chunkOffset + nl + 1, true);
+        onLine(chunk, pos, pos + max, chunkOffset + pos, chunkOffset + nl + 1, true);
       } else {
-        onLine(chunk.subarray(pos, stop), chunkOffset + pos, chunkOffset + nl + 1, false);
+        onLine(chunk, pos, stop, chunkOffset + pos, chunkOffset + nl + 1, false);
       }
       pos = nl + 1;
     }
@@ -190,9 +192,9 @@ export class LineSplitter {
       }
     }
     const start = this.#lineStart;
-    const line = this.#buf.subarray(0, len);
+    const buf = this.#buf; // before #clearHeld, which may drop a large buffer
     this.#clearHeld();
-    onLine(line, start, end, truncated);
+    onLine(buf, 0, len, start, end, truncated);
   }
 
   #clearHeld(): void {

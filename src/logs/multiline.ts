@@ -56,8 +56,12 @@ export interface InputLine {
 export type LogFlag = 'multiline' | 'truncated';
 
 export interface JoinedEvent {
-  /** Valid only during the callback. */
-  message: Buffer;
+  /** The message is `buf[from, to)`; valid only during the callback (no view is made per event). */
+  buf: Buffer;
+  from: number;
+  to: number;
+  /** `buf[from, to)` as a view, made when asked for (tests, rare callers). */
+  readonly message: Buffer;
   /** File offset of the first line. */
   start: number;
   /** End offset of the last line included (dropped lines included): where to resume after it. */
@@ -93,7 +97,18 @@ export class MultilineJoiner {
   readonly #maxLines: number;
   readonly #maxBytes: number;
   readonly #timeoutMs: number;
-  readonly #event: JoinedEvent = { message: EMPTY, start: 0, end: 0, lines: 0, flags: NO_FLAGS };
+  readonly #event: JoinedEvent = {
+    buf: EMPTY,
+    from: 0,
+    to: 0,
+    get message(): Buffer {
+      return this.buf.subarray(this.from, this.to);
+    },
+    start: 0,
+    end: 0,
+    lines: 0,
+    flags: NO_FLAGS,
+  };
 
   #buf: Buffer = EMPTY;
   #len = 0;
@@ -170,17 +185,17 @@ export class MultilineJoiner {
   }
 
   push(line: InputLine, nowMs: number, emit: JoinedEventHandler): void {
-    this.pushLine(line.text, line.start, line.end, line.truncated, nowMs, emit);
+    this.pushLine(line.text, 0, line.text.length, line.start, line.end, line.truncated, nowMs, emit);
   }
 
-  /** `push` without an object per line, for the hot path (the splitter's callback arguments). */
-  pushLine(text: Buffer, start: number, end: number, truncated: boolean, nowMs: number, emit: JoinedEventHandler): void {
+  /** `push` without an object per line, for the hot path (the splitter's callback arguments: the line is `buf[from, to)`). */
+  pushLine(buf: Buffer, from: number, to: number, start: number, end: number, truncated: boolean, nowMs: number, emit: JoinedEventHandler): void {
     this.#lastEnd = end;
     if (this.#regex === null) {
-      this.#emitSingle(text, start, end, truncated, emit);
+      this.#emitSingle(buf, from, to, start, end, truncated, emit);
       return;
     }
-    const matched = this.#matches(text);
+    const matched = this.#matches(buf, from, to);
     if (this.#processed > 0) {
       const continues = (this.#before ? this.#lastMatched : matched) !== this.#negate;
       if (!continues) this.#emitPending(emit);
@@ -189,7 +204,7 @@ export class MultilineJoiner {
       this.#start = start;
       this.#pendingSince = nowMs;
     }
-    this.#add(text, end, truncated);
+    this.#add(buf, from, to, end, truncated);
     this.#lastMatched = matched;
     this.#lastLineAt = nowMs;
     // `before`: the next line joins only if this one continues; if not, the event is complete.
@@ -217,53 +232,55 @@ export class MultilineJoiner {
     this.#lastEnd = -1;
   }
 
-  #matches(text: Buffer): boolean {
-    if (text.length === 0) return this.#matchesEmpty;
-    if (this.#filter !== null && this.#filter[text[0] as number] === 0) return false;
+  #matches(buf: Buffer, from: number, to: number): boolean {
+    if (to === from) return this.#matchesEmpty;
+    if (this.#filter !== null && this.#filter[buf[from] as number] === 0) return false;
     this.#regexRuns++;
     // Buffer#toString decodes like TextDecoder with ignoreBOM (WHATWG replacement of invalid bytes).
-    return (this.#regex as RegExp).test(text.toString('utf8'));
+    return (this.#regex as RegExp).test(buf.toString('utf8', from, to));
   }
 
-  #emitSingle(text: Buffer, start: number, end: number, truncated: boolean, emit: JoinedEventHandler): void {
-    let message = text;
-    if (text.length > this.#maxBytes) {
-      this.#bytesDropped += text.length - this.#maxBytes;
-      message = text.subarray(0, this.#maxBytes);
+  #emitSingle(buf: Buffer, from: number, to: number, start: number, end: number, truncated: boolean, emit: JoinedEventHandler): void {
+    if (to - from > this.#maxBytes) {
+      this.#bytesDropped += to - from - this.#maxBytes;
+      to = from + this.#maxBytes;
       truncated = true;
     }
     const event = this.#event;
-    event.message = message;
+    event.buf = buf;
+    event.from = from;
+    event.to = to;
     event.start = start;
     event.end = end;
     event.lines = 1;
     event.flags = truncated ? TRUNCATED : NO_FLAGS;
     emit(event);
-    event.message = EMPTY;
+    event.buf = EMPTY;
   }
 
   /** Filebeat's messageBuffer.addLine: keep what fits, count the rest; offsets always advance. */
-  #add(text: Buffer, end: number, truncated: boolean): void {
+  #add(buf: Buffer, from: number, to: number, end: number, truncated: boolean): void {
     this.#processed++;
     this.#end = end;
     if (truncated) this.#truncated = true;
+    const length = to - from;
     const sep = this.#lines > 0 ? 1 : 0;
     const space = this.#maxBytes - this.#len - sep;
     if (this.#lines >= this.#maxLines || space <= 0) {
       this.#linesDropped++;
-      this.#bytesDropped += text.length;
+      this.#bytesDropped += length;
       this.#truncated = true;
       return;
     }
-    const take = Math.min(space, text.length);
+    const take = Math.min(space, length);
     const need = this.#len + sep + take;
     if (need > this.#buf.length) this.#grow(need);
     if (sep === 1) this.#buf[this.#len] = NL;
-    text.copy(this.#buf, this.#len + sep, 0, take);
+    buf.copy(this.#buf, this.#len + sep, from, from + take);
     this.#len = need;
     this.#lines++;
-    if (take < text.length) {
-      this.#bytesDropped += text.length - take;
+    if (take < length) {
+      this.#bytesDropped += length - take;
       this.#truncated = true;
     }
   }
@@ -277,14 +294,16 @@ export class MultilineJoiner {
 
   #emitPending(emit: JoinedEventHandler): void {
     const event = this.#event;
-    event.message = this.#buf.subarray(0, this.#len);
+    event.buf = this.#buf;
+    event.from = 0;
+    event.to = this.#len;
     event.start = this.#start;
     event.end = this.#end;
     event.lines = this.#lines;
     event.flags = flagsFor(this.#lines > 1, this.#truncated);
     this.#clear();
     emit(event);
-    event.message = EMPTY;
+    event.buf = EMPTY;
   }
 
   #clear(): void {

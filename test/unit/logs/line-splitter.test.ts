@@ -1,7 +1,13 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { LineSplitter } from '../../../src/logs/line-splitter.ts';
+import type { LineHandler } from '../../../src/logs/line-splitter.ts';
 import { seededRandom } from '../../helpers/seeded-random.ts';
+
+/** The splitter hands on `buf[from, to)`; these tests look at the line as a view. */
+function view(handler: (line: Buffer, start: number, end: number, truncated: boolean) => void): LineHandler {
+  return (buf, from, to, start, end, truncated) => handler(buf.subarray(from, to), start, end, truncated);
+}
 
 interface Line {
   text: string;
@@ -30,9 +36,9 @@ function run(splitter: LineSplitter, chunks: Buffer[], base = 0): Line[] {
   const out: Line[] = [];
   let offset = base;
   for (const chunk of chunks) {
-    splitter.push(chunk, offset, (line, start, end, truncated) => {
+    splitter.push(chunk, offset, view((line, start, end, truncated) => {
       out.push({ text: line.toString('latin1'), start, end, truncated });
-    });
+    }));
     offset += chunk.length;
     assert.ok(splitter.pendingBytes <= splitter.maxLineBytes, 'held bytes never exceed maxLineBytes');
   }
@@ -130,9 +136,9 @@ test('a 10 MB line with a small max: delivered once, truncated, without holding 
   const max = 64 * 1024;
   const s = new LineSplitter({ maxLineBytes: max });
   const lines: Line[] = [];
-  const onLine = (line: Buffer, start: number, end: number, truncated: boolean): void => {
+  const onLine = view((line, start, end, truncated) => {
     lines.push({ text: line.subarray(0, 4).toString('latin1') + `…${line.length}`, start, end, truncated });
-  };
+  });
   const chunk = Buffer.alloc(1024 * 1024, 0x41);
   s.push(Buffer.from('head\n'), 0, onLine);
   let offset = 5;
@@ -160,7 +166,7 @@ test('a long line inside one chunk is delivered as a view, truncated, and counte
   const s = new LineSplitter({ maxLineBytes: 4 });
   const chunk = Buffer.from('abcdefgh\nij\n');
   const seen: Buffer[] = [];
-  s.push(chunk, 0, (line) => seen.push(line));
+  s.push(chunk, 0, view((line) => seen.push(line)));
   assert.equal(seen[0]?.buffer, chunk.buffer, 'no copy for lines inside the chunk');
   assert.deepEqual(seen.map((b) => b.toString()), ['abcd', 'ij']);
   assert.equal(s.truncatedLines, 1);
@@ -170,7 +176,7 @@ test('a long line inside one chunk is delivered as a view, truncated, and counte
 test('partial last lines wait; the rest completes them with the right offsets', () => {
   const s = new LineSplitter({ maxLineBytes: 100 });
   const got: Line[] = [];
-  const onLine = (line: Buffer, start: number, end: number, truncated: boolean): void => void got.push({ text: line.toString(), start, end, truncated });
+  const onLine = view((line, start, end, truncated) => void got.push({ text: line.toString(), start, end, truncated }));
   s.push(Buffer.from('abc'), 0, onLine);
   s.push(Buffer.from('def'), 3, onLine);
   assert.deepEqual(got, []);
@@ -187,13 +193,13 @@ test('partial last lines wait; the rest completes them with the right offsets', 
 test('chunks must continue a held partial line; reset() restarts anywhere and forgets it', () => {
   const s = new LineSplitter({ maxLineBytes: 100 });
   const got: string[] = [];
-  s.push(Buffer.from('abc\npartial'), 0, (l) => void got.push(l.toString()));
+  s.push(Buffer.from('abc\npartial'), 0, view((l) => void got.push(l.toString())));
   assert.throws(() => s.push(Buffer.from('x\n'), 5, () => {}), /does not continue the partial line held since 4 \(expected 11\)/);
   assert.equal(s.pendingBytes, 7, 'the refused chunk changed nothing');
   s.reset(0);
   assert.equal(s.pendingBytes, 0);
   assert.equal(s.resumeOffset, 0);
-  s.push(Buffer.from('new\n'), 0, (l) => void got.push(l.toString()));
+  s.push(Buffer.from('new\n'), 0, view((l) => void got.push(l.toString())));
   assert.deepEqual(got, ['abc', 'new']);
   assert.throws(() => s.reset(-1), RangeError);
   assert.throws(() => new LineSplitter({ maxLineBytes: 0 }), RangeError);
@@ -202,7 +208,7 @@ test('chunks must continue a held partial line; reset() restarts anywhere and fo
 test('with nothing held, a chunk may start anywhere (a file resumed at a saved offset)', () => {
   const s = new LineSplitter({ maxLineBytes: 100 });
   const got: Line[] = [];
-  const onLine = (line: Buffer, start: number, end: number, truncated: boolean): void => void got.push({ text: line.toString(), start, end, truncated });
+  const onLine = view((line, start, end, truncated) => void got.push({ text: line.toString(), start, end, truncated }));
   s.push(Buffer.from('resumed\n'), 4096, onLine);
   assert.deepEqual(got, [{ text: 'resumed', start: 4096, end: 4104, truncated: false }]);
   assert.equal(s.resumeOffset, 4104);
@@ -216,14 +222,14 @@ test('the partial-line buffer is released after a large line', () => {
   s.push(Buffer.alloc(500 * 1024, 0x61), 0, () => {});
   assert.equal(s.pendingBytes, 500 * 1024);
   let delivered: Buffer | undefined;
-  s.push(Buffer.from('\nnext'), 500 * 1024, (line) => {
+  s.push(Buffer.from('\nnext'), 500 * 1024, view((line) => {
     delivered = line;
     assert.equal(line.length, 500 * 1024);
-  });
+  }));
   assert.ok(delivered);
   const before = delivered.buffer;
-  s.push(Buffer.from('more\n'), 500 * 1024 + 5, (line) => {
+  s.push(Buffer.from('more\n'), 500 * 1024 + 5, view((line) => {
     assert.equal(line.toString(), 'nextmore');
     assert.notEqual(line.buffer, before, 'a fresh small buffer, not the 500 KiB one');
-  });
+  }));
 });

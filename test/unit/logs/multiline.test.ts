@@ -233,7 +233,7 @@ test('pattern null: lines pass straight through as views, nothing pending', () =
   const j = new MultilineJoiner({ ...DEFAULTS, pattern: null });
   const text = Buffer.from('  at not joined');
   let seen: Buffer | undefined;
-  j.pushLine(text, 100, 116, false, 0, (e) => {
+  j.pushLine(text, 0, text.length, 100, 116, false, 0, (e) => {
     seen = e.message;
     assert.equal(e.start, 100);
     assert.equal(e.end, 116);
