@@ -13,6 +13,8 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ensureTestImage, findDockerd, pingDocker, reapOrphanedDockerds, startPrivateDockerd } from '../test/helpers/docker-engine.ts';
 import type { PrivateDockerd } from '../test/helpers/docker-engine.ts';
+import { ensureRootfs } from '../test/helpers/debian-images.ts';
+import { ensureReleases } from '../test/helpers/release.ts';
 
 const DEFAULT_PATTERNS = ['test/unit/**/*.test.ts', 'test/integration/**/*.test.ts'];
 // Integration tests restart daemons and wait on timeouts; a hung test must still end the run.
@@ -50,6 +52,21 @@ async function findEngine(): Promise<Engine | undefined> {
 async function reapOrphans(when: string): Promise<void> {
   const reaped = await reapOrphanedDockerds();
   if (reaped > 0) log(`removed ${reaped} orphaned private dockerd(s) ${when}`);
+}
+
+/**
+ * The tests under test/integration/release/ share the release (N and N+1, one package run) and
+ * two Debian root file systems (mmdebstrap): made here, at once, before the first of them runs —
+ * the package run is CPU-bound and mmdebstrap mostly waits on the mirror. Cached on disk, so a
+ * later run reuses them. A failure is only logged: the tests report it (or skip, outside CI).
+ */
+async function prepareReleaseFixtures(): Promise<void> {
+  const started = Date.now();
+  const timed = <T>(what: string, p: Promise<T>): Promise<void> => p.then(
+    () => log(`${what}: ready after ${((Date.now() - started) / 1000).toFixed(0)} s`),
+    (err: unknown) => log(`${what}: failed (the tests that need it will say why): ${(err as Error).message.split('\n')[0]}`),
+  );
+  await Promise.all([timed('releases N and N+1', ensureReleases()), timed('Debian minbase rootfs', ensureRootfs('minbase')), timed('Debian systemd rootfs', ensureRootfs('systemd'))]);
 }
 
 async function testFiles(patterns: string[]): Promise<string[]> {
@@ -121,6 +138,7 @@ async function main(): Promise<number> {
     }
     if (interrupted) return 128 + (SIGNAL_NUMBERS[interrupted] ?? 1);
     if (engine) await ensureTestImage(engine.host);
+    if (files.some((f) => f.startsWith(path.join('test', 'integration', 'release') + path.sep))) await prepareReleaseFixtures();
     if (files.length === 0) {
       log('no test files found');
       return 0;

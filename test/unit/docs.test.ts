@@ -13,7 +13,7 @@ import { REFERENCE_BEGIN, REFERENCE_END } from '../../src/config/reference.ts';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 /** Directories that hold no files of ours (build output, dependencies, scratch). */
-const SKIP_DIRS = new Set(['.git', 'node_modules', 'dist', 'coverage', '.tmp', 'test-results', '.nyc_output']);
+const SKIP_DIRS = new Set(['.git', 'node_modules', 'dist', 'release', 'coverage', '.tmp', 'test-results', '.nyc_output']);
 /** Large generated files with nothing to check. */
 const SKIP_FILES = new Set(['package-lock.json']);
 const README_MAX_BYTES = 15_000;
