@@ -5,50 +5,35 @@
 // ships a line written into the log directory, and stops gracefully on `docker stop` with its
 // offsets saved.
 import assert from 'node:assert/strict';
-import { chmodSync, chownSync, copyFileSync, linkSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
 import type { TestContext } from 'node:test';
 import { BeatsReceiver } from '../../helpers/beats-receiver.ts';
+import { HOST_DOCKHAND_ID, buildImage, runLine } from '../../helpers/container-image.ts';
 import { ensureDebianImage } from '../../helpers/debian-images.ts';
 import { TEST_IMAGE, TEST_LABEL, docker, ensureTestImage, removeAllContainers, resolveTestDockerHost } from '../../helpers/docker-engine.ts';
 import { logFileName } from '../../helpers/log-files.ts';
 import { logMessages } from '../../helpers/logs-agent.ts';
 import { freePort } from '../../helpers/ports.ts';
-import { REPO, ensureReleases } from '../../helpers/release.ts';
+import { ensureReleases } from '../../helpers/release.ts';
 import type { Release } from '../../helpers/release.ts';
 import { missing, requireCommands } from '../../helpers/requirements.ts';
 import { waitFor } from '../../helpers/wait.ts';
 
 const TOOLS: [string, string][] = [['mmdebstrap', 'mmdebstrap'], ['strip', 'binutils'], ['dpkg-shlibdeps', 'dpkg-dev']];
-/** The user the run line's `--user "$(id -u dockhand):$(id -g dockhand)"` stands for on this "host". */
-const HOST_DOCKHAND_ID = 4242;
 const work = mkdtempSync(path.join(tmpdir(), 'dockhand-image-test-'));
 after(() => rmSync(work, { recursive: true, force: true }));
 
 interface Built { engine: string; image: string; base: string; release: Release }
 let built: Built | undefined;
 
-/** Builds the repository's Dockerfile with a context holding just what .dockerignore lets in: the tarball. */
-async function buildImage(engine: string, base: string, release: Release): Promise<string> {
-  const context = path.join(work, 'context');
-  mkdirSync(path.join(context, 'release'), { recursive: true });
-  for (const f of ['Dockerfile', '.dockerignore']) copyFileSync(path.join(REPO, f), path.join(context, f));
-  const tarball = path.join(context, 'release', path.basename(release.tarball));
-  try { linkSync(release.tarball, tarball); } catch { copyFileSync(release.tarball, tarball); }
-  const image = `dockhand-test/dockhand:${release.version}`;
-  // --network none: the build needs nothing from outside (and this engine has no bridge)
-  await docker(engine, ['build', '--network', 'none', '-t', image, '--build-arg', `BASE_IMAGE=${base}`,
-    '--build-arg', `VERSION=${release.version}`, '--build-arg', 'REVISION=test', context], { timeoutMs: 300_000 });
-  return image;
-}
-
 before(async () => {
   const engine = await resolveTestDockerHost();
   if (!engine || !requireCommands(undefined, TOOLS)) return;
   const [releases, base] = await Promise.all([ensureReleases(), ensureDebianImage(engine, 'minbase'), ensureTestImage(engine)]);
-  built = { engine, base, release: releases.current, image: await buildImage(engine, base, releases.current) };
+  built = { engine, base, release: releases.current, image: await buildImage(engine, base, releases.current, work) };
 }, { timeout: 600_000 });
 after(async () => {
   if (built) await removeAllContainers(built.engine);
@@ -58,47 +43,6 @@ function ready(t: TestContext): Built | undefined {
   if (built) return built;
   if (requireCommands(t, TOOLS)) missing(t, 'no Docker engine: DOCKHAND_TEST_DOCKER_HOST is unset (run through `npm test` or scripts/test.ts)');
   return undefined;
-}
-
-/** The `docker run` line of docs/operations.md, (b) As a container, as argv. */
-function documentedRunLine(): string[] {
-  const doc = readFileSync(path.join(REPO, 'docs', 'operations.md'), 'utf8');
-  const block = /```sh\n(docker run -d [\s\S]*?)```/.exec(doc.slice(doc.indexOf('## (b) As a container')))?.[1];
-  assert.ok(block, 'no ```sh block starting with `docker run -d` under "## (b) As a container" in docs/operations.md');
-  return [...block.replace(/\\\n/g, ' ').matchAll(/"[^"]*"|\S+/g)].map((m) => m[0]);
-}
-
-interface RunPaths { name: string; image: string; socket: string; socketGid: number; logs: string; state: string; etc: string; env: string[] }
-
-/** The documented line with this test's paths, user, image and name, and every substitution checked to apply. */
-function runLine(p: RunPaths): string[] {
-  const tokens = documentedRunLine();
-  const volumes: Record<string, string> = { '/var/run/docker.sock': p.socket, '/data/application/logs': p.logs, '/var/lib/dockhand': p.state, '/etc/dockhand': p.etc, '/sys/fs/cgroup': '/sys/fs/cgroup' };
-  const values: Record<string, string> = {
-    '"$(id -u dockhand):$(id -g dockhand)"': `${HOST_DOCKHAND_ID}:${HOST_DOCKHAND_ID}`,
-    '"$(stat -c %g /var/run/docker.sock)"': String(p.socketGid),
-  };
-  const used = new Set<string>();
-  const args = tokens.slice(2).map((tok, i, all) => {
-    const prev = all[i - 1];
-    if (prev === '--name') return p.name;
-    if (prev === '-v') {
-      const [from, ...rest] = tok.split(':');
-      const to = volumes[from ?? ''];
-      assert.ok(to, `the documented run line mounts ${from}, which this test does not know: update the test`);
-      used.add(from ?? '');
-      return [to, ...rest].join(':');
-    }
-    if (tok in values) {
-      used.add(tok);
-      return values[tok] as string;
-    }
-    return tok;
-  });
-  assert.deepEqual([...used].sort(), [...Object.keys(volumes), ...Object.keys(values)].sort(), 'every part of the documented line this test replaces is still there');
-  assert.match(tokens.at(-1) ?? '', /dockhand:/, 'the image is the last word of the documented line');
-  // the image's HEALTHCHECK must reach this test's port: -e HEALTHCHECK_URL, as documented
-  return ['run', ...args.slice(0, -1), '--label', TEST_LABEL, ...p.env.flatMap((e) => ['-e', e]), p.image];
 }
 
 void test('the image builds from the release tarball on a Debian 12 minbase image', async (t) => {
