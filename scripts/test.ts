@@ -3,7 +3,7 @@
 // and integration files with DOCKHAND_TEST_DOCKER_HOST set. The private dockerd is always torn
 // down, also on SIGINT/SIGTERM. Exit code is the test runner's.
 //
-//   node scripts/test.ts                          all of test/unit and test/integration
+//   node scripts/test.ts                          all of test/unit, test/integration and test/release
 //   node scripts/test.ts test/unit/foo.test.ts    only these files (dirs and globs work too)
 //   node scripts/test.ts --test-name-pattern=x    arguments starting with -- go to node
 import { spawn } from 'node:child_process';
@@ -16,7 +16,7 @@ import type { PrivateDockerd } from '../test/helpers/docker-engine.ts';
 import { ensureRootfs } from '../test/helpers/debian-images.ts';
 import { ensureReleases } from '../test/helpers/release.ts';
 
-const DEFAULT_PATTERNS = ['test/unit/**/*.test.ts', 'test/integration/**/*.test.ts'];
+const DEFAULT_PATTERNS = ['test/unit/**/*.test.ts', 'test/integration/**/*.test.ts', 'test/release/**/*.test.ts'];
 // Integration tests restart daemons and wait on timeouts; a hung test must still end the run.
 const TEST_TIMEOUT_MS = 300_000;
 const SIGNAL_NUMBERS: Record<string, number> = { SIGINT: 2, SIGTERM: 15 };
@@ -55,10 +55,11 @@ async function reapOrphans(when: string): Promise<void> {
 }
 
 /**
- * The tests under test/integration/release/ share the release (N and N+1, one package run) and
- * two Debian root file systems (mmdebstrap): made here, at once, before the first of them runs —
- * the package run is CPU-bound and mmdebstrap mostly waits on the mirror. Cached on disk, so a
- * later run reuses them. A failure is only logged: the tests report it (or skip, outside CI).
+ * The tests under test/release/ share the release (N and N+1, one package run) and
+ * two Debian root file systems (mmdebstrap). They are made here, in the background while the other
+ * tests run (node's runner takes files in path order: test/integration/ comes first); a release
+ * test that starts before they are done waits for them (test/helpers/build-once.ts). Cached on disk, so a later run reuses them. A failure is only
+ * logged: the tests report it (or skip, outside CI).
  */
 async function prepareReleaseFixtures(): Promise<void> {
   const started = Date.now();
@@ -67,6 +68,10 @@ async function prepareReleaseFixtures(): Promise<void> {
     (err: unknown) => log(`${what}: failed (the tests that need it will say why): ${(err as Error).message.split('\n')[0]}`),
   );
   await Promise.all([timed('releases N and N+1', ensureReleases()), timed('Debian minbase rootfs', ensureRootfs('minbase')), timed('Debian systemd rootfs', ensureRootfs('systemd'))]);
+}
+
+function isReleaseTest(file: string): boolean {
+  return file.startsWith(path.join('test', 'release') + path.sep);
 }
 
 async function testFiles(patterns: string[]): Promise<string[]> {
@@ -138,13 +143,15 @@ async function main(): Promise<number> {
     }
     if (interrupted) return 128 + (SIGNAL_NUMBERS[interrupted] ?? 1);
     if (engine) await ensureTestImage(engine.host);
-    if (files.some((f) => f.startsWith(path.join('test', 'integration', 'release') + path.sep))) await prepareReleaseFixtures();
+    const fixtures = files.some(isReleaseTest) ? prepareReleaseFixtures() : Promise.resolve();
     if (files.length === 0) {
       log('no test files found');
       return 0;
     }
     if (interrupted) return 128 + (SIGNAL_NUMBERS[interrupted] ?? 1);
-    return await runTests(files, nodeArgs, engine?.host, (c) => { child = c; });
+    const code = await runTests(files, nodeArgs, engine?.host, (c) => { child = c; });
+    await fixtures;
+    return code;
   } finally {
     if (engine?.owned) await engine.owned.cleanup();
     await reapOrphans('after the run');

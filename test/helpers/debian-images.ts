@@ -13,8 +13,9 @@
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, statSync } from 'node:fs';
-import { mkdir, rename, rm } from 'node:fs/promises';
+import { rename, rm } from 'node:fs/promises';
 import path from 'node:path';
+import { buildOnce } from './build-once.ts';
 import { docker } from './docker-engine.ts';
 import { CACHE } from './release.ts';
 
@@ -49,15 +50,16 @@ const rootfsBuilds = new Map<DebianFlavour, Promise<string>>();
 async function buildRootfs(flavour: DebianFlavour): Promise<string> {
   const key = createHash('sha256').update(ARGS[flavour].join(' ')).digest('hex').slice(0, 12);
   const tar = path.join(CACHE, `rootfs-${flavour}-${key}.tar`);
-  if (existsSync(tar) && statSync(tar).isFile() && Date.now() - statSync(tar).mtimeMs < MAX_AGE_MS) return tar;
-  await mkdir(CACHE, { recursive: true });
-  const partial = `${tar.slice(0, -'.tar'.length)}.partial-${process.pid}.tar`;
-  try {
-    await mmdebstrap(ARGS[flavour], partial);
-    await rename(partial, tar);
-  } finally {
-    await rm(partial, { force: true });
-  }
+  const fresh = (): boolean => existsSync(tar) && statSync(tar).isFile() && Date.now() - statSync(tar).mtimeMs < MAX_AGE_MS;
+  await buildOnce(tar, fresh, async () => {
+    const partial = `${tar.slice(0, -'.tar'.length)}.partial-${process.pid}.tar`;
+    try {
+      await mmdebstrap(ARGS[flavour], partial);
+      await rename(partial, tar);
+    } finally {
+      await rm(partial, { force: true });
+    }
+  });
   return tar;
 }
 

@@ -1,18 +1,20 @@
 /**
- * The release artefacts for the tests under test/integration/release/: release N (this
+ * The release artefacts for the tests under test/release/: release N (this
  * checkout's version) and N+1 (the next patch version, for the upgrade tests), both made by one
  * `scripts/package.ts` run — the command behind `npm run package` — from the same build.
  *
  * Cached under .tmp/cache/release-<key>/, the key a hash of everything that goes into a release
  * (src/, packaging/, systemd/, stubs/, the package scripts, package.json, the lockfile, the
  * Node.js runtime), so a suite run builds them once and later runs reuse them until an input
- * changes. release/ (what `npm run package` writes) is left alone.
+ * changes; one process builds, others wait (build-once.ts). release/ (what `npm run package`
+ * writes) is left alone.
  */
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync, realpathSync, statSync } from 'node:fs';
-import { mkdir, rename, rm } from 'node:fs/promises';
+import { rename, rm } from 'node:fs/promises';
 import path from 'node:path';
+import { buildOnce } from './build-once.ts';
 
 export const REPO = path.resolve(import.meta.dirname, '..', '..');
 export const CACHE = path.join(REPO, '.tmp', 'cache');
@@ -75,15 +77,18 @@ let building: Promise<Releases> | undefined;
 
 async function build(): Promise<Releases> {
   const version = (JSON.parse(readFileSync(path.join(REPO, 'package.json'), 'utf8')) as { version: string }).version;
-  const dir = path.join(CACHE, `release-${inputKey()}`);
+  const key = `release-${inputKey()}`;
+  const dir = path.join(CACHE, key);
   const releases = { dir, current: release(dir, version), next: release(dir, nextPatch(version)) };
-  if ([releases.current, releases.next].every((r) => existsSync(r.tarball) && existsSync(r.deb))) return releases;
-  await mkdir(CACHE, { recursive: true });
-  // releases of other inputs are stale: keep the cache to one
-  for (const old of readdirSync(CACHE).filter((e) => e.startsWith('release-'))) await rm(path.join(CACHE, old), { recursive: true, force: true });
-  const partial = `${dir}.partial-${process.pid}`;
-  await packageRun(partial, [releases.current.version, releases.next.version]);
-  await rename(partial, dir);
+  const complete = (): boolean => [releases.current, releases.next].every((r) => existsSync(r.tarball) && existsSync(r.deb));
+  await buildOnce(dir, complete, async () => {
+    // releases of other inputs are stale: keep the cache to one
+    for (const old of readdirSync(CACHE).filter((e) => e.startsWith('release-') && !e.startsWith(key))) await rm(path.join(CACHE, old), { recursive: true, force: true });
+    const partial = `${dir}.partial-${process.pid}`;
+    await rm(dir, { recursive: true, force: true });
+    await packageRun(partial, [releases.current.version, releases.next.version]);
+    await rename(partial, dir);
+  });
   return releases;
 }
 

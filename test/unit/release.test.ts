@@ -1,6 +1,6 @@
 // The pieces of `npm run package` that are pure logic, and the configuration the Debian package
 // installs as /etc/dockhand/dockhand.yaml: valid as shipped, and its commented-out settings are
-// valid keys with the values they claim. The artefacts themselves: test/integration/release/.
+// valid keys with the values they claim. The artefacts themselves: test/release/.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';

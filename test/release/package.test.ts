@@ -1,22 +1,22 @@
 // `npm run package` and what it makes: the tarball (the pinned Node.js 24, dist/, production
 // node_modules, the launcher) runs the agent whatever node the host has; the .deb holds the same
 // files where Debian puts them and lintian has nothing to say about it; a run without `npm ci`
-// says what to do. Installing the .deb is test/integration/release/deb-install.test.ts.
+// says what to do. Installing the .deb is test/release/deb-install.test.ts.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
-import { parseShebang } from '../../../scripts/release/launcher.ts';
-import { AgentProcess, cleanEnv } from '../../helpers/agent-process.ts';
-import { BeatsReceiver } from '../../helpers/beats-receiver.ts';
-import { requireDocker } from '../../helpers/docker-engine.ts';
-import { freePort } from '../../helpers/ports.ts';
-import { REPO, ensureReleases } from '../../helpers/release.ts';
-import type { Releases } from '../../helpers/release.ts';
-import { requireCommands } from '../../helpers/requirements.ts';
-import { waitFor } from '../../helpers/wait.ts';
+import { parseShebang } from '../../scripts/release/launcher.ts';
+import { AgentProcess, cleanEnv } from '../helpers/agent-process.ts';
+import { BeatsReceiver } from '../helpers/beats-receiver.ts';
+import { requireDocker } from '../helpers/docker-engine.ts';
+import { freePort } from '../helpers/ports.ts';
+import { REPO, ensureReleases } from '../helpers/release.ts';
+import type { Releases } from '../helpers/release.ts';
+import { requireCommands } from '../helpers/requirements.ts';
+import { waitFor } from '../helpers/wait.ts';
 
 const TOOLS: [string, string][] = [['strip', 'binutils'], ['dpkg-deb', 'dpkg'], ['dpkg-shlibdeps', 'dpkg-dev'], ['lintian', 'lintian']];
 const work = mkdtempSync(path.join(tmpdir(), 'dockhand-package-test-'));

@@ -7,13 +7,13 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import type { TestContext } from 'node:test';
-import { DebianHost } from '../../helpers/debian-host.ts';
-import { ensureDebianImage } from '../../helpers/debian-images.ts';
-import { resolveTestDockerHost } from '../../helpers/docker-engine.ts';
-import { ensureReleases } from '../../helpers/release.ts';
-import type { Releases } from '../../helpers/release.ts';
-import { missing, requireCommands } from '../../helpers/requirements.ts';
-import { waitFor } from '../../helpers/wait.ts';
+import { DebianHost } from '../helpers/debian-host.ts';
+import { ensureDebianImage } from '../helpers/debian-images.ts';
+import { resolveTestDockerHost } from '../helpers/docker-engine.ts';
+import { ensureReleases } from '../helpers/release.ts';
+import type { Releases } from '../helpers/release.ts';
+import { missing, requireCommands } from '../helpers/requirements.ts';
+import { waitFor } from '../helpers/wait.ts';
 
 const TOOLS: [string, string][] = [['mmdebstrap', 'mmdebstrap'], ['strip', 'binutils'], ['dpkg-shlibdeps', 'dpkg-dev']];
 const NO_DOCKER_GROUP = 'dockhand: warning: this host has no "docker" group';
