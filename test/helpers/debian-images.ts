@@ -36,7 +36,8 @@ export function debianImage(flavour: DebianFlavour): string {
 
 function mmdebstrap(args: string[], out: string): Promise<void> {
   return new Promise((resolve, reject) => {
-    const child = spawn('mmdebstrap', ['--quiet', '--format=tar', ...args, out], { stdio: ['ignore', 'pipe', 'pipe'] });
+    // niced, as the release build (release.ts): it runs beside the integration tests
+    const child = spawn('nice', ['-n', '19', 'mmdebstrap', '--quiet', '--format=tar', ...args, out], { stdio: ['ignore', 'pipe', 'pipe'] });
     let output = '';
     child.stdout.on('data', (b: Buffer) => (output += b.toString()));
     child.stderr.on('data', (b: Buffer) => (output += b.toString()));
