@@ -4,12 +4,16 @@
 // Prints lines/s, MiB/s, the agent's CPU seconds and peak RSS. Asserts nothing.
 //
 //   npm run build && node bench/logs.ts [--files 20] [--lines 500000] [--idle-files 5000] [--idle-seconds 60] [--modes beats,tcp] [--profile DIR]
-import { readFileSync } from 'node:fs';
+//   node bench/logs.ts --modes trickle [--trickle-rate 2000] [--trickle-seconds 60] [--trickle-files 20] [--idle-files 0]
+// The trickle mode writes each line with its own write(2), as log4j's immediate flush does, at a
+// steady rate over many files — what most hosts see — and prints the agent's CPU per line.
+import { closeSync, openSync, readFileSync, writeSync } from 'node:fs';
+import { join } from 'node:path';
 import { mkdir, rm } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import { BeatsReceiver } from '../test/helpers/beats-receiver.ts';
 import { JsonLinesReceiver } from '../test/helpers/json-lines-receiver.ts';
-import { writeLogFiles } from '../test/helpers/log-files.ts';
+import { lineText, writeLogFiles } from '../test/helpers/log-files.ts';
 import { logsSetup, startLogsAgent } from '../test/helpers/logs-agent.ts';
 import type { LogsSetup } from '../test/helpers/logs-agent.ts';
 import { waitFor } from '../test/helpers/wait.ts';
@@ -24,6 +28,10 @@ const { values } = parseArgs({
     modes: { type: 'string', default: 'beats,tcp' },
     // a directory: the agent writes a V8 CPU profile there (node --cpu-prof), one per run
     profile: { type: 'string' },
+    // the trickle mode: lines per second over all files, for how long, into how many files
+    'trickle-rate': { type: 'string', default: '2000' },
+    'trickle-seconds': { type: 'string', default: '60' },
+    'trickle-files': { type: 'string', default: '20' },
   },
 });
 const PROFILE_ENV: Record<string, string> = values.profile ? { NODE_OPTIONS: `--cpu-prof --cpu-prof-dir=${values.profile}` } : {};
@@ -90,12 +98,18 @@ async function throughput(setup: LogsSetup, mode: string): Promise<void> {
 
 const setup = await logsSetup();
 try {
-  console.log(`writing ${FILES} files x ${LINES} lines of ${LINE_BYTES} B…`);
-  const w0 = performance.now();
-  await writeLogFiles(setup.logs, FILES, LINES, LINE_BYTES);
-  console.log(`  written in ${((performance.now() - w0) / 1000).toFixed(1)} s`);
+  if (values.modes.split(',').some((m) => m !== 'trickle')) {
+    console.log(`writing ${FILES} files x ${LINES} lines of ${LINE_BYTES} B…`);
+    const w0 = performance.now();
+    await writeLogFiles(setup.logs, FILES, LINES, LINE_BYTES);
+    console.log(`  written in ${((performance.now() - w0) / 1000).toFixed(1)} s`);
+  }
   for (const mode of values.modes.split(',')) {
     await rm(setup.state, { recursive: true, force: true }); // every run reads everything again
+    if (mode === 'trickle') {
+      await trickle(setup);
+      continue;
+    }
     if (mode !== 'beats' && mode !== 'tcp') throw new Error(`unknown mode ${mode}`);
     await throughput(setup, mode);
   }
@@ -127,6 +141,46 @@ async function idle(files: number, seconds: number): Promise<void> {
   const open = /^dockhand_log_files_open (\d+)/m.exec(metrics)?.[1];
   const watches = /^dockhand_log_watched_directories (\d+)/m.exec(metrics)?.[1];
   console.log(`idle : ${files} files followed (${open} open, ${watches} directory watches), ${wall.toFixed(0)} s: CPU ${(((b.cpuS - a.cpuS) / wall) * 100).toFixed(2)} % of a core (rescan every 10 s), RSS ${b.rssMb.toFixed(0)} MB (peak ${peak.toFixed(0)} MB)`);
+  await agent.stop();
+  await r.close();
+}
+
+/** Lines written one write(2) each, spread over files, at a steady total rate; TCP json_lines to a counting receiver. */
+async function trickle(setup: LogsSetup): Promise<void> {
+  const rate = Number(values['trickle-rate']);
+  const seconds = Number(values['trickle-seconds']);
+  const files = Number(values['trickle-files']);
+  const dir = join(setup.logs, 'trickle');
+  await mkdir(dir, { recursive: true });
+  const fds = Array.from({ length: files }, (_, i) => openSync(join(dir, `trickle_app${i}_nor_8_778283_20261201.log`), 'a'));
+  const r = await JsonLinesReceiver.start({ record: false });
+  const agent = await startLogsAgent({ ...setup, logs: dir }, r.address, { outputType: 'tcp', env: PROFILE_ENV });
+  const pid = agent.agent.child.pid as number;
+  await new Promise((res) => setTimeout(res, 2000)); // settled after start
+  const a = procFigures(pid);
+  const rss0 = a.rssMb;
+  const t0 = performance.now();
+  let written = 0;
+  let peak = 0;
+  const tickMs = 10;
+  while (performance.now() - t0 < seconds * 1000) {
+    const due = Math.floor(((performance.now() - t0) / 1000) * rate);
+    while (written < due) {
+      writeSync(fds[written % files] as number, `${lineText(written % files, written, LINE_BYTES)}\n`);
+      written++;
+    }
+    if (written % (rate * 5) < rate / 100) peak = Math.max(peak, procFigures(pid).rssMb);
+    await new Promise((res) => setTimeout(res, tickMs));
+  }
+  const wall = (performance.now() - t0) / 1000;
+  await waitFor(`${written} lines delivered`, () => r.lineCount >= written, 60_000, 50);
+  const b = procFigures(pid);
+  for (const fd of fds) closeSync(fd);
+  const cpuS = b.cpuS - a.cpuS;
+  console.log(
+    `trickle: ${written} lines in ${wall.toFixed(0)} s (${(written / wall).toFixed(0)} lines/s, one write(2) each, ${files} files): agent CPU ${((cpuS * 1e6) / written).toFixed(1)} µs/line, ` +
+      `${((cpuS / wall) * 100).toFixed(1)} % of a core; RSS ${rss0.toFixed(0)} → ${b.rssMb.toFixed(0)} MB (peak ${Math.max(peak, b.rssMb).toFixed(0)} MB)`,
+  );
   await agent.stop();
   await r.close();
 }

@@ -3,7 +3,7 @@
 // and integration files with DOCKHAND_TEST_DOCKER_HOST set. The private dockerd is always torn
 // down, also on SIGINT/SIGTERM. Exit code is the test runner's.
 //
-//   node scripts/test.ts                          all of test/unit and test/integration
+//   node scripts/test.ts                          all of test/unit, test/integration and test/release
 //   node scripts/test.ts test/unit/foo.test.ts    only these files (dirs and globs work too)
 //   node scripts/test.ts --test-name-pattern=x    arguments starting with -- go to node
 import { spawn } from 'node:child_process';
@@ -13,8 +13,10 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ensureTestImage, findDockerd, pingDocker, reapOrphanedDockerds, startPrivateDockerd } from '../test/helpers/docker-engine.ts';
 import type { PrivateDockerd } from '../test/helpers/docker-engine.ts';
+import { ensureRootfs } from '../test/helpers/debian-images.ts';
+import { ensureReleases } from '../test/helpers/release.ts';
 
-const DEFAULT_PATTERNS = ['test/unit/**/*.test.ts', 'test/integration/**/*.test.ts'];
+const DEFAULT_PATTERNS = ['test/unit/**/*.test.ts', 'test/integration/**/*.test.ts', 'test/release/**/*.test.ts'];
 // Integration tests restart daemons and wait on timeouts; a hung test must still end the run.
 const TEST_TIMEOUT_MS = 300_000;
 const SIGNAL_NUMBERS: Record<string, number> = { SIGINT: 2, SIGTERM: 15 };
@@ -50,6 +52,26 @@ async function findEngine(): Promise<Engine | undefined> {
 async function reapOrphans(when: string): Promise<void> {
   const reaped = await reapOrphanedDockerds();
   if (reaped > 0) log(`removed ${reaped} orphaned private dockerd(s) ${when}`);
+}
+
+/**
+ * The tests under test/release/ share the release (N and N+1, one package run) and
+ * two Debian root file systems (mmdebstrap). They are made here, in the background while the other
+ * tests run (node's runner takes files in path order: test/integration/ comes first); a release
+ * test that starts before they are done waits for them (test/helpers/build-once.ts). Cached on disk, so a later run reuses them. A failure is only
+ * logged: the tests report it (or skip, outside CI).
+ */
+async function prepareReleaseFixtures(): Promise<void> {
+  const started = Date.now();
+  const timed = <T>(what: string, p: Promise<T>): Promise<void> => p.then(
+    () => log(`${what}: ready after ${((Date.now() - started) / 1000).toFixed(0)} s`),
+    (err: unknown) => log(`${what}: failed (the tests that need it will say why): ${(err as Error).message.split('\n')[0]}`),
+  );
+  await Promise.all([timed('releases N and N+1', ensureReleases()), timed('Debian minbase rootfs', ensureRootfs('minbase')), timed('Debian systemd rootfs', ensureRootfs('systemd'))]);
+}
+
+function isReleaseTest(file: string): boolean {
+  return file.startsWith(path.join('test', 'release') + path.sep);
 }
 
 async function testFiles(patterns: string[]): Promise<string[]> {
@@ -121,12 +143,15 @@ async function main(): Promise<number> {
     }
     if (interrupted) return 128 + (SIGNAL_NUMBERS[interrupted] ?? 1);
     if (engine) await ensureTestImage(engine.host);
+    const fixtures = files.some(isReleaseTest) ? prepareReleaseFixtures() : Promise.resolve();
     if (files.length === 0) {
       log('no test files found');
       return 0;
     }
     if (interrupted) return 128 + (SIGNAL_NUMBERS[interrupted] ?? 1);
-    return await runTests(files, nodeArgs, engine?.host, (c) => { child = c; });
+    const code = await runTests(files, nodeArgs, engine?.host, (c) => { child = c; });
+    await fixtures;
+    return code;
   } finally {
     if (engine?.owned) await engine.owned.cleanup();
     await reapOrphans('after the run');

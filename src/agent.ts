@@ -31,7 +31,7 @@ import { LogMetrics } from './metrics/log-metrics.ts';
 import { MetricsCollector } from './metrics/metrics-collector.ts';
 import { ZabbixEndpoints, logSnapshotFrom, probeSnapshotsFromDocument } from './metrics/zabbix.ts';
 
-/** Part of the stop bound (main.ts: 25 s) given to delivering queued log events. */
+/** Part of the stop bound (cli.ts: 25 s) given to delivering queued log events. */
 const LOG_DRAIN_MS = 10_000;
 
 export interface AgentOptions {

@@ -105,8 +105,8 @@ export class LogCollector {
     return this.#files.size;
   }
 
-  get watchedDirectories(): number {
-    return this.#discovery.watchedDirectories;
+  get discovery(): Pick<LogDiscovery, 'watchedDirectories' | 'roots'> {
+    return this.#discovery;
   }
 
   async start(): Promise<void> {

@@ -7,6 +7,7 @@
  */
 import { isUtf8 } from 'node:buffer';
 import { statSync } from 'node:fs';
+import { userInfo } from 'node:os';
 import { readdir } from 'node:fs/promises';
 import type { Stats } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
@@ -31,6 +32,36 @@ export interface DiscoveredFile {
   stats: Stats;
 }
 
+/** A log root as /v1/logs shows it: readable, or why not. */
+export interface LogRootState {
+  path: string;
+  readable: boolean;
+  /** Why the agent cannot list it (or stat its files), e.g. `EACCES: permission denied for …`; null when readable. */
+  problem: string | null;
+}
+
+/** Who the agent runs as, for messages about permissions. */
+function runningAs(): string {
+  const uid = process.getuid?.() ?? -1;
+  try {
+    return `uid ${uid} (${userInfo().username})`;
+  } catch {
+    return `uid ${uid}`; // no passwd entry, e.g. a numeric --user in a container
+  }
+}
+
+/** Why a root cannot be read, in words an operator can act on. */
+function rootProblem(err: unknown, stage: 'list' | 'stat'): string {
+  const code = systemCode(err);
+  if (code === 'EACCES' || code === 'EPERM') {
+    const need = stage === 'list' ? 'read and search (r-x) permission on the directory' : 'search (x) permission on the directory to open its files';
+    return `${code}: permission denied for ${runningAs()}: it needs ${need} (docs/operations.md, Log file permissions)`;
+  }
+  if (code === 'ENOENT') return 'ENOENT: does not exist (yet); looked for again at every rescan';
+  if (code === 'ENOTDIR') return 'ENOTDIR: not a directory';
+  return code ? `${code}: ${errorMessage(err)}` : errorMessage(err);
+}
+
 export interface DiscoveryOptions {
   roots: readonly string[];
   include: readonly string[];
@@ -50,7 +81,8 @@ export class LogDiscovery {
   #timer: NodeJS.Timeout | undefined;
   #scanning: Promise<void> | undefined;
   readonly #watchedRoots = new Set<string>();
-  readonly #missingRoots = new Set<string>();
+  /** Roots that could not be read at the last scan, and why. */
+  readonly #rootProblems = new Map<string, string>();
   #stopped = false;
 
   constructor(options: DiscoveryOptions) {
@@ -70,6 +102,18 @@ export class LogDiscovery {
 
   get watchedDirectories(): number {
     return this.#watchedRoots.size;
+  }
+
+  get roots(): LogRootState[] {
+    return this.#o.roots.map((path) => ({ path, readable: !this.#rootProblems.has(path), problem: this.#rootProblems.get(path) ?? null }));
+  }
+
+  /** Records (and logs, once per change) that `root` cannot be read. */
+  #rootFailed(root: string, err: unknown, stage: 'list' | 'stat'): void {
+    const problem = rootProblem(err, stage);
+    if (this.#rootProblems.get(root) === problem) return;
+    this.#rootProblems.set(root, problem);
+    this.#o.logger.warn({ root, err: systemCode(err) ?? errorMessage(err), problem }, 'log root not readable; will look again at every rescan');
   }
 
   async start(): Promise<void> {
@@ -106,14 +150,9 @@ export class LogDiscovery {
         // not exist, and the file would be silently never shipped.
         names = (await readdir(root, { withFileTypes: true, encoding: 'buffer' })).filter((d) => d.isFile()).map((d) => d.name);
       } catch (err) {
-        if (!this.#missingRoots.has(root)) {
-          this.#missingRoots.add(root);
-          this.#o.logger.warn({ root, err: systemCode(err) ?? errorMessage(err) }, 'log root not readable; will look again at every rescan');
-        }
+        this.#rootFailed(root, err, 'list');
         continue;
       }
-      readRoots.add(root);
-      if (this.#missingRoots.delete(root)) this.#o.logger.info({ root }, 'log root is readable now');
       if (!this.#watchedRoots.has(root) && this.#watcher && !this.#stopped) {
         this.#watchedRoots.add(root);
         this.#watcher.add(root);
@@ -123,6 +162,7 @@ export class LogDiscovery {
       // every 10 s, went from ~3 % to under 1 % of a core). Yielding between slices keeps the
       // event loop responsive.
       let n = 0;
+      let denied: unknown;
       for (const raw of names) {
         const name = raw.toString('utf8');
         if (!this.#filter.matches(name)) continue;
@@ -130,11 +170,20 @@ export class LogDiscovery {
         const ioPath = isUtf8(raw) ? path : Buffer.concat([Buffer.from(root.endsWith('/') ? root : `${root}/`), raw]);
         try {
           found.push({ path, ioPath, stats: statSync(ioPath) });
-        } catch {
-          // gone between readdir and stat: nothing to do
+        } catch (err) {
+          // ENOENT: gone between readdir and stat, nothing to do. EACCES: a directory readable
+          // but not searchable (r-- for us) lists names whose files cannot be opened.
+          if (systemCode(err) === 'EACCES' || systemCode(err) === 'EPERM') denied ??= err;
         }
         if (++n % 256 === 0) await new Promise((r) => setImmediate(r));
       }
+      if (denied !== undefined) {
+        // not counted as read: its saved offsets must not expire as if its files were gone
+        this.#rootFailed(root, denied, 'stat');
+        continue;
+      }
+      readRoots.add(root);
+      if (this.#rootProblems.delete(root)) this.#o.logger.info({ root }, 'log root is readable now');
     }
     if (!this.#stopped) this.#o.onScan(found, initial, readRoots);
   }
@@ -149,7 +198,7 @@ export class LogDiscovery {
       this.#watchedRoots.delete(root);
       void this.#watcher?.unwatch(root);
     }
-    for (const root of [...this.#missingRoots]) if (!next.roots.includes(root)) this.#missingRoots.delete(root);
+    for (const root of [...this.#rootProblems.keys()]) if (!next.roots.includes(root)) this.#rootProblems.delete(root);
     this.#o = { ...this.#o, roots: next.roots, include: next.include, exclude: next.exclude };
     this.#filter = new GlobFilter(next.include, next.exclude);
     return this.scan();

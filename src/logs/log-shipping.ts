@@ -210,6 +210,7 @@ export class LogShipping {
       lastAckAt: this.#pipeline.lastAckAt === null ? null : new Date(this.#pipeline.lastAckAt).toISOString(),
       stalledSince: this.#stalledSince === undefined ? null : new Date(this.#stalledSince).toISOString(),
       files: { tracked: this.#collector.trackedFiles, open: this.#collector.openFiles },
+      roots: this.#collector.discovery.roots,
       outputs: this.#outputs.map((o) => ({ name: o.name, ...o.stats() })),
     };
   }
@@ -236,7 +237,7 @@ export class LogShipping {
       stalled: this.#stalledSince !== undefined,
       openFiles: this.#collector.openFiles,
       trackedFiles: this.#collector.trackedFiles,
-      watchedDirectories: this.#collector.watchedDirectories,
+      watchedDirectories: this.#collector.discovery.watchedDirectories,
       lags: this.#collector.lags(),
     };
   }

@@ -82,9 +82,10 @@ export class AgentProcess {
   readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
   #carry = '';
 
-  constructor(args: string[], env: NodeJS.ProcessEnv) {
-    assertBuilt();
-    this.child = spawnMain(args, env);
+  /** `launcher`: run this executable (e.g. a release's bin/dockhand) instead of the built dist/main.js. */
+  constructor(args: string[], env: NodeJS.ProcessEnv, launcher?: string) {
+    if (launcher === undefined) assertBuilt();
+    this.child = launcher === undefined ? spawnMain(args, env) : spawn(launcher, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
     this.child.stdout?.on('data', (b: Buffer) => {
       this.#carry += b.toString();
       let nl: number;

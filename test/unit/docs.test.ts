@@ -14,6 +14,8 @@ import { REFERENCE_BEGIN, REFERENCE_END } from '../../src/config/reference.ts';
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 /** Directories that hold no files of ours (build output, dependencies, scratch). */
 const SKIP_DIRS = new Set(['.git', 'node_modules', 'dist', 'coverage', '.tmp', 'test-results', '.nyc_output']);
+/** Top-level directories of build output (`npm run package` writes release/). */
+const SKIP_TOP_DIRS = new Set(['release']);
 /** Large generated files with nothing to check. */
 const SKIP_FILES = new Set(['package-lock.json']);
 const README_MAX_BYTES = 15_000;
@@ -24,7 +26,7 @@ function repoFiles(dir = ROOT): string[] {
   for (const entry of readdirSync(dir, { withFileTypes: true })) {
     const full = path.join(dir, entry.name);
     if (entry.isDirectory()) {
-      if (!SKIP_DIRS.has(entry.name)) files.push(...repoFiles(full));
+      if (!SKIP_DIRS.has(entry.name) && !(dir === ROOT && SKIP_TOP_DIRS.has(entry.name))) files.push(...repoFiles(full));
     } else if (entry.isFile() && !SKIP_FILES.has(entry.name)) {
       files.push(path.relative(ROOT, full).split(path.sep).join('/'));
     }
