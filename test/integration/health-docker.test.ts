@@ -150,7 +150,8 @@ void describe('health probes and restarts on a real engine', () => {
     if (!host) return c.skip('no docker');
     const port = await freePort();
     const id = await run(['--name', name('http'), '--network', 'host', '--init',
-      ...labels({ 'dockhand.probe.type': 'http', 'dockhand.probe.port': port, 'dockhand.restart': 'on-unhealthy', 'dockhand.restart.stop_timeout': '1s' }),
+      // a timeout well above a loaded CI machine's answer time: the failures must be the 404s
+      ...labels({ 'dockhand.probe.type': 'http', 'dockhand.probe.port': port, 'dockhand.probe.interval': '1s', 'dockhand.probe.timeout': '900ms', 'dockhand.restart': 'on-unhealthy', 'dockhand.restart.stop_timeout': '1s' }),
       image, 'sh', '-c', `mkdir -p /tmp/www && echo ok > /tmp/www/index.html && exec httpd -f -p 127.0.0.1:${port} -h /tmp/www`]);
     await t.waitEvent(id, 'probe.healthy');
     const startedBefore = (await docker(host, ['inspect', '-f', '{{.State.StartedAt}}', id])).stdout.trim();
