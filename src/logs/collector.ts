@@ -8,6 +8,7 @@
  */
 import { open, stat } from 'node:fs/promises';
 import type { FileHandle } from 'node:fs/promises';
+import { statSync } from 'node:fs';
 import type { Stats } from 'node:fs';
 import { resolve } from 'node:path';
 import type { Logger } from 'pino';
@@ -93,7 +94,7 @@ export class LogCollector {
       rescanIntervalMs: options.rescanIntervalMs,
       logger: options.logger,
       onScan: (files, initial, readRoots) => void this.#onScan(files, initial, readRoots),
-      onChange: (path) => void this.#onChange(path),
+      onChange: (path, ioPath) => this.#onChange(path, ioPath),
     });
   }
 
@@ -173,11 +174,12 @@ export class LogCollector {
     this.#o.logger.info({ expired, remaining: this.#o.registry.size }, 'forgot the saved offsets of log files that no longer exist');
   }
 
-  async #onChange(path: string): Promise<void> {
+  /** A watch event names `path`: stat it synchronously (microseconds; async costs a thread-pool round trip per written line). */
+  #onChange(path: string, ioPath: FsPath): void {
     if (this.#stopped) return;
     let stats: Stats;
     try {
-      stats = await stat(path);
+      stats = statSync(ioPath);
     } catch {
       // Deleted or renamed away: the sweep checks the open handle's link count (once a second,
       // only for suspects — not an fstat per open file per second).
@@ -185,9 +187,7 @@ export class LogCollector {
       return;
     }
     if (!stats.isFile()) return;
-    const known = this.#files.get(identityKey(stats.dev, stats.ino));
-    if (known) await this.#observe(path, path, stats, false);
-    else if (this.#discovery.matches(path)) await this.#observe(path, path, stats, false);
+    if (this.#files.has(identityKey(stats.dev, stats.ino)) || this.#discovery.matches(path)) void this.#observe(path, ioPath, stats, false);
   }
 
   /** A (matching, or already followed) file was seen with these stats. */

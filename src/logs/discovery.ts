@@ -1,9 +1,8 @@
 /**
- * Finds log files and notices when they change, without one watcher per file: chokidar watches
- * only the root directories (depth 0, files ignored — one inotify watch per directory instead of
- * one per file, measured in bench/logs), its raw directory events say which file changed, and a
- * periodic rescan (readdir + stat) is the safety net for lost events (inotify queue overflow,
- * roots created after start, file systems without inotify).
+ * Finds log files and notices when they change, without one watcher per file: one inotify watch
+ * per root directory (directory-watch.ts; measured in bench/logs), whose events say which file
+ * changed, and a periodic rescan (readdir + stat) as the safety net for lost events (inotify
+ * queue overflow, roots created after start, file systems without inotify).
  */
 import { isUtf8 } from 'node:buffer';
 import { statSync } from 'node:fs';
@@ -11,12 +10,11 @@ import { userInfo } from 'node:os';
 import { readdir } from 'node:fs/promises';
 import type { Stats } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
-import { watch } from 'chokidar';
-import type { FSWatcher } from 'chokidar';
 import type { Logger } from 'pino';
 import { every } from '../core/timers.ts';
 import { errorMessage, systemCode } from '../core/errors.ts';
 import { GlobFilter } from '../core/glob.ts';
+import { DirectoryWatches } from './directory-watch.ts';
 
 /**
  * A path as the file system takes it. A name that is not valid UTF-8 cannot round-trip through a
@@ -70,17 +68,16 @@ export interface DiscoveryOptions {
   logger: Logger;
   /** A periodic or initial scan found these (matching) files in `readRoots` (the roots it could list). */
   onScan(files: DiscoveredFile[], initial: boolean, readRoots: ReadonlySet<string>): void;
-  /** Something happened to this path (any name in a watched directory, matching or not). */
-  onChange(path: string): void;
+  /** Something happened to this path (any name in a watched directory, matching or not); `ioPath` opens it. */
+  onChange(path: string, ioPath: FsPath): void;
 }
 
 export class LogDiscovery {
   #o: DiscoveryOptions;
   #filter: GlobFilter;
-  #watcher: FSWatcher | undefined;
+  #watches: DirectoryWatches | undefined;
   #timer: NodeJS.Timeout | undefined;
   #scanning: Promise<void> | undefined;
-  readonly #watchedRoots = new Set<string>();
   /** Roots that could not be read at the last scan, and why. */
   readonly #rootProblems = new Map<string, string>();
   #stopped = false;
@@ -101,7 +98,7 @@ export class LogDiscovery {
   }
 
   get watchedDirectories(): number {
-    return this.#watchedRoots.size;
+    return this.#watches?.size ?? 0;
   }
 
   get roots(): LogRootState[] {
@@ -117,19 +114,7 @@ export class LogDiscovery {
   }
 
   async start(): Promise<void> {
-    this.#watcher = watch([], {
-      depth: 0,
-      persistent: false,
-      ignoreInitial: true,
-      // Files are not watched one by one: the directory's own events name them.
-      ignored: (_path: string, stats?: Stats) => stats?.isFile() ?? false,
-    });
-    this.#watcher.on('raw', (_event, name, details) => {
-      const dir = (details as { watchedPath?: unknown } | undefined)?.watchedPath;
-      if (!name || typeof dir !== 'string') return;
-      this.#o.onChange(join(dir, name));
-    });
-    this.#watcher.on('error', (err: unknown) => this.#o.logger.warn({ err: errorMessage(err) }, 'log directory watcher error; the periodic rescan continues'));
+    this.#watches = new DirectoryWatches((path, ioPath) => this.#o.onChange(path, ioPath), this.#o.logger);
     await this.scan(true);
     this.#timer = every(this.#o.rescanIntervalMs, () => void this.scan(false));
   }
@@ -153,10 +138,7 @@ export class LogDiscovery {
         this.#rootFailed(root, err, 'list');
         continue;
       }
-      if (!this.#watchedRoots.has(root) && this.#watcher && !this.#stopped) {
-        this.#watchedRoots.add(root);
-        this.#watcher.add(root);
-      }
+      if (!this.#stopped) this.#watches?.add(root);
       // Synchronous stats in slices: a metadata lookup on a local disk takes microseconds, while
       // the async form costs a thread-pool round trip each (measured: 5,000 idle files, rescan
       // every 10 s, went from ~3 % to under 1 % of a core). Yielding between slices keeps the
@@ -193,11 +175,7 @@ export class LogDiscovery {
    * ones are watched from the scan this starts.
    */
   reconfigure(next: { roots: readonly string[]; include: readonly string[]; exclude: readonly string[] }): Promise<void> {
-    for (const root of [...this.#watchedRoots]) {
-      if (next.roots.includes(root)) continue;
-      this.#watchedRoots.delete(root);
-      void this.#watcher?.unwatch(root);
-    }
+    for (const root of this.#o.roots) if (!next.roots.includes(root)) this.#watches?.remove(root);
     for (const root of [...this.#rootProblems.keys()]) if (!next.roots.includes(root)) this.#rootProblems.delete(root);
     this.#o = { ...this.#o, roots: next.roots, include: next.include, exclude: next.exclude };
     this.#filter = new GlobFilter(next.include, next.exclude);
@@ -208,6 +186,6 @@ export class LogDiscovery {
     this.#stopped = true;
     clearInterval(this.#timer);
     await this.#scanning;
-    await this.#watcher?.close();
+    this.#watches?.close();
   }
 }
