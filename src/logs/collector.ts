@@ -200,12 +200,14 @@ export class LogCollector {
       if (renamed) {
         known.currentPath = path;
         known.currentIoPath = ioPath;
+        known.contentCheckedAt = 0;
         this.#o.metrics?.fileEvent('rotated');
       }
+      // Shrunk (truncation) or under a new name (a rename, or a new file reusing the inode): the
+      // read step compares size and fingerprint and starts over if needed. Grown: read it soon.
+      if (stats.size < known.size || renamed) this.#pumps.schedule(known);
+      else if (stats.size !== known.readOffset) this.#pumps.scheduleChanged(known);
       known.size = stats.size;
-      // Grown, shrunk (truncation) or under a new name (a rename, or a new file reusing the
-      // inode): the read step compares size and fingerprint and starts over if needed.
-      if (stats.size !== known.readOffset || renamed) this.#pumps.schedule(known);
       return;
     }
     await this.#track(path, ioPath, initial);
@@ -277,6 +279,7 @@ export class LogCollector {
   /** Gives a reserved slot's file its handle. */
   #adopt(file: TrackedFile, handle: FileHandle): void {
     file.handle = handle;
+    file.contentCheckedAt = 0;
     file.state = 'open';
     file.lastActivityAt = Date.now();
     this.#o.metrics?.fileEvent('opened');
@@ -301,14 +304,14 @@ export class LogCollector {
 
   /** Reads one chunk into events; true when there is more to read right away. */
   async #readStep(file: TrackedFile, buffer: Buffer): Promise<boolean> {
-    if (!file.handle && !(await this.#reopen(file))) return false;
-    const handle = file.handle;
+    const handle = file.handle ?? ((await this.#reopen(file)) ? file.handle : undefined);
     if (!handle) return false;
     const st = await handle.stat();
     file.size = st.size;
-    // Shorter than what was read, or new first bytes (copytruncate and rewritten past our
-    // offset before we looked): the content was replaced, read it from the start.
-    if (st.size < file.readOffset || !(await sameContent(handle, st.size, file.identity))) {
+    // Shorter than what was read, or new first bytes (copytruncate and rewritten past our offset
+    // before we looked): the content was replaced, read it from the start.
+    const now = Date.now();
+    if (st.size < file.readOffset || (file.contentCheckDue(now) && !(await sameContent(handle, st.size, file.identity)))) {
       this.#truncated(file);
       return true;
     }
@@ -316,13 +319,11 @@ export class LogCollector {
     const { bytesRead } = await handle.read(buffer, 0, buffer.length, file.readOffset);
     if (bytesRead > 0) {
       file.state = 'open';
-      const now = Date.now();
       file.lastActivityAt = now;
-      const chunk = buffer.subarray(0, bytesRead);
       const start = file.readOffset;
       file.readOffset += bytesRead;
       file.size = Math.max(file.size, file.readOffset);
-      await this.#events.lines(file, chunk, start, now);
+      await this.#events.lines(file, buffer.subarray(0, bytesRead), start, now);
       if (bytesRead === buffer.length) return true;
     }
     // At its end (for now).

@@ -41,6 +41,7 @@ export const logsConfig = obj('Log collection from the conventional directory (d
   release_deleted_after: duration('A deleted file still held open (output down) is released after this long; its unread bytes are counted as lost.', '30m', 1000, WEEK),
   queue_max_events: int('Events buffered in memory between files and outputs; reading pauses when full (batches in flight come on top).', 4096, 64, 10_000_000),
   queue_max_bytes: size('Bytes buffered in memory between files and outputs; reading pauses when full.', '16MiB', 65_536),
+  flush_interval: duration('A batch that is not full yet waits up to this long for more events before it is sent (0 = at once): at a trickle, one batch and one ACK for many lines instead of one per line. A full queue never waits.', '100ms', 0, TEN_MINUTES),
   env_codes: list('Environment codes in file names (first three letters of the environment).', requiredStr('code'), ['dev', 'nor', 'eme', 'spe', 'mir', 'pro'], '[dev, nor, eme, spe, mir, pro]'),
 });
 

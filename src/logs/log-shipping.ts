@@ -93,6 +93,7 @@ export class LogShipping {
       logger,
       bulkMaxSize: Math.min(...config.outputs.map((o) => o.bulk_max_size)),
       bulkMaxBytes: Math.min(...config.outputs.map((o) => o.bulk_max_bytes)),
+      flushIntervalMs: logs.flush_interval,
       metrics: this.#metrics,
       release: (event) => this.#encoder.release(event),
     });

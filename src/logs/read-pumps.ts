@@ -10,6 +10,13 @@ import type { TrackedFile } from './tracked-file.ts';
 
 const CHUNK_BYTES = 1024 * 1024;
 const PUMPS = 2;
+/**
+ * A file that changes again within this long of its last read step waits for the rest of it: a
+ * file written one line per write(2) (log4j's immediate flush) is then read a few lines at a time
+ * instead of one read step — and one batch, one ACK — per line. Bounded: it adds at most this
+ * much latency, and a file with more to read is never held back (schedule()).
+ */
+export const READ_COALESCE_MS = 50;
 
 /** One read step: reads a chunk of `file` into `buffer` and on; true when there is more to read at once. */
 export type ReadStep = (file: TrackedFile, buffer: Buffer) => Promise<boolean>;
@@ -39,6 +46,21 @@ export class ReadPumps {
     await Promise.all(this.#pumps);
   }
 
+  /** Queues a read step for `file` after a change: at once, or READ_COALESCE_MS after its last read step. */
+  scheduleChanged(file: TrackedFile): void {
+    if (file.scheduled || file.coalescing) return;
+    const wait = file.readAt + READ_COALESCE_MS - performance.now();
+    if (wait <= 0) {
+      this.schedule(file);
+      return;
+    }
+    file.coalescing = true;
+    setTimeout(() => {
+      file.coalescing = false;
+      this.schedule(file);
+    }, wait).unref();
+  }
+
   /** Queues a read step for `file` (no-op when it is already queued or running, or released). */
   schedule(file: TrackedFile): void {
     if (file.scheduled || this.#stopped || file.state === 'released') return;
@@ -56,6 +78,7 @@ export class ReadPumps {
         continue;
       }
       let more = false;
+      file.readAt = performance.now();
       try {
         // exclusive: a read step and a multiline timeout flush of one file never interleave
         more = await file.exclusive(() => this.#step(file, buffer));

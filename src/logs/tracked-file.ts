@@ -42,6 +42,9 @@ export interface LogFileView {
   container: { id: string; name: string } | null;
 }
 
+/** How often a followed file's first bytes are compared with its fingerprint while it is read. */
+const CONTENT_CHECK_MS = 1000;
+
 export class TrackedFile {
   readonly key: string;
   /** Mutable: the fingerprint is widened (up to FINGERPRINT_BYTES) as a short file grows. */
@@ -66,6 +69,12 @@ export class TrackedFile {
   suspectDeleted = false;
   /** Queued for (or in) a read step. */
   scheduled = false;
+  /** Waiting to be queued: it changed soon after its last read step (read-pumps.ts). */
+  coalescing = false;
+  /** performance.now() of its last read step. */
+  readAt = 0;
+  /** Date.now() of the last comparison of its first bytes with the fingerprint (0 = compare at the next read). */
+  contentCheckedAt = 0;
   tracker: OffsetTracker;
   /** Its entry in the offset registry (set when it is put there): acknowledgements update it in place. */
   saved!: FileOffsetState;
@@ -179,6 +188,17 @@ export class TrackedFile {
     this.restartAt(0);
     this.identity = { ...this.identity, fpLen: 0, fp: '' };
     this.#onIdentity(this, 0);
+  }
+
+  /**
+   * Whether to compare the first bytes with the fingerprint on this read step: at most once a
+   * second (and at once after a rename or reopen), not on every step — a file written line by
+   * line is read hundreds of times a second.
+   */
+  contentCheckDue(now: number): boolean {
+    if (now - this.contentCheckedAt < CONTENT_CHECK_MS) return false;
+    this.contentCheckedAt = now;
+    return true;
   }
 
   #newTracker(offset: number): OffsetTracker {

@@ -26,6 +26,7 @@ export class EventQueue {
   #closed = false;
   #writable: { promise: Promise<void>; resolve: () => void } | undefined;
   #readable: { promise: Promise<void>; resolve: () => void } | undefined;
+  #atLeast: { count: number; promise: Promise<void>; resolve: () => void } | undefined;
 
   constructor(options: { maxEvents: number; maxBytes: number }) {
     this.maxEvents = options.maxEvents;
@@ -57,6 +58,10 @@ export class EventQueue {
     this.#bytes += event.length;
     this.#readable?.resolve();
     this.#readable = undefined;
+    if (this.#atLeast !== undefined && (this.length >= this.#atLeast.count || this.full)) {
+      this.#atLeast.resolve();
+      this.#atLeast = undefined;
+    }
     return true;
   }
 
@@ -72,6 +77,14 @@ export class EventQueue {
     if (this.length > 0 || this.#closed) return Promise.resolve();
     this.#readable ??= deferred();
     return this.#readable.promise;
+  }
+
+  /** Resolves when `count` events wait (or the queue is full, or closed). One waiter at a time: the pipeline's. */
+  whenAtLeast(count: number): Promise<void> {
+    if (this.length >= count || this.full || this.#closed) return Promise.resolve();
+    this.#atLeast?.resolve();
+    this.#atLeast = { count, ...deferred() };
+    return this.#atLeast.promise;
   }
 
   /** Up to `max` events (and about `maxBytes` bytes), oldest first; undefined when empty. */
@@ -113,6 +126,8 @@ export class EventQueue {
     this.#closed = true;
     this.#writable?.resolve();
     this.#readable?.resolve();
+    this.#atLeast?.resolve();
+    this.#atLeast = undefined;
     this.#writable = undefined;
     this.#readable = undefined;
   }

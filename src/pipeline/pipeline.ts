@@ -33,6 +33,12 @@ export interface PipelineOptions {
   bulkMaxSize: number;
   /** Bytes per batch at most (an event larger than this still goes alone); likewise the smallest bulk_max_bytes. */
   bulkMaxBytes: number;
+  /**
+   * `logs.flush_interval`: a batch that is not full yet waits up to this long for more events
+   * (Filebeat's queue flush timeout, Fluent Bit's Flush); 0 = send what is there at once. A full
+   * queue never waits.
+   */
+  flushIntervalMs?: number;
   metrics?: PipelineMetrics;
   /**
    * Called once per event when the pipeline is done with it (acknowledged by every output, or
@@ -54,6 +60,9 @@ export class Pipeline {
   readonly #redo: { order: number; batch: Batch }[] = [];
   #taken = 0;
   #wake: (() => void) | undefined;
+  /** Ends a batch's wait for more events (a drain sends at once). */
+  #lingering: AbortController | undefined;
+  #draining = false;
   #loop: Promise<void> | undefined;
   #lastAckAt: number | null = null;
   #eventsAcked = 0;
@@ -106,6 +115,8 @@ export class Pipeline {
    */
   async drain(timeoutMs: number): Promise<boolean> {
     const deadline = Date.now() + timeoutMs;
+    this.#draining = true;
+    this.#lingering?.abort();
     const busy = (): boolean => this.#o.queue.length > 0 || this.#inFlight.size > 0 || this.#redo.length > 0;
     while (busy() && Date.now() < deadline) {
       await sleep(20);
@@ -134,12 +145,24 @@ export class Pipeline {
         this.#wake = undefined;
       }
       if (signal.aborted) break;
+      await this.#linger(signal);
+      if (signal.aborted) break;
       const redo = this.#redo.shift();
       const batch = redo?.batch ?? this.#o.queue.take(this.#o.bulkMaxSize, this.#o.bulkMaxBytes);
       if (!batch) continue;
       const delivery: Promise<void> = this.#deliver(batch, signal, redo?.order ?? this.#taken++).finally(() => this.#inFlight.delete(delivery));
       this.#inFlight.add(delivery);
     }
+  }
+
+  /** Lets a batch fill up for flush_interval at most (not when a batch's rest is to be redone, or when stopping). */
+  async #linger(signal: AbortSignal): Promise<void> {
+    const ms = this.#o.flushIntervalMs ?? 0;
+    if (ms <= 0 || this.#draining || this.#redo.length > 0 || this.#o.queue.length >= this.#o.bulkMaxSize) return;
+    const lingering = (this.#lingering = new AbortController());
+    await Promise.race([this.#o.queue.whenAtLeast(this.#o.bulkMaxSize), sleep(ms, AbortSignal.any([signal, lingering.signal]))]);
+    lingering.abort();
+    this.#lingering = undefined;
   }
 
   async #deliver(batch: Batch, stop: AbortSignal, order: number): Promise<void> {

@@ -179,3 +179,26 @@ test('replaced outputs: batches in flight are called back, the new output gets e
   assert.deepEqual(old.received, ['e1', 'e2', 'e3']);
   assert.deepEqual(next.received, ['e4', 'e5', 'e6', 'e7', 'e8', 'e9', 'e10', 'e11', 'e12'], 'the rest once, in order, then the newer events');
 });
+
+test('flush_interval: a batch that is not full waits for more events (one batch, not one per event); a full one goes at once', async () => {
+  const queue = new EventQueue({ maxEvents: 1000, maxBytes: 100_000 });
+  const tracker = new OffsetTracker(0, () => undefined);
+  const sizes: number[] = [];
+  const out = new ScriptedOutput('o', (events) => {
+    sizes.push(events.length);
+    return { kind: 'acked' };
+  });
+  const p = new Pipeline({ queue, outputs: [out], logger, bulkMaxSize: 10, bulkMaxBytes: 1 << 20, flushIntervalMs: 60_000 });
+  p.start();
+  // ten events arriving one by one: the batch fills up and goes at once, not after the interval
+  for (let i = 1; i <= 10; i++) {
+    assert.ok(queue.push(Buffer.from(`e${i}`), tracker, tracker.register(i * 10)));
+    await new Promise((r) => setImmediate(r));
+  }
+  await until(() => tracker.committed === 100);
+  assert.deepEqual(sizes, [10], 'one full batch, sent as soon as it was full');
+  // a stop does not wait for the interval either
+  assert.ok(queue.push(Buffer.from('e11'), tracker, tracker.register(110)));
+  assert.equal(await p.drain(5000), true);
+  assert.equal(tracker.committed, 110);
+});
