@@ -5,6 +5,7 @@
 //
 //   npm run build && node bench/logs.ts [--files 20] [--lines 500000] [--idle-files 5000] [--idle-seconds 60] [--modes beats,tcp] [--profile DIR]
 //   node bench/logs.ts --modes trickle [--trickle-rate 2000] [--trickle-seconds 60] [--trickle-files 20] [--idle-files 0]
+//   node bench/logs.ts --modes trickle --trickle-seconds 3600 --rss-every 60 --rest-seconds 300 --idle-files 0   (a soak)
 // The trickle mode writes each line with its own write(2), as log4j's immediate flush does, at a
 // steady rate over many files — what most hosts see — and prints the agent's CPU per line.
 import { closeSync, openSync, readFileSync, writeSync } from 'node:fs';
@@ -32,6 +33,9 @@ const { values } = parseArgs({
     'trickle-rate': { type: 'string', default: '2000' },
     'trickle-seconds': { type: 'string', default: '60' },
     'trickle-files': { type: 'string', default: '20' },
+    // a soak: print RSS and CPU every this many seconds while writing, then idle this long after
+    'rss-every': { type: 'string', default: '0' },
+    'rest-seconds': { type: 'string', default: '0' },
   },
 });
 const PROFILE_ENV: Record<string, string> = values.profile ? { NODE_OPTIONS: `--cpu-prof --cpu-prof-dir=${values.profile}` } : {};
@@ -145,6 +149,11 @@ async function idle(files: number, seconds: number): Promise<void> {
   await r.close();
 }
 
+async function heapUsedMb(port: number): Promise<string> {
+  const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text().catch(() => '');
+  return (Number(/^dockhand_nodejs_heap_size_used_bytes (\S+)/m.exec(text)?.[1] ?? NaN) / 1e6).toFixed(1);
+}
+
 /** Lines written one write(2) each, spread over files, at a steady total rate; TCP json_lines to a counting receiver. */
 async function trickle(setup: LogsSetup): Promise<void> {
   const rate = Number(values['trickle-rate']);
@@ -163,7 +172,15 @@ async function trickle(setup: LogsSetup): Promise<void> {
   let written = 0;
   let peak = 0;
   const tickMs = 10;
+  const every = Number(values['rss-every']) * 1000;
+  let nextReport = every;
   while (performance.now() - t0 < seconds * 1000) {
+    if (every > 0 && performance.now() - t0 >= nextReport) {
+      const f = procFigures(pid);
+      const heap = await heapUsedMb(agent.port);
+      console.log(`  ${(nextReport / 60_000).toFixed(1)} min: ${written} lines written, ${r.lineCount} delivered, RSS ${f.rssMb.toFixed(1)} MB (V8 heap used ${heap} MB), CPU so far ${(((f.cpuS - a.cpuS) * 1e6) / Math.max(written, 1)).toFixed(1)} µs/line`);
+      nextReport += every;
+    }
     const due = Math.floor(((performance.now() - t0) / 1000) * rate);
     while (written < due) {
       writeSync(fds[written % files] as number, `${lineText(written % files, written, LINE_BYTES)}\n`);
@@ -177,6 +194,12 @@ async function trickle(setup: LogsSetup): Promise<void> {
   const b = procFigures(pid);
   for (const fd of fds) closeSync(fd);
   const cpuS = b.cpuS - a.cpuS;
+  const rest = Number(values['rest-seconds']);
+  for (let s = 0; s < rest; s += 60) {
+    await new Promise((res) => setTimeout(res, Math.min(60, rest - s) * 1000));
+    const f = procFigures(pid);
+    console.log(`  resting ${Math.min(s + 60, rest)} s after the last write: RSS ${f.rssMb.toFixed(1)} MB (V8 heap used ${await heapUsedMb(agent.port)} MB), CPU ${(((f.cpuS - b.cpuS) / Math.min(s + 60, rest)) * 100).toFixed(2)} % of a core`);
+  }
   console.log(
     `trickle: ${written} lines in ${wall.toFixed(0)} s (${(written / wall).toFixed(0)} lines/s, one write(2) each, ${files} files): agent CPU ${((cpuS * 1e6) / written).toFixed(1)} µs/line, ` +
       `${((cpuS / wall) * 100).toFixed(1)} % of a core; RSS ${rss0.toFixed(0)} → ${b.rssMb.toFixed(0)} MB (peak ${Math.max(peak, b.rssMb).toFixed(0)} MB)`,
