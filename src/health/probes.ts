@@ -12,9 +12,10 @@
  * read to a small bound and dropped; redirects are not followed (a 3xx is a status like any).
  */
 import { connect } from 'node:net';
-import { Client } from 'undici';
-import type { Dispatcher } from 'undici';
+import type * as Undici from 'undici';
+import type { Client, Dispatcher } from 'undici';
 import { systemCode } from '../core/errors.ts';
+import { lazyModule } from '../core/lazy-module.ts';
 import { after } from '../core/timers.ts';
 import { VERSION } from '../core/version.ts';
 import type { HttpMethod } from './spec.ts';
@@ -204,6 +205,9 @@ export class HttpProbe implements Probe {
 
 const USER_AGENT = `dockhand/${VERSION} (health probe)`;
 
+/** undici is loaded with the first HTTP probe (src/core/lazy-module.ts): most hosts probe TCP or nothing. */
+const undici = lazyModule<typeof Undici>('undici');
+
 /**
  * undici Clients of the HTTP probes, one per target origin, TLS choice and timeout; a Client
  * not used for a while (its container gone) is closed.
@@ -219,7 +223,7 @@ export class HttpClients {
     let entry = this.#clients.get(key);
     if (!entry) {
       // A connect that outlives its aborted probe is bounded by the same timeout.
-      entry = { client: new Client(origin, { connect: { timeout: timeoutMs, rejectUnauthorized: verify }, keepAliveTimeout: 1000 }), usedAt: now };
+      entry = { client: new (undici().Client)(origin, { connect: { timeout: timeoutMs, rejectUnauthorized: verify }, keepAliveTimeout: 1000 }), usedAt: now };
       this.#clients.set(key, entry);
     }
     entry.usedAt = now;

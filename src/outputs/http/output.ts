@@ -13,8 +13,10 @@
  * other hosts take the batches meanwhile. A batch is all or nothing: acked counts are 0 or all.
  */
 import type { Logger } from 'pino';
-import { Pool } from 'undici';
+import type * as Undici from 'undici';
+import type { Pool } from 'undici';
 import { Backoff } from '../../core/backoff.ts';
+import { lazyModule } from '../../core/lazy-module.ts';
 import { DockhandError, errorMessage } from '../../core/errors.ts';
 import { sleep } from '../../core/timers.ts';
 import type { OutputConfig } from '../config.ts';
@@ -28,6 +30,9 @@ import type { OutputInstruments } from '../output-metrics.ts';
 import { loadOutputTls, tlsConnectOptions } from '../tls-options.ts';
 import type { EncodedEvent, Output, OutputState, OutputStats, SendOutcome } from '../types.ts';
 import { parseRetryAfter, verdictFor } from './retry-after.ts';
+
+/** undici is loaded only when an HTTP output is configured (src/core/lazy-module.ts). */
+const undici = lazyModule<typeof Undici>('undici');
 
 /** Bytes of an error answer kept for the log message. */
 const ERROR_BODY_BYTES = 512;
@@ -99,7 +104,7 @@ export class HttpOutput implements Output {
     this.#buffers = new BufferPool(this.maxInFlight + 1);
     this.#hosts = endpoints.map((endpoint) => ({
       endpoint,
-      pool: new Pool(endpoint.origin, {
+      pool: new (undici().Pool)(endpoint.origin, {
         connections: config.pipelining,
         pipelining: 1,
         allowH2: false,

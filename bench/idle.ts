@@ -1,0 +1,70 @@
+// bench/idle: what the agent costs when nothing happens — the built agent with the default
+// configuration (only the paths, the API port and an unreachable Logstash on loopback changed),
+// a few sleeping containers on a real Docker engine, a few quiet log files. Prints RSS, V8 heap,
+// external memory and the share of a core over the measured window. Asserts nothing.
+//
+//   npm run build && node bench/idle.ts [--containers 5] [--settle-seconds 30] [--seconds 120]
+// Docker: DOCKHAND_BENCH_DOCKER_HOST, else a private dockerd (test/helpers/docker-engine.ts).
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { AgentProcess, cleanEnv } from '../test/helpers/agent-process.ts';
+import { TEST_LABEL, docker, ensureTestImage, removeAllContainers, startPrivateDockerd } from '../test/helpers/docker-engine.ts';
+import type { PrivateDockerd } from '../test/helpers/docker-engine.ts';
+import { freePort } from '../test/helpers/ports.ts';
+import { waitFor } from '../test/helpers/wait.ts';
+import { procFigures } from './proc-figures.ts';
+
+const { values } = parseArgs({
+  options: {
+    containers: { type: 'string', default: '5' },
+    'settle-seconds': { type: 'string', default: '30' },
+    seconds: { type: 'string', default: '120' },
+  },
+});
+
+let daemon: PrivateDockerd | undefined;
+const host = process.env.DOCKHAND_BENCH_DOCKER_HOST ?? (daemon = await startPrivateDockerd({ name: 'bench-idle' })).host;
+const dir = await mkdtemp(join(tmpdir(), 'dockhand-bench-idle-'));
+let agent: AgentProcess | undefined;
+try {
+  const image = await ensureTestImage(host);
+  for (let i = 0; i < Number(values.containers); i++) {
+    await docker(host, ['run', '-d', '--network', 'none', '--label', TEST_LABEL, '--name', `idle-${i}`, image, 'sleep', '3600']);
+  }
+  const logs = join(dir, 'logs');
+  await mkdir(join(logs, 'tracing'), { recursive: true });
+  for (let i = 0; i < 5; i++) await writeFile(join(logs, `app_svc${i}_prod_1.0_host_20261201.log`), 'one quiet line\n');
+  const port = await freePort();
+  const deadPort = await freePort(); // nothing listens: Logstash is down
+  const config = join(dir, 'dockhand.yaml');
+  await writeFile(config, `state_dir: ${join(dir, 'state')}\ndocker:\n  host: ${host}\napi:\n  listen: 127.0.0.1:${port}\n  metrics_auth: false\nlogs:\n  roots: [${logs}, ${join(logs, 'tracing')}]\noutputs:\n  - type: beats\n    hosts: [127.0.0.1:${deadPort}]\n`);
+  agent = new AgentProcess(['run', '--config', config], cleanEnv());
+  const a = agent;
+  await waitFor('agent started', () => a.find('dockhand started') ?? a.child.exitCode !== null, 30_000);
+  if (a.child.exitCode !== null) throw new Error(`agent exited: ${a.stderr}`);
+  const pid = a.child.pid as number;
+  await new Promise((res) => setTimeout(res, Number(values['settle-seconds']) * 1000));
+  const before = procFigures(pid);
+  const t0 = performance.now();
+  let peak = before.rssMb;
+  while (performance.now() - t0 < Number(values.seconds) * 1000) {
+    await new Promise((res) => setTimeout(res, 1000));
+    peak = Math.max(peak, procFigures(pid).rssMb);
+  }
+  const after = procFigures(pid);
+  const wall = (performance.now() - t0) / 1000;
+  const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+  const mb = (name: string): string => (Number(new RegExp(`^${name} (\\S+)`, 'm').exec(text)?.[1] ?? NaN) / 1e6).toFixed(1);
+  const rollup = await readFile(`/proc/${pid}/smaps_rollup`, 'utf8');
+  const kb = (k: string): string => (Number(new RegExp(`^${k}:\\s+(\\d+)`, 'm').exec(rollup)?.[1] ?? NaN) / 1024).toFixed(1);
+  console.log(`idle agent, ${values.containers} containers, Logstash unreachable, ${wall.toFixed(0)} s after ${values['settle-seconds']} s settling:`);
+  console.log(`  CPU ${(((after.cpuS - before.cpuS) / wall) * 100).toFixed(3)} % of a core; RSS ${after.rssMb.toFixed(1)} MB (peak ${peak.toFixed(1)}; anonymous ${kb('Anonymous')} MB)`);
+  console.log(`  V8 heap total ${mb('dockhand_nodejs_heap_size_total_bytes')} MB (used ${mb('dockhand_nodejs_heap_size_used_bytes')}), external ${mb('dockhand_nodejs_external_memory_bytes')} MB`);
+} finally {
+  if (agent) await agent.dispose();
+  await removeAllContainers(host).catch(() => 0);
+  await daemon?.stop();
+  await rm(dir, { recursive: true, force: true });
+}
