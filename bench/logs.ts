@@ -6,9 +6,14 @@
 //   npm run build && node bench/logs.ts [--files 20] [--lines 500000] [--idle-files 5000] [--idle-seconds 60] [--modes beats,tcp] [--profile DIR]
 //   node bench/logs.ts --modes trickle [--trickle-rate 2000] [--trickle-seconds 60] [--trickle-files 20] [--idle-files 0]
 //   node bench/logs.ts --modes trickle --trickle-seconds 3600 --rss-every 60 --rest-seconds 300 --idle-files 0   (a soak)
+//   FLUENT_BIT=/path/to/fluent-bit node bench/logs.ts --modes tcp,fluent-bit [--trickle-...]   (side by side)
+// The fluent-bit mode runs that binary on the same files (tail → tcp json_lines, multiline off,
+// no offsets database: as the agent's tcp mode) and prints its figures and the agent's ratios to
+// them; with --modes trickle,fluent-bit-trickle the same for the trickle case.
 // The trickle mode writes each line with its own write(2), as log4j's immediate flush does, at a
 // steady rate over many files — what most hosts see — and prints the agent's CPU per line.
-import { closeSync, openSync, readFileSync, writeSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { closeSync, openSync, readFileSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { mkdir, rm } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
@@ -96,13 +101,57 @@ async function throughput(setup: LogsSetup, mode: string): Promise<void> {
       `agent CPU ${(fig.cpuS - cpu0).toFixed(1)} s (${(((fig.cpuS - cpu0) * 1e6) / total).toFixed(2)} µs/line, ${((fig.cpuS - cpu0) / wallS * 100).toFixed(0)} % of a core), peak RSS ${Math.max(peak, fig.hwmMb).toFixed(0)} MB`,
   );
   console.log(`       memory ${breakdown}`);
+  results.set(mode, { linesPerS: total / wallS, cpuUsPerLine: ((fig.cpuS - cpu0) * 1e6) / total, peakRssMb: Math.max(peak, fig.hwmMb) });
   await agent.stop();
   await close();
 }
 
+interface Figures { linesPerS: number; cpuUsPerLine: number; peakRssMb: number }
+/** Figures per mode, for the ratios to Fluent Bit. */
+const results = new Map<string, Figures>();
+
+/** Fluent Bit (the binary in $FLUENT_BIT) tailing `paths` into a counting TCP json_lines receiver. */
+async function startFluentBit(dir: string, paths: string): Promise<{ pid: number; receiver: JsonLinesReceiver; stop: () => Promise<void> }> {
+  const bin = process.env.FLUENT_BIT;
+  if (!bin) throw new Error('the fluent-bit modes need FLUENT_BIT=/path/to/fluent-bit');
+  const receiver = await JsonLinesReceiver.start({ record: false });
+  const [host, port] = receiver.address.split(':');
+  const conf = join(dir, 'fluent-bit.conf');
+  writeFileSync(conf, `[SERVICE]\n    Flush 1\n    Log_Level warn\n    storage.path ${join(dir, 'fb-storage')}\n[INPUT]\n    Name tail\n    Path ${paths}\n    Read_from_Head On\n    Refresh_Interval 1\n    Buffer_Chunk_Size 256k\n    Buffer_Max_Size 1M\n    Skip_Long_Lines On\n[OUTPUT]\n    Name tcp\n    Match *\n    Host ${host}\n    Port ${port}\n    Format json_lines\n`);
+  const child = spawn(bin, ['-q', '-c', conf], { stdio: ['ignore', 'inherit', 'inherit'] });
+  await new Promise((res) => setTimeout(res, 300));
+  if (child.exitCode !== null || child.pid === undefined) throw new Error(`fluent-bit exited with ${child.exitCode}`);
+  const exited = new Promise((res) => child.on('exit', res));
+  return { pid: child.pid, receiver, stop: async () => { child.kill('SIGTERM'); await exited; await receiver.close(); } };
+}
+
+function ratios(ours: string, theirs: string): void {
+  const a = results.get(ours);
+  const b = results.get(theirs);
+  if (!a || !b) return;
+  console.log(`ratios ${ours} / ${theirs}: lines/s ${(a.linesPerS / b.linesPerS).toFixed(2)}x, CPU per line ${(a.cpuUsPerLine / b.cpuUsPerLine).toFixed(2)}x, peak RSS ${(a.peakRssMb / b.peakRssMb).toFixed(2)}x`);
+}
+
+async function fluentBitThroughput(setup: LogsSetup): Promise<void> {
+  const total = FILES * LINES;
+  const fb = await startFluentBit(setup.dir, join(setup.logs, '*.log'));
+  const t0 = performance.now();
+  let peak = 0;
+  await waitFor(`${total} lines from fluent-bit`, () => {
+    peak = Math.max(peak, procFigures(fb.pid).rssMb);
+    return fb.receiver.lineCount >= total;
+  }, 900_000, 100);
+  const wallS = (performance.now() - t0) / 1000;
+  const fig = procFigures(fb.pid);
+  console.log(`fluent-bit: ${total} lines in ${wallS.toFixed(1)} s = ${(total / wallS / 1000).toFixed(0)}k lines/s; CPU ${fig.cpuS.toFixed(1)} s (${((fig.cpuS * 1e6) / total).toFixed(2)} µs/line), peak RSS ${Math.max(peak, fig.hwmMb).toFixed(0)} MB`);
+  results.set('fluent-bit', { linesPerS: total / wallS, cpuUsPerLine: (fig.cpuS * 1e6) / total, peakRssMb: Math.max(peak, fig.hwmMb) });
+  await fb.stop();
+  ratios('tcp', 'fluent-bit');
+}
+
 const setup = await logsSetup();
 try {
-  if (values.modes.split(',').some((m) => m !== 'trickle')) {
+  if (values.modes.split(',').some((m) => !m.includes('trickle'))) {
     console.log(`writing ${FILES} files x ${LINES} lines of ${LINE_BYTES} B…`);
     const w0 = performance.now();
     await writeLogFiles(setup.logs, FILES, LINES, LINE_BYTES);
@@ -110,8 +159,12 @@ try {
   }
   for (const mode of values.modes.split(',')) {
     await rm(setup.state, { recursive: true, force: true }); // every run reads everything again
-    if (mode === 'trickle') {
-      await trickle(setup);
+    if (mode === 'trickle' || mode === 'fluent-bit-trickle') {
+      await trickle(setup, mode);
+      continue;
+    }
+    if (mode === 'fluent-bit') {
+      await fluentBitThroughput(setup);
       continue;
     }
     if (mode !== 'beats' && mode !== 'tcp') throw new Error(`unknown mode ${mode}`);
@@ -155,16 +208,30 @@ async function heapUsedMb(port: number): Promise<string> {
 }
 
 /** Lines written one write(2) each, spread over files, at a steady total rate; TCP json_lines to a counting receiver. */
-async function trickle(setup: LogsSetup): Promise<void> {
+async function trickle(setup: LogsSetup, mode: string): Promise<void> {
   const rate = Number(values['trickle-rate']);
   const seconds = Number(values['trickle-seconds']);
   const files = Number(values['trickle-files']);
   const dir = join(setup.logs, 'trickle');
+  await rm(dir, { recursive: true, force: true }); // each run starts from empty files
   await mkdir(dir, { recursive: true });
   const fds = Array.from({ length: files }, (_, i) => openSync(join(dir, `trickle_app${i}_nor_8_778283_20261201.log`), 'a'));
-  const r = await JsonLinesReceiver.start({ record: false });
-  const agent = await startLogsAgent({ ...setup, logs: dir }, r.address, { outputType: 'tcp', env: PROFILE_ENV });
-  const pid = agent.agent.child.pid as number;
+  let r: JsonLinesReceiver;
+  let pid: number;
+  let port = 0; // the agent's API (for its heap figures); none for fluent-bit
+  let stop: () => Promise<unknown>;
+  if (mode === 'trickle') {
+    r = await JsonLinesReceiver.start({ record: false });
+    const agent = await startLogsAgent({ ...setup, logs: dir }, r.address, { outputType: 'tcp', env: PROFILE_ENV });
+    pid = agent.agent.child.pid as number;
+    port = agent.port;
+    stop = async () => { await agent.stop(); await r.close(); };
+  } else {
+    const fb = await startFluentBit(setup.dir, join(dir, '*.log'));
+    r = fb.receiver;
+    pid = fb.pid;
+    stop = fb.stop;
+  }
   await new Promise((res) => setTimeout(res, 2000)); // settled after start
   const a = procFigures(pid);
   const rss0 = a.rssMb;
@@ -177,7 +244,7 @@ async function trickle(setup: LogsSetup): Promise<void> {
   while (performance.now() - t0 < seconds * 1000) {
     if (every > 0 && performance.now() - t0 >= nextReport) {
       const f = procFigures(pid);
-      const heap = await heapUsedMb(agent.port);
+      const heap = port ? await heapUsedMb(port) : '-';
       console.log(`  ${(nextReport / 60_000).toFixed(1)} min: ${written} lines written, ${r.lineCount} delivered, RSS ${f.rssMb.toFixed(1)} MB (V8 heap used ${heap} MB), CPU so far ${(((f.cpuS - a.cpuS) * 1e6) / Math.max(written, 1)).toFixed(1)} µs/line`);
       nextReport += every;
     }
@@ -198,12 +265,13 @@ async function trickle(setup: LogsSetup): Promise<void> {
   for (let s = 0; s < rest; s += 60) {
     await new Promise((res) => setTimeout(res, Math.min(60, rest - s) * 1000));
     const f = procFigures(pid);
-    console.log(`  resting ${Math.min(s + 60, rest)} s after the last write: RSS ${f.rssMb.toFixed(1)} MB (V8 heap used ${await heapUsedMb(agent.port)} MB), CPU ${(((f.cpuS - b.cpuS) / Math.min(s + 60, rest)) * 100).toFixed(2)} % of a core`);
+    console.log(`  resting ${Math.min(s + 60, rest)} s after the last write: RSS ${f.rssMb.toFixed(1)} MB (V8 heap used ${port ? await heapUsedMb(port) : '-'} MB), CPU ${(((f.cpuS - b.cpuS) / Math.min(s + 60, rest)) * 100).toFixed(2)} % of a core`);
   }
+  results.set(mode, { linesPerS: written / wall, cpuUsPerLine: (cpuS * 1e6) / written, peakRssMb: Math.max(peak, b.rssMb) });
   console.log(
-    `trickle: ${written} lines in ${wall.toFixed(0)} s (${(written / wall).toFixed(0)} lines/s, one write(2) each, ${files} files): agent CPU ${((cpuS * 1e6) / written).toFixed(1)} µs/line, ` +
+    `${mode}: ${written} lines in ${wall.toFixed(0)} s (${(written / wall).toFixed(0)} lines/s, one write(2) each, ${files} files): CPU ${((cpuS * 1e6) / written).toFixed(1)} µs/line, ` +
       `${((cpuS / wall) * 100).toFixed(1)} % of a core; RSS ${rss0.toFixed(0)} → ${b.rssMb.toFixed(0)} MB (peak ${Math.max(peak, b.rssMb).toFixed(0)} MB)`,
   );
-  await agent.stop();
-  await r.close();
+  await stop();
+  ratios('trickle', 'fluent-bit-trickle');
 }
