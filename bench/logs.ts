@@ -34,6 +34,8 @@ const { values } = parseArgs({
     modes: { type: 'string', default: 'beats,tcp' },
     // a directory: the agent writes a V8 CPU profile there (node --cpu-prof), one per run
     profile: { type: 'string' },
+    // extra environment for the agent, NAME=value (repeatable), e.g. UV_THREADPOOL_SIZE=2
+    'agent-env': { type: 'string', multiple: true, default: [] },
     // the trickle mode: lines per second over all files, for how long, into how many files
     'trickle-rate': { type: 'string', default: '2000' },
     'trickle-seconds': { type: 'string', default: '60' },
@@ -43,7 +45,10 @@ const { values } = parseArgs({
     'rest-seconds': { type: 'string', default: '0' },
   },
 });
-const PROFILE_ENV: Record<string, string> = values.profile ? { NODE_OPTIONS: `--cpu-prof --cpu-prof-dir=${values.profile}` } : {};
+const PROFILE_ENV: Record<string, string> = {
+  ...(values.profile ? { NODE_OPTIONS: `--cpu-prof --cpu-prof-dir=${values.profile}` } : {}),
+  ...Object.fromEntries(values['agent-env'].map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)])),
+};
 const FILES = Number(values.files);
 const LINES = Number(values.lines);
 const LINE_BYTES = 200;

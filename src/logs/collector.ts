@@ -6,15 +6,14 @@
  * inactivity); read-pumps.ts runs read steps, file-budget.ts bounds open files, file-events.ts
  * queues events, deleted-files.ts handles files whose name vanished.
  */
-import { open, stat } from 'node:fs/promises';
-import type { FileHandle } from 'node:fs/promises';
-import { statSync } from 'node:fs';
-import type { Stats } from 'node:fs';
+import { open, stat, type FileHandle } from 'node:fs/promises';
+import { statSync, type Stats } from 'node:fs';
 import { resolve } from 'node:path';
 import type { Logger } from 'pino';
 import { errorMessage, systemCode } from '../core/errors.ts';
 import type { ContainerInventory } from '../docker/inventory.ts';
 import type { EventQueue } from '../pipeline/event-queue.ts';
+import type { ChunkReader } from './chunk-reader.ts';
 import { DeletedFiles } from './deleted-files.ts';
 import { LogDiscovery } from './discovery.ts';
 import type { DiscoveredFile, FsPath } from './discovery.ts';
@@ -71,7 +70,7 @@ export class LogCollector {
 
   constructor(options: LogCollectorOptions) {
     this.#o = options;
-    this.#pumps = new ReadPumps((file, buffer) => this.#readStep(file, buffer), options.logger);
+    this.#pumps = new ReadPumps((file, reader) => this.#readStep(file, reader), options.logger);
     this.#budget = new OpenFileBudget(options.maxOpenFiles, (file) => this.#pumps.schedule(file));
     this.#events = new FileEventWriter({
       queue: options.queue,
@@ -200,14 +199,15 @@ export class LogCollector {
       if (renamed) {
         known.currentPath = path;
         known.currentIoPath = ioPath;
-        known.contentCheckedAt = 0;
         this.#o.metrics?.fileEvent('rotated');
       }
-      // Shrunk (truncation) or under a new name (a rename, or a new file reusing the inode): the
-      // read step compares size and fingerprint and starts over if needed. Grown: read it soon.
-      if (stats.size < known.size || renamed) this.#pumps.schedule(known);
-      else if (stats.size !== known.readOffset) this.#pumps.scheduleChanged(known);
-      known.size = stats.size;
+      // Shrunk (truncation) or renamed (or a new file on the inode): the read step compares size and
+      // fingerprint (also if the file regrew meanwhile), starting over if need be. Grown: read soon.
+      if (stats.size < known.size || renamed) {
+        known.contentCheckedAt = 0;
+        this.#pumps.schedule(known);
+      } else if (stats.size !== known.readOffset) this.#pumps.scheduleChanged(known);
+      known.size = known.sizeHint = stats.size;
       return;
     }
     await this.#track(path, ioPath, initial);
@@ -303,28 +303,28 @@ export class LogCollector {
   }
 
   /** Reads one chunk into events; true when there is more to read right away. */
-  async #readStep(file: TrackedFile, buffer: Buffer): Promise<boolean> {
+  async #readStep(file: TrackedFile, reader: ChunkReader): Promise<boolean> {
     const handle = file.handle ?? ((await this.#reopen(file)) ? file.handle : undefined);
     if (!handle) return false;
-    const st = await handle.stat();
+    const st = file.takeSizeHint() ?? (await handle.stat());
     file.size = st.size;
     // Shorter than what was read, or new first bytes (copytruncate and rewritten past our offset
     // before we looked): the content was replaced, read it from the start.
     const now = Date.now();
-    if (st.size < file.readOffset || (file.contentCheckDue(now) && !(await sameContent(handle, st.size, file.identity)))) {
+    if (st.size < file.readOffset || ((reader.synchronous || file.contentCheckDue(now)) && !(await sameContent(handle, st.size, file.identity, reader.readAt)))) {
       this.#truncated(file);
       return true;
     }
     await file.widenFingerprint(handle, st.size);
-    const { bytesRead } = await handle.read(buffer, 0, buffer.length, file.readOffset);
+    const { chunk, bytesRead } = await reader.read(handle, file.readOffset, st.size - file.readOffset, file.currentPath);
     if (bytesRead > 0) {
       file.state = 'open';
       file.lastActivityAt = now;
       const start = file.readOffset;
       file.readOffset += bytesRead;
       file.size = Math.max(file.size, file.readOffset);
-      await this.#events.lines(file, buffer.subarray(0, bytesRead), start, now);
-      if (bytesRead === buffer.length) return true;
+      await this.#events.lines(file, chunk.subarray(0, bytesRead), start, now);
+      if (bytesRead === chunk.length) return true;
     }
     // At its end (for now).
     if (st.nlink === 0 && file.readOffset >= st.size) {

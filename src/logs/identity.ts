@@ -23,11 +23,16 @@ export function identityKey(dev: number, ino: number): string {
   return `${dev}:${ino}`;
 }
 
+/** Reads `buf.length` bytes at `position` into `buf`; the count read. */
+export type ReadAt = (handle: FileHandle, buf: Buffer, position: number) => Promise<number>;
+
+const readThroughPool: ReadAt = async (handle, buf, position) => (await handle.read(buf, 0, buf.length, position)).bytesRead;
+
 /** Reads up to `length` leading bytes and hashes them. */
-export async function fingerprint(handle: FileHandle, length: number): Promise<{ fpLen: number; fp: string }> {
+export async function fingerprint(handle: FileHandle, length: number, readAt: ReadAt = readThroughPool): Promise<{ fpLen: number; fp: string }> {
   if (length <= 0) return { fpLen: 0, fp: '' };
   const buf = Buffer.allocUnsafe(length);
-  const { bytesRead } = await handle.read(buf, 0, length, 0);
+  const bytesRead = await readAt(handle, buf, 0);
   return { fpLen: bytesRead, fp: bytesRead === 0 ? '' : createHash('sha256').update(buf.subarray(0, bytesRead)).digest('hex').slice(0, 32) };
 }
 
@@ -35,10 +40,10 @@ export async function fingerprint(handle: FileHandle, length: number): Promise<{
  * Does the open file still hold what `known` fingerprinted? Compares the same number of leading
  * bytes; a file now shorter than the fingerprint was truncated (or replaced).
  */
-export async function sameContent(handle: FileHandle, size: number, known: FileIdentity): Promise<boolean> {
+export async function sameContent(handle: FileHandle, size: number, known: FileIdentity, readAt?: ReadAt): Promise<boolean> {
   if (known.fpLen === 0) return true;
   if (size < known.fpLen) return false;
-  const now = await fingerprint(handle, known.fpLen);
+  const now = await fingerprint(handle, known.fpLen, readAt);
   return now.fp === known.fp;
 }
 

@@ -6,6 +6,7 @@
  */
 import type { Logger } from 'pino';
 import { errorMessage } from '../core/errors.ts';
+import { ChunkReader, SyncReads } from './chunk-reader.ts';
 import type { TrackedFile } from './tracked-file.ts';
 
 const CHUNK_BYTES = 1024 * 1024;
@@ -18,12 +19,13 @@ const PUMPS = 2;
  */
 export const READ_COALESCE_MS = 50;
 
-/** One read step: reads a chunk of `file` into `buffer` and on; true when there is more to read at once. */
-export type ReadStep = (file: TrackedFile, buffer: Buffer) => Promise<boolean>;
+/** One read step: reads a chunk of `file` with `reader` and on; true when there is more to read at once. */
+export type ReadStep = (file: TrackedFile, reader: ChunkReader) => Promise<boolean>;
 
 export class ReadPumps {
   readonly #step: ReadStep;
   readonly #logger: Logger;
+  readonly #syncReads: SyncReads;
   readonly #ready: TrackedFile[] = [];
   /** Pumps waiting for a file to read. */
   #idle: (() => void)[] = [];
@@ -33,6 +35,7 @@ export class ReadPumps {
   constructor(step: ReadStep, logger: Logger) {
     this.#step = step;
     this.#logger = logger;
+    this.#syncReads = new SyncReads(logger);
   }
 
   start(): void {
@@ -70,7 +73,7 @@ export class ReadPumps {
   }
 
   async #pump(): Promise<void> {
-    const buffer = Buffer.allocUnsafe(CHUNK_BYTES);
+    const reader = new ChunkReader(CHUNK_BYTES, this.#syncReads);
     while (!this.#stopped) {
       const file = this.#ready.shift();
       if (!file) {
@@ -81,7 +84,7 @@ export class ReadPumps {
       file.readAt = performance.now();
       try {
         // exclusive: a read step and a multiline timeout flush of one file never interleave
-        more = await file.exclusive(() => this.#step(file, buffer));
+        more = await file.exclusive(() => this.#step(file, reader));
       } catch (err) {
         this.#logger.warn({ path: file.currentPath, err: errorMessage(err) }, 'error reading log file; it will be retried at the next rescan');
       }

@@ -63,6 +63,8 @@ export class TrackedFile {
   readOffset: number;
   /** Size at the last stat/read. */
   size: number;
+  /** Size from a watch event's or rescan's stat since the last read step (see takeSizeHint). */
+  sizeHint: number | undefined;
   lastActivityAt = Date.now();
   deletedAt: number | undefined;
   /** Its name vanished (watch event or rescan): the sweep checks whether it was deleted. */
@@ -177,6 +179,18 @@ export class TrackedFile {
    * A short file grew: its fingerprint covers more bytes now (up to FINGERPRINT_BYTES), which
    * tells it apart from a new file reusing the inode more surely.
    */
+  /**
+   * What a read step can use instead of an fstat (a thread-pool round trip per step, at a trickle
+   * one per few lines): the stat of the watch event that scheduled it. Not when the reads have
+   * passed that size (it was taken before they ran, so it is no sign of truncation): then the step
+   * asks the handle. The link count is 1: the stat found the file under its name.
+   */
+  takeSizeHint(): { size: number; nlink: number } | undefined {
+    const size = this.sizeHint;
+    this.sizeHint = undefined;
+    return size !== undefined && size >= this.readOffset ? { size, nlink: 1 } : undefined;
+  }
+
   async widenFingerprint(handle: FileHandle, size: number): Promise<void> {
     if (this.identity.fpLen >= FINGERPRINT_BYTES || size <= this.identity.fpLen) return;
     this.identity = { ...this.identity, ...(await fingerprint(handle, Math.min(size, FINGERPRINT_BYTES))) };

@@ -1,14 +1,16 @@
 // What happens to files and their saved offsets over their life, through the built agent: a
 // deleted file that was already shipped is closed at once (its disk space freed); offsets of
 // files deleted while the agent was down are forgotten after the next scan; a file whose name is
-// not valid UTF-8, or that ends in `.LOG`, is shipped like any other.
+// not valid UTF-8, or that ends in `.LOG`, is shipped like any other; a file truncated and
+// rewritten past the read offset before the agent looked (copytruncate) is read again from 0.
 import assert from 'node:assert/strict';
+import { appendFileSync, truncateSync } from 'node:fs';
 import { readFile, readdir, readlink, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, it } from 'node:test';
 import { assertBuilt } from '../helpers/agent-process.ts';
 import { BeatsReceiver } from '../helpers/beats-receiver.ts';
-import { lineId, writeLogFiles } from '../helpers/log-files.ts';
+import { lineId, lineText, writeLogFiles } from '../helpers/log-files.ts';
 import { logMessages, logsSetup, startLogsAgent } from '../helpers/logs-agent.ts';
 import type { AgentHandle, LogsSetup } from '../helpers/logs-agent.ts';
 import { waitFor } from '../helpers/wait.ts';
@@ -70,6 +72,26 @@ void describe('log files over their life', () => {
     const metrics = await (await fetch(`http://127.0.0.1:${agent.port}/metrics`)).text();
     assert.match(metrics, /^dockhand_log_offsets_expired_total 20$/m);
     assert.equal(logMessages(receiver?.events ?? []).length, 60, 'the files that remain are not shipped again');
+    assert.equal(await agent.stop(), 0);
+  });
+
+  void it('a file truncated and rewritten past the read offset between two reads is read again from 0 (no fragments, nothing missing)', { timeout: 60_000 }, async () => {
+    const [path] = (await writeLogFiles(setup.logs, 1, 50, 100)) as [string];
+    agent = await startLogsAgent(setup, (receiver as BeatsReceiver).address);
+    await waitFor('50 lines shipped', () => logMessages(receiver?.events ?? []).length >= 50, 20_000);
+    // One more line read over a second later: its read step compares the file's first bytes with
+    // the fingerprint, so the next comparison would wait a second if they were rate-limited (as
+    // they once were, at most once a second per file).
+    await new Promise((res) => setTimeout(res, 1100));
+    appendFileSync(path, `${lineText(0, 50, 100)}\n`);
+    await waitFor('line 51 shipped', () => logMessages(receiver?.events ?? []).length >= 51, 20_000);
+    // copytruncate and a fast writer: truncated and longer than before, in one go, then quiet.
+    const content = Array.from({ length: 200 }, (_, l) => `${lineText(1, l, 100)}\n`).join('');
+    truncateSync(path, 0);
+    appendFileSync(path, content);
+    const rewritten = (): string[] => logMessages(receiver?.events ?? []).slice(51);
+    await waitFor('the 200 new lines', () => rewritten().filter((m) => lineId(m)?.file === 1).length >= 200, 20_000);
+    assert.deepEqual(rewritten(), Array.from({ length: 200 }, (_, l) => lineText(1, l, 100)), 'exactly the new content, from its first line, nothing read from the old offset');
     assert.equal(await agent.stop(), 0);
   });
 
