@@ -79,6 +79,7 @@ interface PlayResult {
   output: string;
   /** The PLAY RECAP counters of the host. */
   recap: Record<string, number>;
+  seconds: number;
 }
 
 /** ansible-playbook site.yml against the host, with `vars` as extra variables (-v --diff). */
@@ -98,6 +99,7 @@ async function play(f: Fixture, vars: Record<string, unknown>): Promise<PlayResu
     ANSIBLE_RETRY_FILES_ENABLED: '0',
   };
   const args = ['-i', path.join(dir, 'inventory.yml'), path.join(ANSIBLE, 'site.yml'), '-e', `@${path.join(dir, 'vars.json')}`, '-v', '--diff'];
+  const started = Date.now();
   const { code, output } = await new Promise<{ code: number; output: string }>((resolve, reject) => {
     // cwd: the scratch directory, so that no ansible.cfg but the defaults applies
     const child = spawn('ansible-playbook', args, { cwd: dir, env, stdio: ['ignore', 'pipe', 'pipe'] });
@@ -114,7 +116,13 @@ async function play(f: Fixture, vars: Record<string, unknown>): Promise<PlayResu
   outputs.push(output);
   const line = new RegExp(`^${f.host.name}\\s+:\\s+(.*)$`, 'm').exec(output)?.[1] ?? '';
   const recap = Object.fromEntries([...line.matchAll(/(\w+)=(\d+)/g)].map((m) => [m[1] as string, Number(m[2])]));
-  return { code, output, recap };
+  return { code, output, recap, seconds: (Date.now() - started) / 1000 };
+}
+
+async function timedPlay(t: TestContext, f: Fixture, v: Record<string, unknown>): Promise<PlayResult> {
+  const run = await play(f, v);
+  t.diagnostic(`ansible-playbook: ${run.seconds.toFixed(1)} s, ${JSON.stringify(run.recap)}`);
+  return run;
 }
 
 function vars(f: Fixture, config: Record<string, unknown>): Record<string, unknown> {
@@ -203,7 +211,7 @@ interface HostAnswer { agent: { pid: number; lastReload: { applied: string[]; pe
 void test('first run: the .deb installed, the agent running under the shipped hardened unit, token and config root:dockhand 0640', async (t) => {
   const f = ready(t);
   if (!f) return;
-  const run = await play(f, vars(f, config(f)));
+  const run = await timedPlay(t, f, vars(f, config(f)));
   assert.equal(run.code, 0, run.output);
   assert.equal(run.recap.failed, 0, run.output);
   assert.ok((run.recap.changed ?? 0) > 0, run.output);
@@ -258,7 +266,7 @@ void test('second run: nothing changes', async (t) => {
   const f = ready(t);
   if (!f) return;
   const pid = await mainPid(f);
-  const run = await play(f, vars(f, config(f)));
+  const run = await timedPlay(t, f, vars(f, config(f)));
   assert.equal(run.code, 0, run.output);
   assert.equal(run.recap.changed, 0, run.output);
   assert.equal(run.recap.failed, 0, run.output);
@@ -272,9 +280,11 @@ void test('a change of live keys (output host, metrics.interval) is reloaded: sa
   const log = new GrowingLog(f.logs, 'reload');
   t.after(() => log.stop());
   await waitFor('lines at receiver a', () => linesOf(f.a.events, log).length >= 100, 30_000);
-  const run = await play(f, vars(f, config(f, { receiver: f.b, interval: '3s' })));
+  const run = await timedPlay(t, f, vars(f, config(f, { receiver: f.b, interval: '3s' })));
   assert.equal(run.code, 0, run.output);
   assert.equal(taskOutcome(run.output, 'Reload dockhand'), 'changed', run.output);
+  // the agent's own report decided: everything applied, nothing waits for a restart
+  assert.match(run.output, /"msg": "applied: [^;"]*outputs[^;"]*; waiting for a restart: nothing"/, run.output);
   assert.equal(taskOutcome(run.output, 'Restart dockhand when a changed key needs it'), 'skipping', run.output);
   assert.equal(await mainPid(f), pid);
   const host = await getJson<HostAnswer>(f.port, '/v1/host');
@@ -294,9 +304,11 @@ void test('a change that needs a restart (api.listen) restarts the agent: a new 
   const log = new GrowingLog(f.logs, 'restart');
   t.after(() => log.stop());
   await waitFor('lines at receiver b', () => linesOf(f.b.events, log).length >= 100, 30_000);
-  const run = await play(f, vars(f, config(f, { port: f.movedPort, receiver: f.b, interval: '3s' })));
+  const run = await timedPlay(t, f, vars(f, config(f, { port: f.movedPort, receiver: f.b, interval: '3s' })));
   assert.equal(run.code, 0, run.output);
   assert.equal(taskOutcome(run.output, 'Reload dockhand'), 'changed', run.output);
+  // the restart follows the agent's report (not a missing answer): it names the key
+  assert.match(run.output, /"msg": "applied: nothing; waiting for a restart: api\.listen\.port"/, run.output);
   assert.equal(taskOutcome(run.output, 'Restart dockhand when a changed key needs it'), 'changed', run.output);
   assert.notEqual(await mainPid(f), pid);
   await waitFor('/readyz on the new port', async () => (await get(f.movedPort, '/readyz').catch(() => undefined))?.status === 200, 60_000, 250);
@@ -318,7 +330,7 @@ void test('an invalid configuration is refused by the validate step; the agent a
   // listening off loopback without a token (token_file: null wins over the role's token)
   const bad = config(f, { port: f.movedPort, receiver: f.b, interval: '3s' });
   bad.api = { listen: `0.0.0.0:${f.movedPort}`, token_file: null };
-  const run = await play(f, vars(f, bad));
+  const run = await timedPlay(t, f, vars(f, bad));
   assert.notEqual(run.code, 0, run.output);
   assert.equal(run.recap.failed, 1, run.output);
   assert.equal(taskOutcome(run.output, 'Write the configuration (refused, with every problem listed, when check-config fails)'), 'fatal', run.output);
@@ -361,6 +373,7 @@ void test('the token never appears in ansible-playbook output (-v --diff)', (t) 
 
 void test('ansible-lint passes on the role and the example play', async (t) => {
   if (!requireCommands(t, [['ansible-lint', 'ansible-lint']])) return;
+  const started = Date.now();
   const { code, output } = await new Promise<{ code: number; output: string }>((resolve, reject) => {
     const child = spawn('ansible-lint', ['--offline', '--nocolor', 'roles/dockhand', 'site.yml'], { cwd: ANSIBLE, stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
