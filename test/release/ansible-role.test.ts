@@ -373,7 +373,6 @@ void test('the token never appears in ansible-playbook output (-v --diff)', (t) 
 
 void test('ansible-lint passes on the role and the example play', async (t) => {
   if (!requireCommands(t, [['ansible-lint', 'ansible-lint']])) return;
-  const started = Date.now();
   const { code, output } = await new Promise<{ code: number; output: string }>((resolve, reject) => {
     const child = spawn('ansible-lint', ['--offline', '--nocolor', 'roles/dockhand', 'site.yml'], { cwd: ANSIBLE, stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
