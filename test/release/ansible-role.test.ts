@@ -19,6 +19,7 @@ import { DebianHost } from '../helpers/debian-host.ts';
 import { ensureDebianImage } from '../helpers/debian-images.ts';
 import { resolveTestDockerHost } from '../helpers/docker-engine.ts';
 import { lineId, lineText, logFileName } from '../helpers/log-files.ts';
+import { createPki } from '../helpers/pki.ts';
 import { freePort } from '../helpers/ports.ts';
 import { REPO, ensureReleases } from '../helpers/release.ts';
 import type { Releases } from '../helpers/release.ts';
@@ -36,15 +37,18 @@ interface Fixture {
   releases: Releases;
   host: DebianHost;
   logs: string;
-  /** Two Logstash stand-ins: the role first points the agent at a, later at b. */
+  /** Two Logstash stand-ins: the role first points the agent at a, later at b (mutual TLS). */
   a: BeatsReceiver;
   b: BeatsReceiver;
+  /** What the role writes for b: the CA of b's certificate, the agent's client certificate and key. */
+  tlsFiles: { path: string; content: string }[];
   /** The API port of the first configuration, and the one a restart moves it to. */
   port: number;
   movedPort: number;
 }
 
 let fixture: Fixture | undefined;
+const cleanups: (() => Promise<void>)[] = [];
 /** Everything every ansible-playbook run printed: checked for the token at the end. */
 const outputs: string[] = [];
 
@@ -58,14 +62,20 @@ before(async () => {
   const host = await DebianHost.start(engine, 'systemd', { mounts: [`${logs}:/data/application/logs:ro`, `${socket}:/var/run/docker.sock`] });
   // a Docker host: Docker (installed before dockhand) made the docker group that owns the socket
   await host.sh(`groupadd --system --non-unique --gid ${statSync(socket).gid} docker`);
-  const [a, b, port, movedPort] = await Promise.all([BeatsReceiver.start(), BeatsReceiver.start(), freePort(), freePort()]);
-  fixture = { engine, releases, host, logs, a, b, port, movedPort };
+  const pki = await createPki({ cas: ['ca', 'client-ca'], leaves: [['logstash', 'ca', 'server'], ['agent', 'client-ca', 'client']] });
+  cleanups.push(() => pki.cleanup());
+  const tls = { cert: pki.pem('logstash.crt'), key: pki.pem('logstash.key'), ca: pki.pem('client-ca.crt'), requireClientCert: true };
+  const [a, b, port, movedPort] = await Promise.all([BeatsReceiver.start(), BeatsReceiver.start({ tls }), freePort(), freePort()]);
+  const tlsFiles = [['tls/logstash-ca.crt', 'ca.crt'], ['tls/agent.crt', 'agent.crt'], ['tls/agent.key', 'agent.key']]
+    .map(([dest, file]) => ({ path: `/etc/dockhand/${dest}`, content: pki.pem(file as string).toString() }));
+  fixture = { engine, releases, host, logs, a, b, tlsFiles, port, movedPort };
 }, { timeout: 600_000 });
 
 after(async () => {
   await fixture?.host.remove();
   await fixture?.a.close();
   await fixture?.b.close();
+  for (const cleanup of cleanups) await cleanup();
 });
 
 function ready(t: TestContext): Fixture | undefined {
@@ -126,14 +136,17 @@ async function timedPlay(t: TestContext, f: Fixture, v: Record<string, unknown>)
 }
 
 function vars(f: Fixture, config: Record<string, unknown>): Record<string, unknown> {
-  return { dockhand_package_file: f.releases.current.deb, dockhand_api_token: TOKEN, dockhand_config: config };
+  const tls = JSON.stringify(config).includes('/etc/dockhand/tls/');
+  return { dockhand_package_file: f.releases.current.deb, dockhand_api_token: TOKEN, dockhand_config: config, dockhand_tls_files: tls ? f.tlsFiles : [] };
 }
 
-/** The configuration of the first run: the API on a free port, logs to receiver a. */
+/** The configuration of the first run: the API on a free port, logs to receiver a (b: with TLS). */
 function config(f: Fixture, o: { port?: number; receiver?: BeatsReceiver; interval?: string } = {}): Record<string, unknown> {
+  const receiver = o.receiver ?? f.a;
+  const tls = receiver === f.b ? { tls: { ca: '/etc/dockhand/tls/logstash-ca.crt', cert: '/etc/dockhand/tls/agent.crt', key: '/etc/dockhand/tls/agent.key' } } : {};
   return {
     api: { listen: `127.0.0.1:${o.port ?? f.port}` },
-    outputs: [{ type: 'beats', hosts: [(o.receiver ?? f.a).address], backoff_base: '100ms', backoff_max: '1s' }],
+    outputs: [{ type: 'beats', hosts: [receiver.address], backoff_base: '100ms', backoff_max: '1s', ...tls }],
     metrics: { interval: o.interval ?? '2s' },
   };
 }
@@ -273,7 +286,7 @@ void test('second run: nothing changes', async (t) => {
   assert.equal(await mainPid(f), pid);
 });
 
-void test('a change of live keys (output host, metrics.interval) is reloaded: same process, next lines to the new receiver, none lost or doubled', async (t) => {
+void test('a change of live keys (output host and TLS files, metrics.interval) is reloaded: same process, next lines to the new receiver, none lost or doubled', async (t) => {
   const f = ready(t);
   if (!f) return;
   const pid = await mainPid(f);
@@ -286,6 +299,8 @@ void test('a change of live keys (output host, metrics.interval) is reloaded: sa
   // the agent's own report decided: everything applied, nothing waits for a restart
   assert.match(run.output, /"msg": "applied: [^;"]*outputs[^;"]*; waiting for a restart: nothing"/, run.output);
   assert.equal(taskOutcome(run.output, 'Restart dockhand when a changed key needs it'), 'skipping', run.output);
+  assert.equal(taskOutcome(run.output, "Write the outputs' TLS files (a reload re-reads them)"), 'changed', run.output);
+  for (const { path: file } of f.tlsFiles) assert.equal((await f.host.sh(`stat -c '%a %U %G' ${file}`)).stdout.trim(), '640 root dockhand', file);
   assert.equal(await mainPid(f), pid);
   const host = await getJson<HostAnswer>(f.port, '/v1/host');
   assert.deepEqual(host.agent.lastReload && { applied: [...host.agent.lastReload.applied].sort(), pendingRestart: host.agent.lastReload.pendingRestart }, { applied: ['metrics.interval', 'outputs'], pendingRestart: [] });
@@ -365,10 +380,16 @@ void test('a killed agent is restarted by systemd (Restart=always) and resumes',
   assert.deepEqual(lost, []);
 });
 
-void test('the token never appears in ansible-playbook output (-v --diff)', (t) => {
-  if (!ready(t)) return;
+void test('neither the token nor the private key appears in ansible-playbook output (-v --diff)', (t) => {
+  const f = ready(t);
+  if (!f) return;
   assert.ok(outputs.length >= 5, `${outputs.length} runs`);
-  for (const output of outputs) assert.ok(!output.includes(TOKEN), output);
+  const key = f.tlsFiles.find((x) => x.path.endsWith('.key'))?.content.split('\n')[1];
+  assert.ok(key && key.length > 20);
+  for (const output of outputs) {
+    assert.ok(!output.includes(TOKEN), output);
+    assert.ok(!output.includes(key), output);
+  }
 });
 
 void test('ansible-lint passes on the role and the example play', async (t) => {
