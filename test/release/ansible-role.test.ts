@@ -3,7 +3,7 @@
 // Debian's ansible-playbook through the community.docker.docker connection, the suite's Docker
 // socket mounted as a Docker host's would be. One host for the whole file, its tests in order:
 // install, a run that changes nothing, a change the agent applies live (reload), one that needs
-// a restart, a configuration the role must refuse, and a crash systemd recovers from. Every run
+// a restart, a configuration the role must refuse, a crash systemd recovers from, and a stop. Every run
 // is made with -v and --diff, and none of their output may contain the API token.
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
@@ -378,6 +378,28 @@ void test('a killed agent is restarted by systemd (Restart=always) and resumes',
   const lines = new Set(linesOf(f.b.events, log));
   const lost = Array.from({ length: written }, (_, i) => i).filter((i) => !lines.has(i));
   assert.deepEqual(lost, []);
+});
+
+void test('systemctl stop: a graceful stop within the bounds of the unit, the offset saved is what Logstash acknowledged', async (t) => {
+  const f = ready(t);
+  if (!f) return;
+  const log = new GrowingLog(f.logs, 'stop');
+  t.after(() => log.stop());
+  await waitFor('lines at receiver b', () => linesOf(f.b.events, log).length >= 100, 30_000);
+  // still writing while the agent stops
+  await f.host.sh('systemctl stop dockhand', { timeoutMs: 60_000 });
+  log.stop();
+  assert.equal(await isActive(f), 'inactive');
+  // not killed at TimeoutStopSec (Result=timeout) nor failed: the agent exited 0 by itself
+  assert.equal((await f.host.sh('systemctl show dockhand -p Result -p ExecMainStatus')).stdout, 'Result=success\nExecMainStatus=0\n');
+  const registry = JSON.parse((await f.host.sh('cat /var/lib/dockhand/log-offsets.json')).stdout) as { files: { path: string; offset: number }[] };
+  const saved = registry.files.find((x) => x.path.endsWith(path.basename(log.path)));
+  assert.ok(saved && saved.offset > 0, JSON.stringify(registry.files));
+  // whole lines of 121 bytes: the receiver has every line before the saved offset
+  assert.equal(saved.offset % 121, 0);
+  const got = new Set(linesOf(f.b.events, log));
+  const missingBefore = Array.from({ length: saved.offset / 121 }, (_, i) => i).filter((i) => !got.has(i));
+  assert.deepEqual(missingBefore, []);
 });
 
 void test('neither the token nor the private key appears in ansible-playbook output (-v --diff)', (t) => {
