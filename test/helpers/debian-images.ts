@@ -5,7 +5,8 @@
  * - `minbase`: close to `debian:bookworm-slim` (the image's base, and the "fresh host" the .deb
  *   is installed on without systemd);
  * - `systemd`: minbase + systemd as PID 1 (a host where `systemctl` and the maintainer
- *   scripts' start/restart work).
+ *   scripts' start/restart work), with python3 and python3-apt so Ansible can manage it (its
+ *   apt module needs python3-apt).
  *
  * The root file systems are cached under .tmp/cache/ (keyed by the mmdebstrap arguments, rebuilt
  * after a week so they do not drift far from the mirror); the import happens once per engine.
@@ -27,7 +28,7 @@ const SLIM = ['man', 'info', 'locale', 'doc'].map((d) => `--dpkgopt=path-exclude
   .concat(['--dpkgopt=path-include=/usr/share/doc/*/copyright', '--dpkgopt=path-include=/usr/share/locale/locale.alias']);
 const ARGS: Record<DebianFlavour, string[]> = {
   minbase: ['--variant=minbase', ...SLIM, 'bookworm'],
-  systemd: ['--variant=minbase', '--include=systemd,systemd-sysv,dbus', ...SLIM, 'bookworm'],
+  systemd: ['--variant=minbase', '--include=systemd,systemd-sysv,dbus,python3,python3-apt', ...SLIM, 'bookworm'],
 };
 
 export function debianImage(flavour: DebianFlavour): string {
