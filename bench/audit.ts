@@ -58,6 +58,7 @@ try {
   watcher.start();
   await waitFor('inventory', () => watcher.state === 'connected' && inventory.size >= N, 120_000);
 
+  const rssBefore = process.memoryUsage().rss;
   const auditor = new Auditor({
     config: config.audit, docker: client, inventory, events, logger: pino({ level: 'silent' }), callTimeoutMs: 30_000,
     socketPath: host.startsWith('unix://') ? host.slice('unix://'.length) : '', procRoot: '/proc',
@@ -94,7 +95,7 @@ try {
   console.log(`full sweep:              median ${med(sweeps.map((s) => s.cpuMs)).toFixed(1)} ms CPU, ${med(sweeps.map((s) => s.wallMs)).toFixed(0)} ms wall (${SWEEPS} sweeps: ${sweeps.map((s) => s.cpuMs.toFixed(0)).join(', ')} ms CPU)`);
   console.log(`re-check one container:  ${recheckCpuUs.toFixed(0)} µs CPU, ${recheckWallMs.toFixed(1)} ms wall (inspect + checks + publish; mean of ${ids.length})`);
   console.log(`pure checks only:        ${pureUs.toFixed(1)} µs CPU per container`);
-  console.log(`peak RSS of this process: ${(process.resourceUsage().maxRSS / 1024).toFixed(0)} MiB (bench, Docker client, watcher and auditor together)`);
+  console.log(`RSS: ${(rssBefore / 2 ** 20).toFixed(0)} MiB before the auditor, ${(process.memoryUsage().rss / 2 ** 20).toFixed(0)} MiB after the sweeps; peak ${(process.resourceUsage().maxRSS / 1024).toFixed(0)} MiB (bench, Docker client, watcher and auditor together)`);
   console.log(`checks: ${CHECKS.length} (with a CIS Docker Benchmark v1.6.0 id: section 2: ${bySection('2.')}, 3: ${bySection('3.')}, 4: ${bySection('4.')}, 5: ${bySection('5.')})`);
   await auditor.stop();
   await watcher.stop();

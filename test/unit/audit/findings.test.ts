@@ -1,7 +1,7 @@
 // The audit's bookkeeping: first-seen times kept while a finding persists, findings that appear
 // and clear (the agent events), exclusions by check, container, or both; the config section.
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
@@ -105,5 +105,15 @@ test('audit config: defaults, and a bad exclude or interval is rejected naming t
     assert.ok(err instanceof ConfigError);
     const paths = err.problems.map((p) => p.path);
     assert.deepEqual(paths.sort(), ['audit.exclude[0]', 'audit.exclude[1]', 'audit.interval']);
+  }
+});
+
+test('docs/audit.md describes every check, with its CIS id and severity', () => {
+  const doc = readFileSync(new URL('../../../docs/audit.md', import.meta.url), 'utf8');
+  for (const c of CHECKS) {
+    const row = doc.split('\n').find((l) => l.startsWith(`| \`${c.id}\` |`));
+    assert.ok(row, `${c.id} has no row in docs/audit.md`);
+    if (c.cis) assert.ok(row.includes(`| ${c.cis} |`), `${c.id}: CIS ${c.cis} not in its row`);
+    assert.ok(row.includes(`| ${c.severity} |`), `${c.id}: severity ${c.severity} not in its row`);
   }
 });
