@@ -212,7 +212,8 @@ export class Auditor {
     if (!this.#running) return;
     if (!this.#lastSweep && !this.#sweeping && (this.#o.dockerConnected() || Date.now() - this.#startedAt > FIRST_SWEEP_WAIT_MS)) void this.sweep();
     const inv = this.#o.inventory;
-    if (inv.version === this.#seenVersion || !this.#o.dockerConnected()) return;
+    // a sweep in flight checks every container: the scan after it picks up what it missed
+    if (this.#sweeping || inv.version === this.#seenVersion || !this.#o.dockerConnected()) return;
     this.#seenVersion = inv.version;
     for (const id of inv.ids()) if (!this.#store.has(id)) this.#enqueue(id);
     for (const part of this.#store.parts()) if (part !== HOST_PART && !inv.byId(part)) this.#emit(this.#store.set(part, undefined));

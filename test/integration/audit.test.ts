@@ -19,6 +19,7 @@ import { Agent } from '../../src/agent.ts';
 import { loadConfig } from '../../src/configuration.ts';
 import type { AgentEvent, RecordedEvent } from '../../src/docker/types.ts';
 import { AgentProcess, cleanEnv } from '../helpers/agent-process.ts';
+import { ContractChecker, loadOpenApi } from '../helpers/openapi.ts';
 import { TEST_LABEL, docker, ensureTestImage, requireDocker, startPrivateDockerd } from '../helpers/docker-engine.ts';
 import type { PrivateDockerd } from '../helpers/docker-engine.ts';
 import { createExpiredCa, createPki } from '../helpers/pki.ts';
@@ -173,6 +174,12 @@ void describe('host security audit on a real dockerd', () => {
     await waitFor('hardened checked', async () => (await get<{ audit: Finding[] | null }>('/v1/containers/hardened')).audit?.length);
     assert.deepEqual((await findingsOf('hardened')).map((f) => f.check), ['container.image_unpinned'], 'no findings but the unpinned test image');
 
+    // the populated answers against the OpenAPI document (additionalProperties false)
+    const contract = new ContractChecker(loadOpenApi());
+    for (const path of ['/v1/audit', '/v1/audit?severity=critical', '/v1/containers/priv', '/v1/containers', '/v1/zabbix/audit', '/v1/zabbix/audit/checks', '/v1/zabbix/audit/certificates']) {
+      const res = await fetch(`${url}${path}`);
+      contract.check('GET', path, { status: res.status, contentType: res.headers.get('content-type'), body: await res.text() });
+    }
     const details = await get<{ audit: Finding[] }>('/v1/containers/priv');
     assert.ok(details.audit.some((f) => f.check === 'container.privileged' && f.cis === '5.4'));
     const metrics = await get<string>('/metrics');
