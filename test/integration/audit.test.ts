@@ -19,6 +19,7 @@ import { Agent } from '../../src/agent.ts';
 import { loadConfig } from '../../src/configuration.ts';
 import type { AgentEvent, RecordedEvent } from '../../src/docker/types.ts';
 import { AgentProcess, cleanEnv } from '../helpers/agent-process.ts';
+import { JsonLinesReceiver } from '../helpers/json-lines-receiver.ts';
 import { ContractChecker, loadOpenApi } from '../helpers/openapi.ts';
 import { TEST_LABEL, docker, ensureTestImage, requireDocker, startPrivateDockerd } from '../helpers/docker-engine.ts';
 import type { PrivateDockerd } from '../helpers/docker-engine.ts';
@@ -46,6 +47,8 @@ void describe('host security audit on a real dockerd', () => {
   let expiredCaPath = '';
   let configFile = '';
   let baseConfig: string[] = [];
+  /** Logstash's tcp input over mutual TLS: the agent's output certificates are real and in use. */
+  let logstash: JsonLinesReceiver | undefined;
 
   const get = async <T>(path: string): Promise<T> => {
     const res = await fetch(`${url}${path}`);
@@ -83,13 +86,14 @@ void describe('host security audit on a real dockerd', () => {
     daemon = await startPrivateDockerd({ name: 'audit', extraArgs: ['-H', tcp] });
     image = await ensureTestImage(daemon.host);
     await mkdir(join(dir, 'logs'));
+    logstash = await JsonLinesReceiver.start({ tls: { cert: pki.pem('registry.crt'), key: pki.pem('registry.key'), ca: pki.pem('ca.crt'), requireClientCert: true } });
     configFile = join(dir, 'dockhand.yaml');
     baseConfig = [
       `state_dir: ${dir}/state`,
       `docker: { host: "${daemon.host}" }`,
       `api: { listen: "127.0.0.1:${await freePort()}" }`,
       `logs: { roots: ["${dir}/logs"] }`,
-      `outputs: [{ type: tcp, hosts: ["127.0.0.1:${await freePort()}"], tls: { ca: "${pki.path('ca.crt')}", cert: "${pki.path('agent.crt')}", key: "${pki.path('agent.key')}" } }]`,
+      `outputs: [{ type: tcp, hosts: ["${logstash.address}"], tls: { ca: "${pki.path('ca.crt')}", cert: "${pki.path('agent.crt')}", key: "${pki.path('agent.key')}" } }]`,
     ];
     await writeFile(configFile, [...baseConfig, `audit: { certs_dir: "${certsD}", registry_timeout: 3s }`].join('\n'));
     agent = new Agent({ loaded: loadConfig({ file: configFile, env: {} }), logger: pino({ level: 'silent' }), version: 'test' });
@@ -101,6 +105,7 @@ void describe('host security audit on a real dockerd', () => {
     await agent?.stop();
     await daemon?.cleanup();
     await pki?.cleanup();
+    await logstash?.close();
     for (const s of servers) s.close();
     if (dir) await rm(dir, { recursive: true, force: true });
   });
@@ -195,6 +200,13 @@ void describe('host security audit on a real dockerd', () => {
     await waitFor('priv\'s findings cleared', async () => (await findingsOf('priv')).length === 0, 15_000, 200);
     await waitFor('cleared event', async () => (await auditEvents()).some((e) => e.action === 'audit.cleared' && about(e, 'container.privileged', 'container:priv')));
     assert.match(await get<string>('/metrics'), /^dockhand_audit_findings\{check="container\.privileged",severity="critical"\} 0$/m);
+
+    // shipped to Logstash like the other agent events (event.dataset dockhand.agent)
+    const shipped = (action: string): boolean => (logstash?.lines ?? []).some((l) => {
+      const e = l as { event?: { dataset?: string; action?: string }; dockhand?: { details?: { check?: string; target?: string } } };
+      return e.event?.dataset === 'dockhand.agent' && e.event.action === action && e.dockhand?.details?.check === 'container.privileged' && e.dockhand.details.target === 'container:priv';
+    });
+    await waitFor('audit.finding and audit.cleared at Logstash', () => shipped('audit.finding') && shipped('audit.cleared'));
   });
 
   void it('audit.exclude on reload: a check, a container; the findings go at once', async (t) => {
