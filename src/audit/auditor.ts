@@ -97,6 +97,7 @@ export class Auditor {
 
   async stop(): Promise<void> {
     this.#running = false;
+    this.#seenVersion = -1;
     this.#unsubscribe?.();
     clearInterval(this.#tick);
     clearTimeout(this.#sweepTimer);
@@ -116,6 +117,7 @@ export class Auditor {
       await this.stop();
       for (const part of this.#store.parts()) this.#emit(this.#store.set(part, undefined));
       this.#certificates = [];
+      this.#lastSweep = null; // turned on again: sweep at once, not an interval later
     } else if (next.enabled && !this.#running) this.start();
     else if (next.interval !== was.interval && this.#lastSweep) this.#scheduleSweep();
   }

@@ -26,6 +26,7 @@ import type { PrivateDockerd } from '../helpers/docker-engine.ts';
 import { createExpiredCa, createPki } from '../helpers/pki.ts';
 import type { Pki } from '../helpers/pki.ts';
 import { freePort } from '../helpers/ports.ts';
+import { requireCommands } from '../helpers/requirements.ts';
 import { waitFor } from '../helpers/wait.ts';
 
 const run = promisify(execFile);
@@ -222,8 +223,26 @@ void describe('host security audit on a real dockerd', () => {
     assert.doesNotMatch(await get<string>('/metrics'), /check="container\.root_user"/, 'an excluded check has no series');
   });
 
+  void it('audit.enabled off on reload drops every finding and series; on again, a sweep at once brings them back', async (t) => {
+    if (!agent) return t.skip('no docker');
+    const write = (extra: string): Promise<void> => writeFile(configFile, [...baseConfig, `audit: { certs_dir: "${dir}/certs.d", registry_timeout: 3s${extra} }`].join('\n'));
+    await write(', enabled: false');
+    await agent.reload(loadConfig({ file: configFile, env: {} }));
+    const off = await audit();
+    assert.deepEqual([off.findings.length, off.certificates.length, off.lastSweep], [0, 0, null]);
+    assert.equal((await get<{ audit: unknown }>('/v1/containers/hostns')).audit, null);
+    assert.doesNotMatch(await get<string>('/metrics'), /^dockhand_audit_findings\{/m);
+    await write('');
+    await agent.reload(loadConfig({ file: configFile, env: {} }));
+    await waitFor('findings back', async () => {
+      const doc = await audit();
+      return doc.findings.some((f) => f.check === 'daemon.tcp_without_tls') && doc.findings.some((f) => f.containerName === 'hostns');
+    }, 15_000, 200);
+  });
+
   void it('run as an unprivileged user, root-only inputs are "not checked: permission", never a pass', { timeout: 60_000 }, async (t) => {
     if (!daemon) return t.skip('no docker');
+    if (!requireCommands(t, [['setpriv', 'util-linux']])) return;
     const home = await mkdtemp(join(tmpdir(), 'dockhand-audit-nobody-'));
     t.after(() => rm(home, { recursive: true, force: true }));
     const rootOnly = join(home, 'root-only');
