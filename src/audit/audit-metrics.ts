@@ -4,6 +4,7 @@
  * looked at (the files bound them), and when the last sweep ran.
  */
 import { Gauge } from 'prom-client';
+import { globToRegExp } from '../core/glob.ts';
 import type { Registry } from 'prom-client';
 import { CHECKS } from './catalogue.ts';
 import type { Auditor } from './auditor.ts';
@@ -21,6 +22,23 @@ export function registerAuditMetrics(registry: Registry, auditor: Auditor): void
       const counts = new Map<string, number>();
       for (const f of auditor.findings()) counts.set(f.check, (counts.get(f.check) ?? 0) + 1);
       for (const c of CHECKS) if (!auditor.checkOff(c.id)) this.set({ check: c.id, severity: c.severity }, counts.get(c.id) ?? 0);
+    },
+  });
+  let allowed: { globs: readonly string[]; res: RegExp[] } = { globs: [], res: [] };
+  new Gauge({
+    name: 'dockhand_audit_container_findings',
+    help: 'Audit findings of the containers named in audit.metric_containers (an allow-list: no other container gets a series), by check and severity.',
+    labelNames: ['name', 'check', 'severity'],
+    registers,
+    collect() {
+      this.reset();
+      const globs = auditor.metricContainers();
+      if (globs.length === 0 || !auditor.enabled) return;
+      if (allowed.globs !== globs) allowed = { globs, res: globs.map(globToRegExp) };
+      for (const f of auditor.findings()) {
+        const name = f.containerName;
+        if (name !== undefined && allowed.res.some((re) => re.test(name))) this.set({ name, check: f.check, severity: f.severity }, 1);
+      }
     },
   });
   new Gauge({

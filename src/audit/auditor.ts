@@ -138,6 +138,11 @@ export class Auditor {
     return this.#certificates;
   }
 
+  /** `audit.metric_containers`: names whose findings get per-container series. */
+  metricContainers(): readonly string[] {
+    return this.#o.config.metric_containers;
+  }
+
   /** Checks excluded everywhere (not run). */
   checkOff(check: string): boolean {
     return this.#exclude.checkOff(check);

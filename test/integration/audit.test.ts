@@ -5,7 +5,7 @@
 // /metrics. Then the built agent run as an unprivileged user: root-only inputs are reported
 // "not checked: permission", never passed.
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
+import { execFile, spawnSync } from 'node:child_process';
 import { chmod, chown, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -26,7 +26,7 @@ import type { PrivateDockerd } from '../helpers/docker-engine.ts';
 import { createExpiredCa, createPki } from '../helpers/pki.ts';
 import type { Pki } from '../helpers/pki.ts';
 import { freePort } from '../helpers/ports.ts';
-import { requireCommands } from '../helpers/requirements.ts';
+import { missing, requireCommands } from '../helpers/requirements.ts';
 import { waitFor } from '../helpers/wait.ts';
 
 const run = promisify(execFile);
@@ -96,7 +96,7 @@ void describe('host security audit on a real dockerd', () => {
       `logs: { roots: ["${dir}/logs"] }`,
       `outputs: [{ type: tcp, hosts: ["${logstash.address}"], tls: { ca: "${pki.path('ca.crt')}", cert: "${pki.path('agent.crt')}", key: "${pki.path('agent.key')}" } }]`,
     ];
-    await writeFile(configFile, [...baseConfig, `audit: { certs_dir: "${certsD}", registry_timeout: 3s }`].join('\n'));
+    await writeFile(configFile, [...baseConfig, `audit: { certs_dir: "${certsD}", registry_timeout: 3s, metric_containers: [hostn*] }`].join('\n'));
     agent = new Agent({ loaded: loadConfig({ file: configFile, env: {} }), logger: pino({ level: 'silent' }), version: 'test' });
     url = (await agent.start()).apiUrl;
     await waitFor('first audit sweep', async () => (await audit()).lastSweep, 30_000, 200);
@@ -192,6 +192,12 @@ void describe('host security audit on a real dockerd', () => {
     assert.match(metrics, /^dockhand_audit_findings\{check="container\.privileged",severity="critical"\} 1$/m);
     assert.match(metrics, /^dockhand_audit_findings\{check="container\.docker_socket",severity="critical"\} 1$/m);
     assert.doesNotMatch(metrics, /dockhand_audit_findings\{[^}]*(priv|hostns|sock|hardened)"/, 'no container names in the labels');
+    // per-container series only for the allow-listed names (audit.metric_containers: [hostn*])
+    assert.match(metrics, /^dockhand_audit_container_findings\{name="hostns",check="container\.host_network",severity="high"\} 1$/m);
+    const lint = spawnSync('promtool', ['check', 'metrics'], { input: metrics, encoding: 'utf8' });
+    if (lint.error) missing(t, `promtool is not installed: ${lint.error.message}`);
+    else assert.equal(lint.status, 0, `promtool check metrics:\n${lint.stdout}${lint.stderr}`);
+    assert.deepEqual([...new Set([...metrics.matchAll(/^dockhand_audit_container_findings\{name="([^"]+)"/gm)].map((m) => m[1]))], ['hostns']);
 
     const auditEvents = async (): Promise<AgentEvent[]> => (await get<{ events: RecordedEvent[] }>('/v1/events?limit=5000')).events.filter((e): e is AgentEvent => e.kind === 'agent' && e.action.startsWith('audit.'));
     const about = (e: AgentEvent, check: string, target: string): boolean => e.details?.check === check && e.details.target === target;
@@ -213,7 +219,7 @@ void describe('host security audit on a real dockerd', () => {
   void it('audit.exclude on reload: a check, a container; the findings go at once', async (t) => {
     if (!agent) return t.skip('no docker');
     await waitFor('sock checked', async () => (await findingsOf('sock')).length > 0);
-    await writeFile(configFile, [...baseConfig, `audit: { certs_dir: "${dir}/certs.d", registry_timeout: 3s, exclude: ["container.root_user", "container:sock"] }`].join('\n'));
+    await writeFile(configFile, [...baseConfig, `audit: { certs_dir: "${dir}/certs.d", registry_timeout: 3s, metric_containers: [hostn*], exclude: ["container.root_user", "container:sock"] }`].join('\n'));
     const report = await agent.reload(loadConfig({ file: configFile, env: {} }));
     assert.deepEqual(report.pendingRestart, []);
     const doc = await audit();
@@ -225,7 +231,7 @@ void describe('host security audit on a real dockerd', () => {
 
   void it('audit.enabled off on reload drops every finding and series; on again, a sweep at once brings them back', async (t) => {
     if (!agent) return t.skip('no docker');
-    const write = (extra: string): Promise<void> => writeFile(configFile, [...baseConfig, `audit: { certs_dir: "${dir}/certs.d", registry_timeout: 3s${extra} }`].join('\n'));
+    const write = (extra: string): Promise<void> => writeFile(configFile, [...baseConfig, `audit: { certs_dir: "${dir}/certs.d", registry_timeout: 3s, metric_containers: [hostn*]${extra} }`].join('\n'));
     await write(', enabled: false');
     await agent.reload(loadConfig({ file: configFile, env: {} }));
     const off = await audit();

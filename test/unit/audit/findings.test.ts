@@ -95,7 +95,7 @@ after(() => rmSync(dir, { recursive: true, force: true }));
 
 test('audit config: defaults, and a bad exclude or interval is rejected naming the key', () => {
   const { config } = loadConfig({ env: {} });
-  assert.deepEqual(config.audit, { enabled: true, exclude: [], interval: 3_600_000, daemon_config: '/etc/docker/daemon.json', certs_dir: '/etc/docker/certs.d', registry_timeout: 5000 });
+  assert.deepEqual(config.audit, { enabled: true, exclude: [], interval: 3_600_000, daemon_config: '/etc/docker/daemon.json', certs_dir: '/etc/docker/certs.d', metric_containers: [], registry_timeout: 5000 });
   const file = join(dir, 'bad.yaml');
   writeFileSync(file, 'audit:\n  exclude: [container.nope, "container:"]\n  interval: 10ms\n');
   try {
