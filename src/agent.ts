@@ -11,6 +11,10 @@ import { ApiServer } from './api/server.ts';
 import type { RouteDefinition } from './api/routes.ts';
 import type { AgentView, ContainerDetails, Readiness, ReadinessCheck } from './api/view.ts';
 import type { Config, LoadedConfig } from './configuration.ts';
+import { Auditor } from './audit/auditor.ts';
+import { registerAuditMetrics } from './audit/audit-metrics.ts';
+import { auditRoutes } from './audit/audit-routes.ts';
+import { ownCertificates } from './audit/own-certificates.ts';
 import { DisposerStack } from './core/disposer.ts';
 import { DockhandError, errorMessage, systemCode } from './core/errors.ts';
 import { RecentEvents } from './docker/recent-events.ts';
@@ -216,6 +220,28 @@ export class Agent {
       this.#contributions.routes.push(...healthRoutes(health));
       this.#contributions.containerDetails.push({ key: 'probe', get: (r) => health.probeDetails(r) }, { key: 'restart', get: (r) => health.restartDetails(r) });
       this.zabbix.setProbeSource(() => probeSnapshotsFromDocument(health.probesDocument(null)));
+
+      // Host security audit: daemon, container, certificate and registry checks (docs/audit.md).
+      const auditor = new Auditor({
+        config: config.audit,
+        docker,
+        inventory: this.inventory,
+        events: this.events,
+        logger: this.#logger.child({ component: 'audit' }),
+        callTimeoutMs: config.docker.timeout,
+        socketPath: config.docker.host.startsWith('unix://') ? config.docker.host.slice('unix://'.length) : '',
+        procRoot: config.metrics.proc_root,
+        dockerConnected: () => watcher.state === 'connected',
+        dockerRootDir: () => watcher.engine?.rootDir,
+        probed: (r) => health.probeDetails(r) !== null,
+        ownCertificates: () => ownCertificates(this.#config),
+      });
+      auditor.start();
+      this.#disposers.push('audit', () => auditor.stop());
+      registerAuditMetrics(this.metrics.registry, auditor);
+      this.#reloadTargets.push({ name: 'audit', sections: ['audit'], apply: (next) => auditor.reconfigure(next.audit) });
+      this.#contributions.routes.push(...auditRoutes(auditor));
+      this.#contributions.containerDetails.push({ key: 'audit', get: (r) => auditor.containerFindings(r.id) });
 
       this.metrics.readiness(() => this.#readiness());
       this.#contributions.routes.push(openApiRoute(this.#version));

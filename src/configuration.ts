@@ -6,6 +6,7 @@
  * schema (`npm run config-reference`) and a unit test keeps the two in step.
  */
 import { apiConfig } from './api/config.ts';
+import { auditConfig } from './audit/config.ts';
 import { loadConfigWith } from './config/load.ts';
 import type { LoadOptions, Loaded } from './config/load.ts';
 import type { Infer } from './config/schema-dsl.ts';
@@ -30,6 +31,7 @@ export const configSchema = obj('dockhand configuration', {
   outputs: outputsConfig,
   metrics: metricsConfig,
   health: healthConfig,
+  audit: auditConfig,
 });
 
 export type Config = Infer<typeof configSchema>;

@@ -6,7 +6,8 @@
  * Applied live, without losing or re-sending a log line: the log level, the API token (and
  * `api.metrics_auth`), the outputs (hosts, TLS files re-read: batches in flight move to the new
  * outputs), the files collected (`logs.roots`, `include`, `exclude`) and the warning bounds,
- * the metrics interval, exported container labels and scrape cache, and all of `health`.
+ * the metrics interval, exported container labels and scrape cache, all of `health`, and all of
+ * `audit`.
  * Everything else — where the API listens and its TLS, the Docker connection, the state
  * directory, how lines are read and joined, the queue bounds, what the sampler reads — is read
  * once at start.
@@ -27,6 +28,7 @@ export const LIVE_KEYS: readonly string[] = [
   'metrics.container_labels',
   'metrics.scrape_cache',
   'health',
+  'audit',
 ];
 
 export function appliedLive(key: string): boolean {

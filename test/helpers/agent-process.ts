@@ -82,10 +82,13 @@ export class AgentProcess {
   readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
   #carry = '';
 
-  /** `launcher`: run this executable (e.g. a release's bin/dockhand) instead of the built dist/main.js. */
-  constructor(args: string[], env: NodeJS.ProcessEnv, launcher?: string) {
+  /**
+   * `launcher`: run this executable (e.g. a release's bin/dockhand) instead of the built
+   * dist/main.js; `prefix`: run dist/main.js under another command (e.g. `setpriv --reuid …`).
+   */
+  constructor(args: string[], env: NodeJS.ProcessEnv, launcher?: string, prefix: readonly string[] = []) {
     if (launcher === undefined) assertBuilt();
-    this.child = launcher === undefined ? spawnMain(args, env) : spawn(launcher, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    this.child = launcher === undefined ? spawnMain(args, env, prefix) : spawn(launcher, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
     this.child.stdout?.on('data', (b: Buffer) => {
       this.#carry += b.toString();
       let nl: number;

@@ -67,3 +67,25 @@ export async function createPki(spec: PkiSpec): Promise<Pki> {
     cleanup: () => rm(dir, { recursive: true, force: true }),
   };
 }
+
+const EXPIRED_CA_CNF = [
+  '[ca]', 'default_ca = ca_default', '[ca_default]', 'database = index.txt', 'new_certs_dir = .', 'serial = serial', 'default_md = sha256',
+  'policy = policy_any', '[policy_any]', 'commonName = supplied', '[req]', 'distinguished_name = dn', 'prompt = no', '[dn]', 'CN = placeholder',
+  '[ca_ext]', 'basicConstraints = critical, CA:TRUE', 'keyUsage = critical, keyCertSign, cRLSign', '',
+].join('\n');
+
+/**
+ * A self-signed CA that expired long ago (valid 2020-01-01 to 2020-02-01), as `<dir>/<name>.crt`
+ * and `.key`: `openssl ca -selfsign` takes explicit dates where `req -x509` (OpenSSL 3.0) does not.
+ */
+export async function createExpiredCa(dir: string, name: string): Promise<string> {
+  const openssl = (...args: string[]): Promise<unknown> => run('openssl', args, { cwd: dir });
+  await writeFile(join(dir, 'expired-ca.cnf'), EXPIRED_CA_CNF);
+  await writeFile(join(dir, 'index.txt'), '');
+  await writeFile(join(dir, 'serial'), '01\n');
+  await openssl('req', '-new', '-config', 'expired-ca.cnf', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes',
+    '-keyout', `${name}.key`, '-out', `${name}.csr`, '-subj', `/CN=${name}`);
+  await openssl('ca', '-batch', '-config', 'expired-ca.cnf', '-selfsign', '-keyfile', `${name}.key`, '-in', `${name}.csr`, '-out', `${name}.crt`,
+    '-startdate', '20200101000000Z', '-enddate', '20200201000000Z', '-extensions', 'ca_ext', '-notext');
+  return join(dir, `${name}.crt`);
+}

@@ -199,6 +199,7 @@ outputs:
       ['GET', '/v1/events?limit=0', 400],
       ['GET', '/v1/events?since=1&since=2', 400],
       ['GET', '/v1/probes?status=bogus', 400],
+      ['GET', '/v1/audit?severity=bogus', 400],
       ['GET', '/v1/host', 400, { 'content-type': 'application/json' }, '{}'],
       ['GET', '/v1/no-such-endpoint', 404],
       ['POST', '/v1/host', 405],

@@ -21,6 +21,7 @@ import type { TestContext } from 'node:test';
 import { AgentProcess, cleanEnv } from '../helpers/agent-process.ts';
 import { TEST_LABEL, docker, ensureTestImage, removeAllContainers, resolveTestDockerHost } from '../helpers/docker-engine.ts';
 import { JsonLinesReceiver } from '../helpers/json-lines-receiver.ts';
+import { createPki } from '../helpers/pki.ts';
 import { freePort } from '../helpers/ports.ts';
 import { missing } from '../helpers/requirements.ts';
 import { waitFor } from '../helpers/wait.ts';
@@ -143,13 +144,20 @@ interface AgentSide { dir: string; ports: { api: number; web: number; probe: num
 /** What can be made while the Zabbix server starts: files, ports, the two probed containers. */
 async function prepareAgentSide(dockerHost: string): Promise<AgentSide> {
   const image = await ensureTestImage(dockerHost);
-  const dir = await mkdtemp(join(tmpdir(), 'dockhand-zabbix-e2e-'));
+  // not dockhand-zabbix-*: the Zabbix helper's reapOrphans() removes those without an owner file,
+  // and it runs while this is being made
+  const dir = await mkdtemp(join(tmpdir(), 'dockhand-zbx-e2e-'));
   cleanups.push(() => rm(dir, { recursive: true, force: true }));
   cleanups.push(() => removeAllContainers(dockerHost));
   await mkdir(join(dir, 'logs'));
   await mkdir(join(dir, 'flag'));
   await writeFile(join(dir, 'token'), `${TOKEN}\n`, { mode: 0o600 });
   await writeFile(join(dir, 'logs', 'weberror_aether_nor_8_778283_20150819.log'), 'one\ntwo\nthree\n');
+  // a registry CA valid for two days, for the audit's certificate discovery and its expiry trigger
+  const pki = await createPki({ cas: ['zbx-registry-ca'], leaves: [] });
+  cleanups.push(() => pki.cleanup());
+  await mkdir(join(dir, 'certs.d', 'registry.invalid'), { recursive: true });
+  await writeFile(join(dir, 'certs.d', 'registry.invalid', 'ca.crt'), pki.pem('zbx-registry-ca.crt'));
   const ports = { api: await freePort(), web: await freePort(), probe: await freePort(), receiver: await freePort() };
   const probeLabels = (type: string, port: number): string[] => ['--label', `dockhand.probe.type=${type}`, '--label', `dockhand.probe.port=${port}`];
   await run(dockerHost, ['--name', NAMES.web, '--network', 'host', '--init', ...probeLabels('http', ports.web), image, 'httpd', '-f', '-p', `127.0.0.1:${ports.web}`, '-h', '/var/www']);
@@ -191,6 +199,9 @@ outputs:
     backoff_max: 1s
 health:
   defaults: { interval: 1s, timeout: 500ms, grace: 0s, unhealthy_threshold: 2 }
+audit:
+  certs_dir: ${dir}/certs.d
+  registry_timeout: 1s
 `);
   const agent = new AgentProcess(['run', '--config', config], cleanEnv());
   cleanups.push(() => agent.dispose());
@@ -298,6 +309,43 @@ void describe('the Zabbix template in a real Zabbix 6.0 server, linked to a host
     assert.equal(byKey(all, 'dockhand.api.status').lastvalue, '200');
   });
 
+  void it('the audit: a findings item per check, a days-left item per certificate, their triggers with the severity of the check', async (t) => {
+    const w = need(t);
+    if (!w) return;
+    const cert = `${w.dir}/certs.d/registry.invalid/ca.crt`;
+    const audit = await agentGet<{ findings: { check: string; containerName?: string }[] }>(w, '/v1/audit');
+    const webRoot = audit.findings.filter((f) => f.check === 'container.root_user').length;
+    assert.ok(webRoot >= 2, 'the test containers run as root');
+    await pollUntil(w, 'audit checks and the certificate discovered', async () => {
+      const all = await items(w);
+      return all.some((i) => i.key_ === 'dockhand.audit.check.findings[container.root_user]') && all.some((i) => i.key_ === `dockhand.audit.cert.days_left["${cert}"]`);
+    }, /discovery$/);
+    await w.zabbix.reloadConfigCache();
+    await pollAll(w, 'the audit items polled', /^dockhand\.audit\./);
+    const all = await items(w);
+    assert.deepEqual(all.filter((i) => i.key_.startsWith('dockhand.audit.') && i.state !== '0').map((i) => `${i.key_}: ${i.error}`), [], 'no audit item is "not supported"');
+    assert.ok(Number(byKey(all, 'dockhand.audit.check.findings[container.root_user]').lastvalue) >= webRoot);
+    assert.equal(byKey(all, 'dockhand.audit.check.findings[container.privileged]').lastvalue, '0');
+    const days = Number(byKey(all, `dockhand.audit.cert.days_left["${cert}"]`).lastvalue);
+    assert.ok(days > 0 && days <= 2, `days left ${days}`);
+    assert.ok(Number(byKey(all, 'dockhand.audit.findings').lastvalue) > 0);
+
+    const rootProblem = 'Audit: Running as root (container.root_user, CIS 4.1)';
+    const hostNetProblem = 'Audit: Host network namespace shared (container.host_network, CIS 5.9)';
+    const certProblem = `Certificate ${cert} expires within 30 days (registry registry.invalid CA)`;
+    let seen: ZProblem[] = [];
+    await pollUntil(w, 'audit problems open', async () => {
+      seen = await problems(w);
+      return [rootProblem, hostNetProblem, certProblem].every((n) => seen.some((p) => p.name === n));
+    }, /^dockhand\.audit\./).catch((err: unknown) => assert.fail(`${(err as Error).message}; open: ${seen.map((p) => p.name).join('; ')}`));
+    // the severity comes from the check, by LLD override: high for host_network, warning for root (medium)
+    const triggers = await w.zabbix.api.call<{ description: string; priority: string }[]>('trigger.get', { hostids: w.hostid, output: ['description', 'priority'], filter: { flags: 4 } });
+    const priority = (name: string): string | undefined => triggers.find((tr) => tr.description === name)?.priority;
+    assert.equal(priority('Audit: Host network namespace shared (container.host_network, CIS 5.9)'), '4');
+    assert.equal(priority('Audit: Running as root (container.root_user, CIS 4.1)'), '2');
+    assert.equal(priority('Audit: No memory limit (container.no_memory_limit, CIS 5.10)'), '1');
+  });
+
   void it('fires for a non-zero exit, an OOM kill, a failing probe and stalled log shipping, with operational data that says how long', async (t) => {
     const w = need(t);
     if (!w) return;
@@ -393,7 +441,8 @@ void describe('the Zabbix template in a real Zabbix 6.0 server, linked to a host
     assert.deepEqual((await items(w, { filter: { state: 1 } })).map((i) => `${i.key_}: ${i.error}`), [], 'no item turned "not supported" (the document lingers)');
     await pollUntil(w, `${NAMES.oom}'s items deleted by discovery`, async () => (await items(w)).every((i) => !i.key_.includes(NAMES.oom)), /^dockhand\.containers\.discovery$/);
     await waitFor(`"${oomOpen}" closed`, async () => (await openProblem(w, oomOpen)) === undefined, 30_000, 500);
-    const left = (await problems(w)).map((p) => p.name);
+    // the audit's problems (root, host network, the two-day CA) stay open while their causes do
+    const left = (await problems(w)).map((p) => p.name).filter((n) => !n.startsWith('Audit: ') && !n.startsWith('Certificate '));
     assert.ok(left.every((n) => /has been restarted$/.test(n)), `only restarts are left open: ${left.join('; ')}`);
     t.diagnostic(`whole Zabbix test: ${Date.now() - w.started} ms`);
   });

@@ -12,6 +12,8 @@ import { parse } from 'yaml';
 import { RouteTable, coreRoutes, parseRequestTarget } from '../../../src/api/routes.ts';
 import type { ZabbixEndpoints } from '../../../src/metrics/zabbix.ts';
 import { endpoints, freshEndpoints } from './zabbix-fixture.ts';
+import { auditRoutes, zabbixAuditDocument } from '../../../src/audit/audit-routes.ts';
+import { auditSource } from '../audit/audit-fixture.ts';
 
 interface Preprocessing { type: string; parameters?: string[]; error_handler?: string }
 interface Item {
@@ -84,7 +86,7 @@ function substitute(s: string, macros: Record<string, string>): string {
 }
 
 const routes = new RouteTable();
-for (const r of [...coreRoutes(), ...endpoints().routes()]) routes.add(r);
+for (const r of [...coreRoutes(), ...endpoints().routes(), ...auditRoutes(auditSource())]) routes.add(r);
 
 function assertServedUrl(item: Item, macros: Record<string, string>): string {
   assert.ok(item.url?.startsWith(BASE), `${item.key}: URL ${item.url} must start with ${BASE}`);
@@ -95,11 +97,19 @@ function assertServedUrl(item: Item, macros: Record<string, string>): string {
   return path;
 }
 
+/** The audit's LLD documents, as its routes answer them. */
+function auditDiscovery(path: string): { data: Record<string, string>[] } {
+  const route = auditRoutes(auditSource()).find((r) => r.pattern === path);
+  const answer = route?.handler({} as never) as { json: { data: Record<string, string>[] } };
+  return answer.json;
+}
+
 const AGENTS: readonly [string, () => ZabbixEndpoints][] = [['a busy agent', endpoints], ['an agent that has just started', freshEndpoints]];
 
 /** The JSON the master item at `path` gets, from the endpoints the agent routes to. */
 function documentAt(path: string, z: ZabbixEndpoints): unknown {
   if (path === '/v1/zabbix/agent') return z.agentDocument();
+  if (path === '/v1/zabbix/audit') return zabbixAuditDocument(auditSource());
   const m = /^\/v1\/zabbix\/containers\/(.+)$/.exec(path);
   if (m) return z.containerDocument(m[1] ?? '');
   assert.fail(`no document for ${path}`);
@@ -170,9 +180,11 @@ test(`discovery rules, ${agent}: served LLD URLs, prototypes resolved with the m
     '/v1/zabbix/containers': () => z.containerDiscovery(),
     '/v1/zabbix/logs': () => z.logDiscovery(),
     '/v1/zabbix/probes': () => z.probeDiscovery(),
+    '/v1/zabbix/audit/checks': () => auditDiscovery('/v1/zabbix/audit/checks'),
+    '/v1/zabbix/audit/certificates': () => auditDiscovery('/v1/zabbix/audit/certificates'),
   };
   const templateMasters = new Map(tpl.items.filter((i) => i.type === 'HTTP_AGENT').map((i) => [i.key, i]));
-  assert.deepEqual(tpl.discovery_rules.map((d) => d.key).sort(), ['dockhand.containers.discovery', 'dockhand.logs.discovery', 'dockhand.probes.discovery']);
+  assert.deepEqual(tpl.discovery_rules.map((d) => d.key).sort(), ['dockhand.audit.certificates.discovery', 'dockhand.audit.checks.discovery', 'dockhand.containers.discovery', 'dockhand.logs.discovery', 'dockhand.probes.discovery']);
   for (const rule of tpl.discovery_rules) {
     const path = assertServedUrl(rule, {});
     const rows = lld[path]?.().data ?? [];
