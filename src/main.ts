@@ -1,4 +1,4 @@
-#!/usr/bin/env -S MALLOC_ARENA_MAX=2 node --max-semi-space-size=1 --heap-growing-percent=50
+#!/usr/bin/env -S MALLOC_ARENA_MAX=2 node --max-semi-space-size=4 --heap-growing-percent=50
 /**
  * The executable (`dockhand`, package.json `bin`): checks the Node.js version, then loads the CLI
  * (cli.ts).
@@ -12,8 +12,11 @@
  * npm start) gets it; the release launcher (bin/dockhand, written by scripts/package.ts) and
  * tests and benches parse it from here. Measured with bench/logs.ts under full log load
  * (docs/logs.md, Benchmark):
- * - `--max-semi-space-size=1`: 1 MiB semi-spaces, ~15 MB less idle RSS; per-line objects die
- *   young anyway.
+ * - `--max-semi-space-size=4`: young-generation semi-spaces up to 4 MiB. At 1 MiB (the setting
+ *   until December 2026) scavenges ran so often under full load that GC was the largest item of
+ *   the profile: 4 MiB costs 23-28 % less CPU per line (tcp 2.23-2.33 -> 1.58-1.67 µs, beats
+ *   2.38-2.57 -> 1.87-1.95, three alternating runs each) for ~6 MB more idle RSS (81.5 -> 87.8 MB,
+ *   bench/idle) and the same peak RSS; 16 MiB gains nothing more and adds ~25 MB of peak.
  * - `--heap-growing-percent=50`: after a major GC the old generation may grow 1.5×, not up to 4×,
  *   before the next one: peak RSS ~195 → ~155 MB for ~7 % more CPU per line.
  * - `MALLOC_ARENA_MAX=2`: glibc gives each of Node's ~10 threads (libuv pool, V8 GC and compiler

@@ -16,7 +16,7 @@ export function assertBuilt(): void {
 
 /**
  * The shebang's environment assignments and node flags (`#!/usr/bin/env -S MALLOC_ARENA_MAX=2
- * node --max-semi-space-size=1 …`), so tests and benches run the agent as production does
+ * node --max-semi-space-size=4 …`), so tests and benches run the agent as production does
  * (they start `process.execPath` themselves: the shebang's `node` may be an older one on PATH).
  */
 function shebang(): { env: Record<string, string>; flags: string[] } {

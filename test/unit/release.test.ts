@@ -21,7 +21,7 @@ test('the shebang of src/main.ts parses into environment and node flags', () => 
   const first = readFileSync(path.join(ROOT, 'src', 'main.ts'), 'utf8').split('\n', 1)[0] ?? '';
   const s = parseShebang(first);
   assert.deepEqual(s.env, [['MALLOC_ARENA_MAX', '2']]);
-  assert.ok(s.flags.includes('--max-semi-space-size=1') && s.flags.includes('--heap-growing-percent=50'), s.flags.join(' '));
+  assert.ok(s.flags.includes('--max-semi-space-size=4') && s.flags.includes('--heap-growing-percent=50'), s.flags.join(' '));
   assert.throws(() => parseShebang('#!/usr/bin/node'), /unexpected shebang/);
 });
 
