@@ -13,6 +13,7 @@ import type { RecentEvents } from '../docker/recent-events.ts';
 import type { StateFileMetrics, StateFileStatus } from '../core/state-file.ts';
 import type { ContainerInventory } from '../docker/inventory.ts';
 import type { RecordedEvent } from '../docker/types.ts';
+import { ExceptionInspector } from '../exceptions/inspector.ts';
 import { createOutput } from '../outputs/index.ts';
 import type { Output } from '../outputs/types.ts';
 import { EventQueue } from '../pipeline/event-queue.ts';
@@ -45,7 +46,10 @@ export interface LogShippingOptions {
 }
 
 /** What log shipping reports as it works: the collector's and the pipeline's counters. */
-export interface LogShippingMetrics extends LogCollectorMetrics, PipelineMetrics {}
+export interface LogShippingMetrics extends LogCollectorMetrics, PipelineMetrics {
+  /** A stack trace found in a log event of `app` (a name, or `other` past logs.exceptions.max_apps). */
+  exceptionSeen(app: string): void;
+}
 
 /** Gauges read at scrape time. */
 export interface LogGaugeSnapshot {
@@ -68,6 +72,8 @@ export class LogShipping {
   readonly #pipeline: Pipeline;
   readonly #collector: LogCollector;
   readonly #encoder: EventEncoder;
+  /** Stack traces in joined events; null when logs.exceptions.enabled is false. */
+  readonly exceptions: ExceptionInspector | null;
   readonly #metrics: LogShippingMetrics;
   readonly #backlog: RecordedEvent[] = [];
   #unsubscribe: (() => void) | undefined;
@@ -98,6 +104,7 @@ export class LogShipping {
       release: (event) => this.#encoder.release(event),
     });
     this.#encoder = new EventEncoder({ hostName: os.hostname(), hostIps: hostIps(), agentVersion: options.version });
+    this.exceptions = logs.exceptions.enabled ? new ExceptionInspector({ config: logs.exceptions, counted: (app) => this.#metrics.exceptionSeen(app) }) : null;
     this.#collector = new LogCollector({
       roots: logs.roots,
       include: logs.include,
@@ -124,6 +131,7 @@ export class LogShipping {
       inventory: options.inventory,
       logger,
       metrics: this.#metrics,
+      ...(this.exceptions ? { exceptions: this.exceptions } : {}),
     });
   }
 
