@@ -69,15 +69,16 @@ export function exceptionRoutes(summary: () => ExceptionSummary | null): RouteDe
     {
       method: 'GET',
       pattern: '/v1/zabbix/exceptions',
-      handler: () => {
-        const totals = summary()?.totals() ?? [];
-        return {
-          json: {
-            data: totals.map((t) => ({ '{#APP}': t.app })),
-            apps: totals.map((t) => ({ app: t.app, total: t.total, fingerprints: t.fingerprints, newFingerprints: t.newFingerprints, lastNewAt: Math.floor(t.lastNewAt / 1000) })),
-          },
-        };
-      },
+      handler: () => ({ json: zabbixExceptions(summary()) }),
     },
   ];
+}
+
+/** Zabbix discovery of the apps (`{#APP}`) and, for the dependent items, each app's figures (lastNewAt in unix seconds). */
+export function zabbixExceptions(summary: ExceptionSummary | null): { data: { '{#APP}': string }[]; apps: { app: string; total: number; fingerprints: number; newFingerprints: number; lastNewAt: number }[] } {
+  const totals = summary?.totals() ?? [];
+  return {
+    data: totals.map((t) => ({ '{#APP}': t.app })),
+    apps: totals.map((t) => ({ app: t.app, total: t.total, fingerprints: t.fingerprints, newFingerprints: t.newFingerprints, lastNewAt: Math.floor(t.lastNewAt / 1000) })),
+  };
 }

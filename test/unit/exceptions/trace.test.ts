@@ -8,8 +8,8 @@ import { normalizeGoFrame, normalizeJavaFrame, normalizePythonFrame } from '../.
 import { errorFields } from '../../../src/exceptions/inspector.ts';
 import { parseTrace } from '../../../src/exceptions/trace.ts';
 import type { ParsedTrace } from '../../../src/exceptions/trace.ts';
-import { V1, V2, go, hibernate, kotlin, lambdaNpe, python, spring, suppressed } from './corpus.ts';
-import type { Variant } from './corpus.ts';
+import { V1, V2, go, hibernate, kotlin, lambdaNpe, python, spring, suppressed } from '../../helpers/exception-traces.ts';
+import type { Variant } from '../../helpers/exception-traces.ts';
 
 const KINDS: Record<string, (v: Variant) => string> = { spring, hibernate, suppressed, kotlin, lambdaNpe, python, go };
 

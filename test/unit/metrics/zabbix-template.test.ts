@@ -11,6 +11,8 @@ import { test } from 'node:test';
 import { parse } from 'yaml';
 import { RouteTable, coreRoutes, parseRequestTarget } from '../../../src/api/routes.ts';
 import type { ZabbixEndpoints } from '../../../src/metrics/zabbix.ts';
+import { exceptionRoutes, zabbixExceptions } from '../../../src/exceptions/routes.ts';
+import { ExceptionSummary } from '../../../src/exceptions/summary.ts';
 import { endpoints, freshEndpoints } from './zabbix-fixture.ts';
 
 interface Preprocessing { type: string; parameters?: string[]; error_handler?: string }
@@ -84,7 +86,14 @@ function substitute(s: string, macros: Record<string, string>): string {
 }
 
 const routes = new RouteTable();
-for (const r of [...coreRoutes(), ...endpoints().routes()]) routes.add(r);
+for (const r of [...coreRoutes(), ...endpoints().routes(), ...exceptionRoutes(() => null)]) routes.add(r);
+
+/** The exception summary of an agent that has counted one trace of app `shop` (the exceptions discovery needs a row). */
+function exceptionSummary(): ExceptionSummary {
+  const s = new ExceptionSummary({ maxApps: 5, topPerApp: 5, sampleBytes: 4096 });
+  s.record('shop', '/data/application/logs/app_shop_pro_1_h_20261122.log', { language: 'java', type: 'java.lang.X', message: 'm', stackTrace: 'java.lang.X: m', rootType: 'java.lang.X', rootMessage: 'm', fingerprint: '0123456789abcdef' }, Date.parse('2026-11-22T04:00:00Z'));
+  return s;
+}
 
 function assertServedUrl(item: Item, macros: Record<string, string>): string {
   assert.ok(item.url?.startsWith(BASE), `${item.key}: URL ${item.url} must start with ${BASE}`);
@@ -100,6 +109,7 @@ const AGENTS: readonly [string, () => ZabbixEndpoints][] = [['a busy agent', end
 /** The JSON the master item at `path` gets, from the endpoints the agent routes to. */
 function documentAt(path: string, z: ZabbixEndpoints): unknown {
   if (path === '/v1/zabbix/agent') return z.agentDocument();
+  if (path === '/v1/zabbix/exceptions') return zabbixExceptions(exceptionSummary());
   const m = /^\/v1\/zabbix\/containers\/(.+)$/.exec(path);
   if (m) return z.containerDocument(m[1] ?? '');
   assert.fail(`no document for ${path}`);
@@ -130,7 +140,7 @@ function checkDependent(item: Item, masters: Map<string, Item>, macros: Record<s
   assert.equal(step?.type, 'JSONPATH', `${item.key}: first step is JSONPATH`);
   const path = substitute(step?.parameters?.[0] ?? '', macros);
   const value = jsonPath(json, path);
-  for (const r of rest) assert.ok(['DISCARD_UNCHANGED_HEARTBEAT', 'DISCARD_UNCHANGED'].includes(r.type), `${item.key}: step ${r.type} is not modelled by this test`);
+  for (const r of rest) assert.ok(['DISCARD_UNCHANGED_HEARTBEAT', 'DISCARD_UNCHANGED', 'CHANGE_PER_SECOND', 'MULTIPLIER'].includes(r.type), `${item.key}: step ${r.type} is not modelled by this test`);
   if (value === undefined && step?.error_handler === 'DISCARD_VALUE') return; // a filter that matches nothing: no value, no error
   assertAccepted(item, path, value);
 }
@@ -170,9 +180,10 @@ test(`discovery rules, ${agent}: served LLD URLs, prototypes resolved with the m
     '/v1/zabbix/containers': () => z.containerDiscovery(),
     '/v1/zabbix/logs': () => z.logDiscovery(),
     '/v1/zabbix/probes': () => z.probeDiscovery(),
+    '/v1/zabbix/exceptions': () => zabbixExceptions(exceptionSummary()),
   };
   const templateMasters = new Map(tpl.items.filter((i) => i.type === 'HTTP_AGENT').map((i) => [i.key, i]));
-  assert.deepEqual(tpl.discovery_rules.map((d) => d.key).sort(), ['dockhand.containers.discovery', 'dockhand.logs.discovery', 'dockhand.probes.discovery']);
+  assert.deepEqual(tpl.discovery_rules.map((d) => d.key).sort(), ['dockhand.containers.discovery', 'dockhand.exceptions.discovery', 'dockhand.logs.discovery', 'dockhand.probes.discovery']);
   for (const rule of tpl.discovery_rules) {
     const path = assertServedUrl(rule, {});
     const rows = lld[path]?.().data ?? [];
@@ -262,4 +273,14 @@ test('a wrong token is a problem of its own: the API status item (HEAD, any stat
   const m = new RegExp(step.parameters?.[0] ?? '').exec('HTTP/1.1 401 Unauthorized\r\ncontent-type: application/json\r\n');
   assert.equal(m?.[1], '401');
   assert.ok(status.triggers?.some((t) => /=401$/.test(t.expression)));
+});
+
+test('exceptions: a discovery of apps with their rate, and a trigger on a new fingerprint that holds for a period', () => {
+  const rule = tpl.discovery_rules.find((d) => d.key === 'dockhand.exceptions.discovery');
+  assert.ok(rule);
+  const rate = rule.item_prototypes?.find((i) => i.key === 'dockhand.exceptions.rate[{#APP}]');
+  assert.deepEqual(rate?.preprocessing?.map((p) => p.type), ['JSONPATH', 'CHANGE_PER_SECOND', 'MULTIPLIER']);
+  assert.equal(rate.value_type, 'FLOAT');
+  const fresh = rule.trigger_prototypes?.find((t) => /New exception fingerprint/.test(t.name));
+  assert.match(fresh?.expression ?? '', /^changecount\(\/dockhand by HTTP\/dockhand\.exceptions\.last_new\[\{#APP\}\],\{\$DOCKHAND\.EXCEPTION\.NEW\.PERIOD\}\)>0$/);
 });
