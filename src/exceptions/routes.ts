@@ -74,11 +74,15 @@ export function exceptionRoutes(summary: () => ExceptionSummary | null): RouteDe
   ];
 }
 
-/** Zabbix discovery of the apps (`{#APP}`) and, for the dependent items, each app's figures (lastNewAt in unix seconds). */
-export function zabbixExceptions(summary: ExceptionSummary | null): { data: { '{#APP}': string }[]; apps: { app: string; total: number; fingerprints: number; newFingerprints: number; lastNewAt: number }[] } {
+/**
+ * Zabbix discovery of the apps (`{#APP}`) and, for the dependent items, the total over all apps
+ * and each app's figures (lastNewAt in unix seconds).
+ */
+export function zabbixExceptions(summary: ExceptionSummary | null): { data: { '{#APP}': string }[]; total: number; apps: { app: string; total: number; fingerprints: number; newFingerprints: number; lastNewAt: number }[] } {
   const totals = summary?.totals() ?? [];
   return {
     data: totals.map((t) => ({ '{#APP}': t.app })),
+    total: totals.reduce((n, t) => n + t.total, 0),
     apps: totals.map((t) => ({ app: t.app, total: t.total, fingerprints: t.fingerprints, newFingerprints: t.newFingerprints, lastNewAt: Math.floor(t.lastNewAt / 1000) })),
   };
 }
