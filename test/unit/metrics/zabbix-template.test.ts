@@ -284,3 +284,13 @@ test('exceptions: a discovery of apps with their rate, and a trigger on a new fi
   const fresh = rule.trigger_prototypes?.find((t) => /New exception fingerprint/.test(t.name));
   assert.match(fresh?.expression ?? '', /^changecount\(\/dockhand by HTTP\/dockhand\.exceptions\.last_new\[\{#APP\}\],\{\$DOCKHAND\.EXCEPTION\.NEW\.PERIOD\}\)>0$/);
 });
+
+test('every master item without history has a dependent that stores each value (what shows it was polled: a real server showed none for one whose dependents all discard)', () => {
+  const prototypes = tpl.discovery_rules.flatMap((d) => d.item_prototypes ?? []);
+  const items = [...tpl.items, ...prototypes];
+  for (const master of items.filter((i) => i.type === 'HTTP_AGENT' && i.key !== 'dockhand.api.status')) {
+    const dependents = items.filter((d) => d.master_item?.key === master.key);
+    const stores = dependents.filter((d) => !(d.preprocessing ?? []).some((p) => ['DISCARD_UNCHANGED', 'DISCARD_UNCHANGED_HEARTBEAT'].includes(p.type) || p.error_handler === 'DISCARD_VALUE'));
+    assert.ok(master.history !== '0' || stores.length > 0, `${master.key}: no dependent stores every value`);
+  }
+});
