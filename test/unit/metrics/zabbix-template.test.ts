@@ -29,6 +29,7 @@ interface Item {
   retrieve_mode?: string;
   status_codes?: string;
   lifetime?: string;
+  history?: string;
   headers?: { name: string; value: string }[];
   preprocessing?: Preprocessing[];
   master_item?: { key: string };
