@@ -17,7 +17,7 @@ import { allAcknowledged, logsSetup, startLogsAgent } from '../helpers/logs-agen
 import type { AgentHandle, LogsSetup } from '../helpers/logs-agent.ts';
 import { seededRandom } from '../helpers/seeded-random.ts';
 import { waitFor } from '../helpers/wait.ts';
-import { hibernate, kotlin, lambdaNpe, spring, suppressed } from '../helpers/exception-traces.ts';
+import { go, hibernate, kotlin, lambdaNpe, python, spring, suppressed } from '../helpers/exception-traces.ts';
 import type { Variant } from '../helpers/exception-traces.ts';
 
 let setup: LogsSetup;
@@ -157,5 +157,27 @@ void describe('stack traces: typed, fingerprinted and counted at the edge', () =
     assert.deepEqual(docs.map((d) => [d.message.split('\n').length, d.error === undefined]), [[1, true], [17, true], [1, true]]);
     const summary = await agent.get<Summary>('/v1/exceptions');
     assert.deepEqual([summary.enabled, summary.apps], [false, []]);
+  });
+
+  void it('Python tracebacks and Go panics, joined by a timestamp pattern (negate): typed and fingerprinted too', { timeout: 60_000 }, async () => {
+    const path = join(setup.logs, logFileName({ logType: 'app', app: 'mixed', env: 'pro', imageTag: '1.0', hostname: 'h1', date: '20261122' }));
+    const records = [python({ line: 0, n: 1 }), '2026-11-22 10:18:01,000 INFO app.worker: next', python({ line: 5, n: 2 }), `2026-11-22 10:18:02,000 INFO server: last request\n${go({ line: 0, n: 1 })}`, '2026-11-22 10:18:03,000 INFO supervisor: restarted'];
+    await writeFile(path, `${records.join('\n')}\n`);
+    agent = await startLogsAgent(setup, receiver.address, { logsYaml: "    pattern: '^\\d{4}-\\d{2}-\\d{2} '\n    negate: true" });
+    const docs = (): Doc[] => receiver.events.map((e) => e.json as unknown as Doc).filter((d) => d.log?.file !== undefined);
+    await waitFor('five records', () => docs().length >= 5, 30_000);
+    const typed = docs().map((d) => [d.error?.type ?? null, d.dockhand?.exception.language ?? null, d.dockhand?.exception.root_cause.type ?? null]);
+    assert.deepEqual(typed, [
+      ['app.errors.JobFailed', 'python', 'psycopg.errors.UndefinedTable'],
+      [null, null, null],
+      ['app.errors.JobFailed', 'python', 'psycopg.errors.UndefinedTable'],
+      ['runtime.Error', 'go', 'runtime.Error'],
+      [null, null, null],
+    ]);
+    const prints = docs().filter((d) => d.error).map((d) => d.error!.fingerprint);
+    assert.equal(prints[0], prints[1], 'the same Python bug at other lines and paths');
+    assert.notEqual(prints[0], prints[2]);
+    const summary = await agent.get<Summary>('/v1/exceptions?app=mixed');
+    assert.deepEqual(summary.apps[0]?.fingerprints.map((f) => [f.language, f.count]), [['python', 2], ['go', 1]]);
   });
 });
