@@ -26,6 +26,7 @@ export class ExceptionInspector {
   readonly #counted: ((app: string) => void) | undefined;
   #parsed = 0;
   #traces = 0;
+  #failures = 0;
 
   constructor(options: ExceptionInspectorOptions) {
     const c = options.config;
@@ -34,9 +35,9 @@ export class ExceptionInspector {
     this.#counted = options.counted;
   }
 
-  /** Joined events looked at, and the traces found among them. */
-  get stats(): { inspected: number; traces: number } {
-    return { inspected: this.#parsed, traces: this.#traces };
+  /** Joined events looked at, the traces found among them, and parser failures (events shipped without error.*). */
+  get stats(): { inspected: number; traces: number; failures: number } {
+    return { inspected: this.#parsed, traces: this.#traces, failures: this.#failures };
   }
 
   /**
@@ -45,7 +46,14 @@ export class ExceptionInspector {
    */
   inspect(app: string, source: string, buf: Buffer, from: number, to: number, now: number): Buffer | null {
     this.#parsed++;
-    const trace = parseTrace(buf.toString('utf8', from, to), this.#frames);
+    let trace: ParsedTrace | null;
+    try {
+      trace = parseTrace(buf.toString('utf8', from, to), this.#frames);
+    } catch {
+      // A parser bug must not stop the file: the event is shipped as it is, and counted.
+      this.#failures++;
+      return null;
+    }
     if (trace === null) return null;
     this.#traces++;
     const { app: counted } = this.summary.record(app, source, trace, now);

@@ -106,7 +106,8 @@ export function parseJava(text: string, maxFrames: number): TraceParts | null {
     }
   }
   if (header < 0) {
-    const m = JAVA_HEADER_INLINE.exec((lines[first - 1] as string).trimEnd());
+    // Unanchored: run on the line's end only, so a huge line costs no more than a short one.
+    const m = JAVA_HEADER_INLINE.exec((lines[first - 1] as string).trimEnd().slice(-1024));
     if (!m) return null;
     header = first - 1;
     type = m[1] ?? '';

@@ -152,3 +152,25 @@ test('errorFields: valid JSON members with ECS error.* and dockhand.exception.ro
   assert.equal(doc.error['stack_trace'], t.stackTrace);
   assert.deepEqual(doc.dockhand.exception, { language: 'java', root_cause: { type: 'org.postgresql.util.PSQLException', message: t.rootMessage } });
 });
+
+test('random bytes and mangled traces never throw (the inspector would ship the event without error.* if one did)', () => {
+  let seed = 42;
+  const rand = (n: number): number => {
+    seed = (seed * 1103515245 + 12345) & 0x7fffffff;
+    return seed % n;
+  };
+  const pieces = ['\tat ', '  at ', 'Caused by: ', '\tSuppressed: ', '... 3 more', 'Traceback (most recent call last):', '  File "x", line 1, in f', 'panic: ', 'goroutine 1 [running]:', 'java.lang.X: ', '$$Lambda$', '(', ')', '\n', ':', '$', '/', '@ff00ff', 'Exception in thread "', '\uFFFD'];
+  const samples = Object.values(KINDS).map((make) => make(V1));
+  for (let i = 0; i < 3000; i++) {
+    let text: string;
+    if (i % 2 === 0) {
+      text = Array.from({ length: 1 + rand(40) }, () => pieces[rand(pieces.length)]).join('');
+    } else {
+      const s = samples[rand(samples.length)] as string;
+      const cut = rand(s.length);
+      text = s.slice(0, cut) + (pieces[rand(pieces.length)] as string) + s.slice(cut + rand(50));
+    }
+    const t = parseTrace(text);
+    if (t !== null) assert.match(t.fingerprint, /^[0-9a-f]{16}$/);
+  }
+});
