@@ -148,6 +148,7 @@ export class Agent {
       this.#contributions.readiness.push(() => shipping.readiness());
       this.#reloadTargets.push({ name: 'log shipping', sections: ['outputs', 'logs'], apply: (next) => shipping.reconfigure(next) });
       this.#stateFiles.push(() => shipping.stateFile());
+      if (shipping.exceptionsStateFile) this.#stateFiles.push(shipping.exceptionsStateFile);
 
       // Container and host metrics: /metrics series, per-container stats, Zabbix endpoints.
       const containerMetrics = new MetricsCollector({

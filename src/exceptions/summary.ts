@@ -13,8 +13,8 @@
  *   MAX_SOURCES files or containers it came from, and 144 ten-minute buckets (24 h) for counts in a
  *   window (`since`).
  *
- * Worst case memory ≈ (maxApps + 1) × topPerApp × (sampleBytes + ~2 KiB). Not kept across restarts:
- * after one, every fingerprint is new again (docs/exceptions.md).
+ * Worst case memory ≈ (maxApps + 1) × topPerApp × (sampleBytes + ~2 KiB). Kept across restarts
+ * through `document()` / `restore()` (store.ts writes it to the state directory).
  */
 import type { ParsedTrace, TraceLanguage } from './trace.ts';
 
@@ -88,9 +88,17 @@ export interface RecordResult {
   isNew: boolean;
 }
 
+/** What is saved across restarts: the tables as they are (ten-minute counts as [slot, count] pairs). */
+export interface SummaryDocument {
+  version: 1;
+  apps: { app: string; total: number; newFingerprints: number; lastNewAt: number; evictions: number; entries: (Omit<Entry, 'counts' | 'slots'> & { slots: [number, number][] })[] }[];
+}
+
 export class ExceptionSummary {
   readonly #bounds: SummaryBounds;
   readonly #apps = new Map<string, AppTable>();
+  /** Bumped on every change (the store saves when it moved). */
+  changes = 0;
 
   constructor(bounds: SummaryBounds) {
     this.#bounds = bounds;
@@ -108,6 +116,7 @@ export class ExceptionSummary {
   }
 
   record(appName: string, source: string, trace: ParsedTrace, now: number): RecordResult {
+    this.changes++;
     const app = this.foldApp(appName);
     let table = this.#apps.get(app);
     if (table === undefined) {
@@ -190,10 +199,66 @@ export class ExceptionSummary {
     return out.sort((a, b) => (a.app < b.app ? -1 : a.app > b.app ? 1 : 0));
   }
 
+  /** @internal For summaryDocument. */
+  tables(): [string, AppTable][] {
+    return [...this.#apps];
+  }
+
+  /** @internal For restoreSummary: an app's table as saved. */
+  adopt(app: string, table: AppTable): void {
+    this.#apps.set(app, table);
+  }
+
   /** Per app: totals and the time of the latest new fingerprint (Zabbix). */
   totals(): { app: string; total: number; fingerprints: number; newFingerprints: number; lastNewAt: number }[] {
     return [...this.#apps].map(([app, t]) => ({ app, total: t.total, fingerprints: t.entries.size, newFingerprints: t.newFingerprints, lastNewAt: t.lastNewAt }));
   }
+}
+
+/** The tables as a JSON-able document. */
+export function summaryDocument(s: ExceptionSummary): SummaryDocument {
+  return { version: 1, apps: s.tables().map(([app, t]) => ({ app, total: t.total, newFingerprints: t.newFingerprints, lastNewAt: t.lastNewAt, evictions: t.evictions, entries: [...t.entries.values()].map(entryDocument) })) };
+}
+
+function entryDocument(e: Entry): SummaryDocument['apps'][number]['entries'][number] {
+  const { counts, slots, ...rest } = e;
+  const pairs: [number, number][] = [];
+  for (let i = 0; i < BUCKETS; i++) if ((counts[i] as number) > 0) pairs.push([slots[i] as number, counts[i] as number]);
+  return { ...rest, sources: [...rest.sources], slots: pairs };
+}
+
+const num = (v: unknown): v is number => typeof v === 'number' && Number.isSafeInteger(v) && v >= 0;
+const str = (v: unknown): v is string => typeof v === 'string';
+
+/**
+ * Fills an empty summary from a saved document, within its bounds (a smaller max_apps or
+ * top_per_app keeps the first apps and the most frequent fingerprints). Malformed parts are
+ * skipped; returns how many fingerprints were restored.
+ */
+export function restoreSummary(s: ExceptionSummary, doc: unknown): number {
+  const apps = (doc as Partial<SummaryDocument> | null)?.apps;
+  if ((doc as Partial<SummaryDocument> | null)?.version !== 1 || !Array.isArray(apps)) throw new Error('not an exception summary (version 1)');
+  let restored = 0;
+  for (const a of apps.slice(0, s.bounds.maxApps + 1)) {
+    if (!str(a?.app) || s.foldApp(a.app) !== a.app || !num(a.total) || !num(a.newFingerprints) || !num(a.lastNewAt) || !num(a.evictions) || !Array.isArray(a.entries)) continue;
+    const entries = new Map<string, Entry>();
+    const valid = a.entries.filter((e) => str(e?.fingerprint) && ['java', 'python', 'go'].includes(e.language) && str(e.type) && str(e.message) && str(e.rootType) && str(e.rootMessage)
+      && num(e.count) && num(e.countError) && num(e.firstSeen) && num(e.lastSeen) && str(e.sample) && Array.isArray(e.sources) && e.sources.every(str) && Array.isArray(e.slots));
+    for (const e of valid.sort((x, y) => y.count - x.count).slice(0, s.bounds.topPerApp)) {
+      const counts = new Uint32Array(BUCKETS);
+      const slots = new Uint32Array(BUCKETS);
+      for (const pair of e.slots) {
+        if (!Array.isArray(pair) || !num(pair[0]) || !num(pair[1])) continue;
+        slots[pair[0] % BUCKETS] = pair[0];
+        counts[pair[0] % BUCKETS] = pair[1];
+      }
+      const { slots: _pairs, ...rest } = e;
+      entries.set(e.fingerprint, { ...rest, sources: rest.sources.slice(-MAX_SOURCES), sample: cut(rest.sample, s.bounds.sampleBytes), counts, slots });
+      restored++;
+    }
+    s.adopt(a.app, { entries, total: a.total, newFingerprints: a.newFingerprints, lastNewAt: a.lastNewAt, evictions: a.evictions });
+  }
+  return restored;
 }
 
 function smallest(entries: Map<string, Entry>): Entry {

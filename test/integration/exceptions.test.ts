@@ -7,7 +7,7 @@
  * fingerprints with the counts written; the metric and the Zabbix discovery agree.
  */
 import assert from 'node:assert/strict';
-import { writeFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, it } from 'node:test';
 import { assertBuilt } from '../helpers/agent-process.ts';
@@ -145,6 +145,20 @@ void describe('stack traces: typed, fingerprinted and counted at the edge', () =
     assert.equal(zabbix.apps[0]?.total, 1000);
     assert.equal(zabbix.apps[0]?.fingerprints, 5);
     assert.ok((zabbix.apps[0]?.lastNewAt ?? 0) > 1_700_000_000);
+    assert.equal(await agent.stop(), 0);
+
+    // a restart keeps the summary (state_dir/exceptions.json): same counts, nothing new — and
+    // they are not the file read again (the offsets were saved: nothing more arrives)
+    await agent.agent.dispose();
+    const shipped = docs().length;
+    assert.ok(JSON.parse(await readFile(join(setup.state, 'exceptions.json'), 'utf8')));
+    agent = await startLogsAgent(setup, receiver.address);
+    await waitFor('the file followed again, at its end', async () => (await agent!.get<{ files: unknown[] }>('/v1/logs')).files.length === 1 && (await allAcknowledged(agent!)), 30_000, 100);
+    assert.equal(docs().length, shipped, 'nothing read twice');
+    const host = await agent.get<{ stateFiles: { file: string; ok: boolean }[] }>('/v1/host');
+    assert.ok(host.stateFiles.some((f) => f.file === 'exceptions.json' && f.ok), JSON.stringify(host.stateFiles));
+    const after = await agent.get<Summary>('/v1/exceptions');
+    assert.deepEqual(after.apps.map((a) => [a.app, a.total, a.newFingerprints, a.fingerprints.map((f) => f.count)]), [['shop', 1000, 5, [320, 250, 200, 140, 90]]]);
     assert.equal(await agent.stop(), 0);
   });
 

@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { sinceParam } from '../../../src/exceptions/routes.ts';
-import { BUCKET_MS, ExceptionSummary, OTHER_APP } from '../../../src/exceptions/summary.ts';
+import { BUCKET_MS, ExceptionSummary, OTHER_APP, restoreSummary, summaryDocument } from '../../../src/exceptions/summary.ts';
 import type { ParsedTrace } from '../../../src/exceptions/trace.ts';
 
 const T0 = Date.parse('2026-11-22T10:00:00Z');
@@ -95,4 +95,23 @@ test('since: unix milliseconds or a duration back from now; anything else is a 4
   for (const bad of ['since=yesterday', 'since=-5', 'since=1&since=2', 'since=']) {
     assert.throws(() => sinceParam(q(bad), T0), /since/, bad);
   }
+});
+
+test('a saved summary restores as it was (counts, windows, new-fingerprint state), within smaller bounds, and refuses garbage', () => {
+  const s = new ExceptionSummary({ maxApps: 3, topPerApp: 4, sampleBytes: 4096 });
+  for (let i = 0; i < 10; i++) s.record(i % 2 ? 'a' : 'b', `/f${i}`, trace(`f${i % 3}`), T0 + i * BUCKET_MS);
+  const doc = JSON.parse(JSON.stringify(summaryDocument(s))) as unknown;
+  const now = T0 + 12 * BUCKET_MS;
+  const back = new ExceptionSummary({ maxApps: 3, topPerApp: 4, sampleBytes: 4096 });
+  assert.equal(restoreSummary(back, doc), 6);
+  assert.deepEqual(back.view({ since: T0 + 5 * BUCKET_MS, now }), s.view({ since: T0 + 5 * BUCKET_MS, now }));
+  assert.equal(back.record('a', '/f', trace('f1'), now).isNew, false, 'a fingerprint seen before the restart is not new');
+  const small = new ExceptionSummary({ maxApps: 1, topPerApp: 1, sampleBytes: 4096 });
+  restoreSummary(small, doc);
+  assert.ok(small.view().every((a) => a.fingerprints.length === 1));
+  for (const bad of [null, {}, { version: 2, apps: [] }, { version: 1, apps: 'x' }, 'text']) {
+    assert.throws(() => restoreSummary(new ExceptionSummary({ maxApps: 3, topPerApp: 4, sampleBytes: 4096 }), bad), /version 1/);
+  }
+  const partly = new ExceptionSummary({ maxApps: 3, topPerApp: 4, sampleBytes: 4096 });
+  assert.equal(restoreSummary(partly, { version: 1, apps: [{ app: 'a', total: 1, newFingerprints: 1, lastNewAt: T0, evictions: 0, entries: [{ fingerprint: 'x', count: -1 }] }, { app: 5 }] }), 0, 'malformed entries are skipped');
 });
