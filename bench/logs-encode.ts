@@ -3,11 +3,15 @@
 // Generates realistic ~200-byte lines in memory (a few % Java stack traces, some lines needing
 // JSON escapes, some UTF-8 text, a few invalid bytes), runs each stage cumulatively, and prints
 // MiB/s (input bytes), lines/s, CPU µs per line and peak RSS. Not a test: asserts nothing.
+// The last stage adds what logs.exceptions does (src/exceptions): joined events parsed for a
+// stack trace, fingerprinted, counted, error.* appended — as src/logs/file-events.ts calls it.
 //
-//   node bench/logs-encode.ts [--mib 200] [--rounds 3] [--json]   (--json: every ordinary line is a
-//                                                               JSON object, so every line needs escapes)
+//   node bench/logs-encode.ts [--mib 200] [--rounds 3] [--json] [--traces 2]
+//     --json: every ordinary line is a JSON object, so every line needs escapes
+//     --traces: stack traces per 1000 events (default 2: ~6% of lines are trace lines; 0 = none)
 //   node --cpu-prof --cpu-prof-dir=/tmp/prof bench/logs-encode.ts --mib 100 --rounds 1
 import { parseArgs } from 'node:util';
+import { ExceptionInspector } from '../src/exceptions/inspector.ts';
 import { EventEncoder } from '../src/logs/event-encoder.ts';
 import { FILENAME_UNPARSED_TAG, labelsForLogFile, parseLogFileName } from '../src/logs/filename.ts';
 import { LineSplitter } from '../src/logs/line-splitter.ts';
@@ -15,12 +19,13 @@ import { MultilineJoiner } from '../src/logs/multiline.ts';
 import type { JoinedEvent } from '../src/logs/multiline.ts';
 import { seededRandom } from '../test/helpers/seeded-random.ts';
 
-const { values } = parseArgs({ options: { mib: { type: 'string', default: '200' }, rounds: { type: 'string', default: '3' }, json: { type: 'boolean', default: false } } });
+const { values } = parseArgs({ options: { mib: { type: 'string', default: '200' }, rounds: { type: 'string', default: '3' }, json: { type: 'boolean', default: false }, traces: { type: 'string', default: '2' } } });
+const TRACES_PER_MILLE = Number(values.traces);
 const JSON_LINES = values.json;
 const TARGET_BYTES = Number(values.mib) * 1024 * 1024;
 const ROUNDS = Number(values.rounds);
 const CHUNK = 1024 * 1024;
-const JAVA = '^(\\s+at |\\s+\\.\\.\\. \\d+ more|Caused by:)';
+const JAVA = '^(\\s+at |\\s+\\.\\.\\. \\d+ more|\\s*Caused by:|\\s+Suppressed:)'; // the default logs.multiline.pattern
 /** Encoded events kept alive, as a pipeline queue would hold them until acknowledged. */
 const RETAINED = 8192;
 
@@ -77,7 +82,7 @@ function generate(): { data: Buffer; lines: number; traces: number } {
     lines++;
   };
   for (let i = 0; bytes < TARGET_BYTES; i++) {
-    if (rand(1000) < 2) {
+    if (rand(1000) < TRACES_PER_MILLE) {
       // 0.2% of events are a stack trace of 18-43 lines: ~6% of all lines are trace lines.
       for (const l of stackTrace(i)) put(l);
       traces++;
@@ -94,7 +99,7 @@ function generate(): { data: Buffer; lines: number; traces: number } {
 }
 
 // ---- stages -----------------------------------------------------------------------------
-type Stage = 'split' | 'split+join' | 'split+join+encode' | 'split+encode (multiline off)';
+type Stage = 'split' | 'split+join' | 'split+join+encode' | 'split+encode (multiline off)' | 'split+join+encode+exceptions';
 
 interface Result {
   stage: Stage;
@@ -120,6 +125,8 @@ function runStage(stage: Stage, data: Buffer): Result {
     container: { id: 'a1b2c3d4e5f6'.repeat(5) + 'abcd', name: 'aether-1', imageName: 'registry.local/aether:8', imageTag: '8', labels: { 'com.example.team': 'pay' } },
     tags: parsed.ok ? [] : [FILENAME_UNPARSED_TAG],
   });
+  const exceptions =
+    stage === 'split+join+encode+exceptions' ? new ExceptionInspector({ config: { enabled: true, fingerprint_frames: 5, max_apps: 50, top_per_app: 20, sample_bytes: 4096 } }) : undefined;
   const retained = new Array<Buffer>(RETAINED);
   let lines = 0;
   let events = 0;
@@ -129,7 +136,8 @@ function runStage(stage: Stage, data: Buffer): Result {
   const onEvent = (e: JoinedEvent): void => {
     events++;
     if (stage === 'split+join') return;
-    const out = encoder.encodeLine(prefix, e.buf, e.start, now, e.flags, e.from, e.to);
+    const extra = e.lines > 1 && exceptions !== undefined ? exceptions.inspect('aether', path, e.buf, e.from, e.to, now) : null;
+    const out = encoder.encodeLine(prefix, e.buf, e.start, now, e.flags, e.from, e.to, extra);
     outBytes += out.length;
     retained[events % RETAINED] = out;
   };
@@ -164,11 +172,11 @@ const mib = data.length / 1024 / 1024;
 console.log(`data: ${mib.toFixed(1)} MiB, ${lines} lines (avg ${(data.length / lines).toFixed(0)} B), ${traces} stack traces; generated in ${((performance.now() - g0) / 1000).toFixed(1)} s`);
 console.log(`node ${process.version}, ${ROUNDS} rounds per stage, best round shown (CPU = user+sys of this process)\n`);
 
-const stages: Stage[] = ['split', 'split+join', 'split+join+encode', 'split+encode (multiline off)'];
+const stages: Stage[] = ['split', 'split+join', 'split+join+encode', 'split+encode (multiline off)', 'split+join+encode+exceptions'];
 const pad = (s: string, w: number): string => s.padEnd(w);
 const rssBase = process.memoryUsage.rss();
 console.log(`RSS before the runs: ${(rssBase / 1024 / 1024).toFixed(0)} MiB (the input is in memory)\n`);
-console.log(`${pad('stage', 30)} ${pad('MiB/s', 8)} ${pad('lines/s', 11)} ${pad('events', 9)} ${pad('CPU µs/line', 12)} ${pad('out MiB', 8)} RSS peak MiB`);
+console.log(`${pad('stage', 32)} ${pad('MiB/s', 8)} ${pad('lines/s', 11)} ${pad('events', 9)} ${pad('CPU µs/line', 12)} ${pad('out MiB', 8)} RSS peak MiB`);
 for (const stage of stages) {
   let best: Result | undefined;
   for (let r = 0; r < ROUNDS; r++) {
@@ -177,7 +185,7 @@ for (const stage of stages) {
   }
   const b = best as Result;
   console.log(
-    `${pad(stage, 30)} ${pad((mib / (b.cpuMs / 1000)).toFixed(0), 8)} ${pad(Math.round(b.lines / (b.cpuMs / 1000)).toLocaleString('en'), 11)} ${pad(String(b.events), 9)} ${pad(((b.cpuMs * 1000) / b.lines).toFixed(3), 12)} ${pad((b.outBytes / 1024 / 1024).toFixed(0), 8)} ${(b.rssPeak / 1024 / 1024).toFixed(0)}`,
+    `${pad(stage, 32)} ${pad((mib / (b.cpuMs / 1000)).toFixed(0), 8)} ${pad(Math.round(b.lines / (b.cpuMs / 1000)).toLocaleString('en'), 11)} ${pad(String(b.events), 9)} ${pad(((b.cpuMs * 1000) / b.lines).toFixed(3), 12)} ${pad((b.outBytes / 1024 / 1024).toFixed(0), 8)} ${(b.rssPeak / 1024 / 1024).toFixed(0)}`,
   );
 }
 const ru = process.resourceUsage();

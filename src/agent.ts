@@ -30,6 +30,7 @@ import { HealthMonitor } from './health/health-monitor.ts';
 import { healthRoutes } from './health/health-routes.ts';
 import { HostStatusReporter } from './host/host-status.ts';
 import { LogShipping } from './logs/log-shipping.ts';
+import { exceptionRoutes } from './exceptions/routes.ts';
 import { AgentMetrics } from './metrics/agent-metrics.ts';
 import { LogMetrics } from './metrics/log-metrics.ts';
 import { MetricsCollector } from './metrics/metrics-collector.ts';
@@ -147,9 +148,11 @@ export class Agent {
       this.#disposers.push('log shipping', () => shipping.stop(LOG_DRAIN_MS));
       this.#shipping = shipping;
       this.#contributions.routes.push({ method: 'GET', pattern: '/v1/logs', handler: () => ({ json: { ...shipping.status(), files: shipping.files() } }) });
+      this.#contributions.routes.push(...exceptionRoutes(() => shipping.exceptions?.summary ?? null));
       this.#contributions.readiness.push(() => shipping.readiness());
       this.#reloadTargets.push({ name: 'log shipping', sections: ['outputs', 'logs'], apply: (next) => shipping.reconfigure(next) });
       this.#stateFiles.push(() => shipping.stateFile());
+      if (shipping.exceptionsStateFile) this.#stateFiles.push(shipping.exceptionsStateFile);
 
       // Container and host metrics: /metrics series, per-container stats, Zabbix endpoints.
       const containerMetrics = new MetricsCollector({

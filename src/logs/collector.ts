@@ -20,7 +20,7 @@ import type { DiscoveredFile, FsPath } from './discovery.ts';
 import type { EventEncoder } from './event-encoder.ts';
 import { OpenFileBudget } from './file-budget.ts';
 import { FileEventWriter } from './file-events.ts';
-import type { FileEventMetrics } from './file-events.ts';
+import type { FileEventMetrics, FileEventWriterOptions } from './file-events.ts';
 import { parseLogFileName } from './filename.ts';
 import { ReadPumps } from './read-pumps.ts';
 import { identityKey, resumePoint, sameContent } from './identity.ts';
@@ -36,7 +36,7 @@ export interface LogCollectorMetrics extends FileEventMetrics {
   offsetsExpired(n: number): void;
 }
 
-export interface LogCollectorOptions {
+export interface LogCollectorOptions extends Pick<FileEventWriterOptions, 'exceptions'> {
   roots: readonly string[];
   include: readonly string[];
   exclude: readonly string[];
@@ -76,7 +76,7 @@ export class LogCollector {
       queue: options.queue,
       encoder: options.encoder,
       inventory: options.inventory,
-      ...(options.metrics ? { metrics: options.metrics } : {}),
+      ...(options.metrics ? { metrics: options.metrics } : {}), ...(options.exceptions ? { exceptions: options.exceptions } : {}),
       stopped: () => this.#stopped,
     });
     this.#deleted = new DeletedFiles({

@@ -8,6 +8,7 @@ import type { Infer } from '../config/schema-dsl.ts';
 import { bool, duration, int, list, obj, oneOf, requiredStr, size, str } from '../config/schema-dsl.ts';
 import { DAY, HOUR, TEN_MINUTES, WEEK } from '../config/units.ts';
 import { requiredPath } from '../config/values.ts';
+import { exceptionsConfig } from '../exceptions/config.ts';
 
 /** The continuation pattern runs on every line (up to max_line_bytes long): valid and free of catastrophic backtracking. */
 function multilinePattern(s: string): string | undefined {
@@ -30,12 +31,13 @@ export const logsConfig = obj('Log collection from the conventional directory (d
   max_line_bytes: size('Longer lines are truncated and tagged.', '1MiB', 1024),
   rescan_interval: duration('Periodic directory rescan, a safety net for missed watch events.', '10s', 100, HOUR),
   multiline: obj('Joining continuation lines (Java stack traces) into one event.', {
-    pattern: str('Regular expression of a continuation line ("" = no multiline joining).', '^(\\s+at |\\s+\\.\\.\\. \\d+ more|Caused by:)', multilinePattern),
+    pattern: str('Regular expression of a continuation line ("" = no multiline joining).', '^(\\s+at |\\s+\\.\\.\\. \\d+ more|\\s*Caused by:|\\s+Suppressed:)', multilinePattern),
     negate: bool('Lines NOT matching the pattern are continuations.', false),
     match: oneOf('Continuations join the event before (after) or after (before) them.', ['after', 'before'], 'after'),
     max_lines: int('Lines per joined event; the rest is dropped and flagged.', 500, 1, 100_000),
     timeout: duration('Flush a pending multiline event after this long.', '5s', 10, TEN_MINUTES),
   }),
+  exceptions: exceptionsConfig,
   stall_warning: duration('Warn when shipping has made no progress for this long while events wait.', '60s', 1000, DAY),
   lag_warning: size('Warn when a file is this far behind (bytes not yet acknowledged by Logstash).', '256MiB', 1),
   release_deleted_after: duration('A deleted file still held open (output down) is released after this long; its unread bytes are counted as lost.', '30m', 1000, WEEK),

@@ -119,8 +119,9 @@ export class EventEncoder {
   /**
    * One line's event: a JSON object as UTF-8, no newline, valid whatever the bytes of `message[from, to)`.
    * The result is a slice of a shared slab: do not modify it (it may be kept as long as needed).
+   * `extra`: JSON members written after `message` (`,"error":{…}` of a stack trace), or null.
    */
-  encodeLine(prefix: EncodedPrefix, message: Buffer, offset: number, timestampMs: number, flags: readonly string[], from = 0, to = message.length): Buffer {
+  encodeLine(prefix: EncodedPrefix, message: Buffer, offset: number, timestampMs: number, flags: readonly string[], from = 0, to = message.length, extra: Buffer | null = null): Buffer {
     if (prefix.generation !== this.#generation) {
       prefix.bytes = this.#prefixBytes(prefix.fields);
       prefix.generation = this.#generation;
@@ -129,7 +130,7 @@ export class EventEncoder {
     const flagBytes = flags.length === 0 ? null : this.#flagsJson(flags);
     const plain = scanPlain(message, from, to);
     const bodyMax = plain ? to - from : maxEscapedLength(to - from);
-    const worst = OPEN.length + head.length + (flagBytes === null ? 0 : LOG_FLAGS_OPEN.length + flagBytes.length) + MESSAGE_OPEN.length + bodyMax + FIXED_EXTRA;
+    const worst = OPEN.length + head.length + (flagBytes === null ? 0 : LOG_FLAGS_OPEN.length + flagBytes.length) + MESSAGE_OPEN.length + bodyMax + FIXED_EXTRA + (extra === null ? 0 : extra.length);
 
     let out: Buffer;
     let start: number;
@@ -163,6 +164,10 @@ export class EventEncoder {
       p = writeEscaped(message, out, p, from, to);
     }
     out[p++] = 0x22; // "
+    if (extra !== null) {
+      out.set(extra, p);
+      p += extra.length;
+    }
     out[p++] = 0x7d; // }
 
     if (out === this.#slab.buf) {

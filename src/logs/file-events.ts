@@ -5,6 +5,7 @@
  * that wait is the backpressure that pauses reading.
  */
 import type { ContainerInventory } from '../docker/inventory.ts';
+import type { ExceptionInspector } from '../exceptions/inspector.ts';
 import type { EventQueue } from '../pipeline/event-queue.ts';
 import type { EncodedPrefix, EventEncoder } from './event-encoder.ts';
 import { FILENAME_UNPARSED_TAG, labelsForLogFile } from './filename.ts';
@@ -22,6 +23,8 @@ export interface FileEventWriterOptions {
   encoder: EventEncoder;
   inventory: ContainerInventory;
   metrics?: FileEventMetrics;
+  /** Stack traces in joined events (logs.exceptions); absent = off. */
+  exceptions?: ExceptionInspector;
   /** True once the collector stops: a wait for queue space gives up. */
   stopped(): boolean;
 }
@@ -60,11 +63,14 @@ export class FileEventWriter {
     const encoded: Buffer[] = [];
     const ends: number[] = [];
     const prefix = this.#prefixFor(file);
+    const exceptions = this.#o.exceptions;
     const emit = (ev: JoinedEvent): void => {
       // Blank lines reach the joiner (they can belong to a multiline event) but are no event alone.
       if (ev.to === ev.from) return;
       if (ev.flags.includes('truncated')) this.#o.metrics?.truncatedLine();
-      encoded.push(this.#o.encoder.encodeLine(prefix, ev.buf, ev.start, now, ev.flags, ev.from, ev.to));
+      // Only an event joined from several lines can carry a stack trace: one comparison for the rest.
+      const extra = ev.lines > 1 && exceptions !== undefined ? exceptions.inspect(appOf(file), file.path, ev.buf, ev.from, ev.to, now) : null;
+      encoded.push(this.#o.encoder.encodeLine(prefix, ev.buf, ev.start, now, ev.flags, ev.from, ev.to, extra));
       ends.push(ev.end);
     };
     return { emit, encoded, ends };
@@ -108,4 +114,9 @@ export class FileEventWriter {
     }
     return file.prefix;
   }
+}
+
+/** The application a file's exceptions are counted under: its name's `app`, else its container, else `unknown`. */
+export function appOf(file: TrackedFile): string {
+  return file.meta?.app ?? file.container?.record?.name ?? 'unknown';
 }

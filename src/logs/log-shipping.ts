@@ -13,6 +13,8 @@ import type { RecentEvents } from '../docker/recent-events.ts';
 import type { StateFileMetrics, StateFileStatus } from '../core/state-file.ts';
 import type { ContainerInventory } from '../docker/inventory.ts';
 import type { RecordedEvent } from '../docker/types.ts';
+import { ExceptionInspector } from '../exceptions/inspector.ts';
+import { ExceptionStore } from '../exceptions/store.ts';
 import { createOutput } from '../outputs/index.ts';
 import type { Output } from '../outputs/types.ts';
 import { EventQueue } from '../pipeline/event-queue.ts';
@@ -45,7 +47,10 @@ export interface LogShippingOptions {
 }
 
 /** What log shipping reports as it works: the collector's and the pipeline's counters. */
-export interface LogShippingMetrics extends LogCollectorMetrics, PipelineMetrics {}
+export interface LogShippingMetrics extends LogCollectorMetrics, PipelineMetrics {
+  /** A stack trace found in a log event of `app` (a name, or `other` past logs.exceptions.max_apps). */
+  exceptionSeen(app: string): void;
+}
 
 /** Gauges read at scrape time. */
 export interface LogGaugeSnapshot {
@@ -68,6 +73,9 @@ export class LogShipping {
   readonly #pipeline: Pipeline;
   readonly #collector: LogCollector;
   readonly #encoder: EventEncoder;
+  /** Stack traces in joined events; null when logs.exceptions.enabled is false. */
+  readonly exceptions: ExceptionInspector | null;
+  readonly #exceptionStore: ExceptionStore | null;
   readonly #metrics: LogShippingMetrics;
   readonly #backlog: RecordedEvent[] = [];
   #unsubscribe: (() => void) | undefined;
@@ -98,6 +106,8 @@ export class LogShipping {
       release: (event) => this.#encoder.release(event),
     });
     this.#encoder = new EventEncoder({ hostName: os.hostname(), hostIps: hostIps(), agentVersion: options.version });
+    this.exceptions = logs.exceptions.enabled ? new ExceptionInspector({ config: logs.exceptions, counted: (app) => this.#metrics.exceptionSeen(app) }) : null;
+    this.#exceptionStore = this.exceptions && new ExceptionStore({ stateDir: config.state_dir, summary: this.exceptions.summary, logger, ...(options.stateMetrics ? { metrics: options.stateMetrics } : {}) });
     this.#collector = new LogCollector({
       roots: logs.roots,
       include: logs.include,
@@ -124,12 +134,15 @@ export class LogShipping {
       inventory: options.inventory,
       logger,
       metrics: this.#metrics,
+      ...(this.exceptions ? { exceptions: this.exceptions } : {}),
     });
   }
 
   async start(): Promise<void> {
     const loaded = await this.#offsets.load();
     this.#o.logger.info({ files: loaded.files, registry: this.#offsets.path }, 'log offsets loaded');
+    const restored = await this.#exceptionStore?.load();
+    if (restored) this.#o.logger.info({ fingerprints: restored }, 'exception summary loaded');
     for (const o of this.#outputs) o.start();
     this.#pipeline.start();
     this.#unsubscribe = this.#o.events.subscribe((e) => this.#onRecord(e));
@@ -151,6 +164,7 @@ export class LogShipping {
       const drained = await this.#pipeline.drain(connected ? timeoutMs : 0);
       if (!drained) this.#o.logger.warn({ queued: this.#queue.length }, 'stopped before every event was acknowledged; they will be read again after the restart');
       await this.#offsets.flush();
+      await this.#exceptionStore?.save(Date.now(), true);
       await Promise.all(this.#outputs.map((o) => o.close()));
     })();
     return this.#stopping;
@@ -184,6 +198,12 @@ export class LogShipping {
 
   files(): LogFileView[] {
     return this.#collector.files();
+  }
+
+  /** The saved exception summary's write state; null when logs.exceptions is off. */
+  get exceptionsStateFile(): (() => StateFileStatus) | null {
+    const store = this.#exceptionStore;
+    return store && (() => store.status());
   }
 
   /** The offsets file's write state (a full disk shows here). */
@@ -248,6 +268,7 @@ export class LogShipping {
     while (this.#backlog.length > 0 && this.#pushRecord(this.#backlog[0] as RecordedEvent)) this.#backlog.shift();
     void this.#offsets.flush(); // a failure is counted and logged by the state file; the next tick retries
     const now = Date.now();
+    void this.#exceptionStore?.save(now); // like the offsets: a failed write is counted and logged, the next tick retries
     const waiting = this.#queue.length > 0 || this.#pipeline.inFlightBatches > 0;
     if (!waiting) this.#waitingSince = undefined;
     else this.#waitingSince ??= now;

@@ -28,6 +28,7 @@ export class LogMetrics implements LogShippingMetrics {
   readonly #fileEvents: Counter<'event'>;
   readonly #lost: Counter;
   readonly #expired: Counter;
+  readonly #exceptions: Counter<'app'>;
 
   constructor(registry: Registry, snapshot: () => LogGaugeSnapshot) {
     const registers = [registry];
@@ -43,6 +44,7 @@ export class LogMetrics implements LogShippingMetrics {
     this.#truncated = new Counter({ name: 'dockhand_log_lines_truncated_total', help: 'Events cut at logs.max_line_bytes.', registers });
     this.#fileEvents = new Counter({ name: 'dockhand_log_file_events_total', help: 'Files opened, closed, truncated, rotated, deleted, released.', labelNames: ['event'], registers });
     this.#lost = new Counter({ name: 'dockhand_log_bytes_lost_total', help: 'Unread bytes of deleted files released while held open too long.', registers });
+    this.#exceptions = new Counter({ name: 'dockhand_log_exceptions_total', help: 'Stack traces found in log events, by application (at most logs.exceptions.max_apps names, the rest "other").', labelNames: ['app'], registers });
     this.#expired = new Counter({ name: 'dockhand_log_offsets_expired_total', help: 'Saved offsets dropped from the registry because their file no longer exists.', registers });
 
     const gauge = (name: string, help: string, read: (s: LogGaugeSnapshot) => number): void => {
@@ -73,6 +75,10 @@ export class LogMetrics implements LogShippingMetrics {
         for (const [path, lag] of snapshot().lags) this.set({ path }, lag);
       },
     });
+  }
+
+  exceptionSeen(app: string): void {
+    this.#exceptions.inc({ app });
   }
 
   linesRead(n: number, bytes: number): void {

@@ -80,7 +80,8 @@ void describe('the OpenAPI document against the agent\'s real answers', { timeou
     cleanups.push(() => rm(dir, { recursive: true, force: true }), () => removeAllContainers(host));
     await writeFile(join(dir, 'token'), `${TOKEN}\n`, { mode: 0o600 });
     await mkdir(join(dir, 'logs'));
-    await writeFile(join(dir, 'logs', 'weberror_aether_nor_8_778283_20150819.log'), 'one\ntwo\n');
+    // a stack trace, so /v1/exceptions answers with a fingerprint (the line after it ends the event)
+    await writeFile(join(dir, 'logs', 'weberror_aether_nor_8_778283_20150819.log'), 'one\ntwo\njava.lang.IllegalStateException: boom\n\tat com.example.A.b(A.java:1)\nthree\n');
     await writeFile(join(dir, 'logs', 'not-the-convention.log'), 'three\n');
     const receiver = await JsonLinesReceiver.start();
     cleanups.push(() => receiver.close());
@@ -126,7 +127,8 @@ health:
       const byName = new Map(probes.probes.map((p) => [p.containerName, p]));
       const zabbix = await call(a, 'GET', `/v1/zabbix/containers/${NAMES.removed}`, auth);
       const logs = JSON.parse((await call(a, 'GET', '/v1/logs', auth)).body) as { lastAckAt: string | null };
-      return ready.status === 200 && byName.get(NAMES.web)?.status === 'healthy' && byName.get(NAMES.failing)?.restart?.lastOutcome && byName.get(NAMES.exited)?.status === 'stopped'
+      const exceptions = JSON.parse((await call(a, 'GET', '/v1/exceptions', auth)).body) as { apps: unknown[] };
+      return exceptions.apps.length === 1 && ready.status === 200 && byName.get(NAMES.web)?.status === 'healthy' && byName.get(NAMES.failing)?.restart?.lastOutcome && byName.get(NAMES.exited)?.status === 'stopped'
         && byName.get(NAMES.bad)?.status === 'error' && zabbix.status === 200 && logs.lastAckAt !== null;
     }, 60_000, 250);
 
@@ -198,6 +200,8 @@ outputs:
       ['GET', '/v1/events?since=yesterday', 400],
       ['GET', '/v1/events?limit=0', 400],
       ['GET', '/v1/events?since=1&since=2', 400],
+      ['GET', '/v1/exceptions?since=yesterday', 400],
+      ['GET', '/v1/exceptions?app=aether&since=1h&limit=1', 200],
       ['GET', '/v1/probes?status=bogus', 400],
       ['GET', '/v1/audit?severity=bogus', 400],
       ['GET', '/v1/host', 400, { 'content-type': 'application/json' }, '{}'],

@@ -152,7 +152,8 @@ async function prepareAgentSide(dockerHost: string): Promise<AgentSide> {
   await mkdir(join(dir, 'logs'));
   await mkdir(join(dir, 'flag'));
   await writeFile(join(dir, 'token'), `${TOKEN}\n`, { mode: 0o600 });
-  await writeFile(join(dir, 'logs', 'weberror_aether_nor_8_778283_20150819.log'), 'one\ntwo\nthree\n');
+  // with a stack trace: the exceptions discovery finds the app aether
+  await writeFile(join(dir, 'logs', 'weberror_aether_nor_8_778283_20150819.log'), 'one\ntwo\njava.lang.IllegalStateException: boom\n\tat com.example.A.b(A.java:1)\nthree\n');
   // a registry CA valid for two days, for the audit's certificate discovery and its expiry trigger
   const pki = await createPki({ cas: ['zbx-registry-ca'], leaves: [] });
   cleanups.push(() => pki.cleanup());
@@ -273,7 +274,8 @@ void describe('the Zabbix template in a real Zabbix 6.0 server, linked to a host
     const perContainer = (list: ZItem[], name: string): ZItem[] => list.filter((i) => i.flags === '4' && i.key_.startsWith('dockhand.container.') && i.key_.endsWith(`[${name}]`));
     await pollUntil(w, 'containers, the log file and both probes discovered', async () => {
       const all = await items(w);
-      return Object.values(NAMES).every((n) => perContainer(all, n).length > 0) && all.some((i) => i.key_.startsWith('dockhand.log.lag[')) && all.some((i) => i.key_ === `dockhand.probe.ok[${NAMES.probe}]`) && all.some((i) => i.key_ === `dockhand.probe.ok[${NAMES.web}]`);
+      return Object.values(NAMES).every((n) => perContainer(all, n).length > 0) && all.some((i) => i.key_.startsWith('dockhand.log.lag[')) && all.some((i) => i.key_ === `dockhand.probe.ok[${NAMES.probe}]`) && all.some((i) => i.key_ === `dockhand.probe.ok[${NAMES.web}]`)
+        && all.some((i) => i.key_ === 'dockhand.exceptions.last_new[aether]');
     }, /discovery$/);
     await w.zabbix.reloadConfigCache();
     await pollAll(w, 'every HTTP agent item polled');
@@ -286,6 +288,8 @@ void describe('the Zabbix template in a real Zabbix 6.0 server, linked to a host
     assert.equal(new Set(counts).size, 1, `the same items for every container: ${counts.join(', ')}`);
     t.diagnostic(`items discovered per container: ${counts[0]}; items on the host: ${all.length}`);
     assert.ok(all.some((i) => i.key_ === `dockhand.log.lag["${w.dir}/logs/weberror_aether_nor_8_778283_20150819.log"]`));
+    assert.equal(byKey(all, 'dockhand.exceptions.total[aether]').lastvalue, '1', 'the trace in the log file, counted');
+    assert.equal(byKey(all, 'dockhand.exceptions.all').lastvalue, '1');
 
     // what Zabbix stored for each container is what the control plane sees
     const { containers } = await agentGet<{ containers: ContainerRecord[] }>(w, '/v1/containers');

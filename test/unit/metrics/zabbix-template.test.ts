@@ -11,6 +11,8 @@ import { test } from 'node:test';
 import { parse } from 'yaml';
 import { RouteTable, coreRoutes, parseRequestTarget } from '../../../src/api/routes.ts';
 import type { ZabbixEndpoints } from '../../../src/metrics/zabbix.ts';
+import { exceptionRoutes, zabbixExceptions } from '../../../src/exceptions/routes.ts';
+import { ExceptionSummary } from '../../../src/exceptions/summary.ts';
 import { endpoints, freshEndpoints } from './zabbix-fixture.ts';
 import { auditRoutes, zabbixAuditDocument } from '../../../src/audit/audit-routes.ts';
 import { auditSource } from '../audit/audit-fixture.ts';
@@ -29,6 +31,7 @@ interface Item {
   retrieve_mode?: string;
   status_codes?: string;
   lifetime?: string;
+  history?: string;
   headers?: { name: string; value: string }[];
   preprocessing?: Preprocessing[];
   master_item?: { key: string };
@@ -86,7 +89,14 @@ function substitute(s: string, macros: Record<string, string>): string {
 }
 
 const routes = new RouteTable();
-for (const r of [...coreRoutes(), ...endpoints().routes(), ...auditRoutes(auditSource())]) routes.add(r);
+for (const r of [...coreRoutes(), ...endpoints().routes(), ...auditRoutes(auditSource()), ...exceptionRoutes(() => null)]) routes.add(r);
+
+/** The exception summary of an agent that has counted one trace of app `shop` (the exceptions discovery needs a row). */
+function exceptionSummary(): ExceptionSummary {
+  const s = new ExceptionSummary({ maxApps: 5, topPerApp: 5, sampleBytes: 4096 });
+  s.record('shop', '/data/application/logs/app_shop_pro_1_h_20261122.log', { language: 'java', type: 'java.lang.X', message: 'm', stackTrace: 'java.lang.X: m', rootType: 'java.lang.X', rootMessage: 'm', fingerprint: '0123456789abcdef' }, Date.parse('2026-11-22T04:00:00Z'));
+  return s;
+}
 
 function assertServedUrl(item: Item, macros: Record<string, string>): string {
   assert.ok(item.url?.startsWith(BASE), `${item.key}: URL ${item.url} must start with ${BASE}`);
@@ -110,6 +120,7 @@ const AGENTS: readonly [string, () => ZabbixEndpoints][] = [['a busy agent', end
 function documentAt(path: string, z: ZabbixEndpoints): unknown {
   if (path === '/v1/zabbix/agent') return z.agentDocument();
   if (path === '/v1/zabbix/audit') return zabbixAuditDocument(auditSource());
+  if (path === '/v1/zabbix/exceptions') return zabbixExceptions(exceptionSummary());
   const m = /^\/v1\/zabbix\/containers\/(.+)$/.exec(path);
   if (m) return z.containerDocument(m[1] ?? '');
   assert.fail(`no document for ${path}`);
@@ -140,7 +151,7 @@ function checkDependent(item: Item, masters: Map<string, Item>, macros: Record<s
   assert.equal(step?.type, 'JSONPATH', `${item.key}: first step is JSONPATH`);
   const path = substitute(step?.parameters?.[0] ?? '', macros);
   const value = jsonPath(json, path);
-  for (const r of rest) assert.ok(['DISCARD_UNCHANGED_HEARTBEAT', 'DISCARD_UNCHANGED'].includes(r.type), `${item.key}: step ${r.type} is not modelled by this test`);
+  for (const r of rest) assert.ok(['DISCARD_UNCHANGED_HEARTBEAT', 'DISCARD_UNCHANGED', 'CHANGE_PER_SECOND', 'MULTIPLIER'].includes(r.type), `${item.key}: step ${r.type} is not modelled by this test`);
   if (value === undefined && step?.error_handler === 'DISCARD_VALUE') return; // a filter that matches nothing: no value, no error
   assertAccepted(item, path, value);
 }
@@ -182,9 +193,10 @@ test(`discovery rules, ${agent}: served LLD URLs, prototypes resolved with the m
     '/v1/zabbix/probes': () => z.probeDiscovery(),
     '/v1/zabbix/audit/checks': () => auditDiscovery('/v1/zabbix/audit/checks'),
     '/v1/zabbix/audit/certificates': () => auditDiscovery('/v1/zabbix/audit/certificates'),
+    '/v1/zabbix/exceptions': () => zabbixExceptions(exceptionSummary()),
   };
   const templateMasters = new Map(tpl.items.filter((i) => i.type === 'HTTP_AGENT').map((i) => [i.key, i]));
-  assert.deepEqual(tpl.discovery_rules.map((d) => d.key).sort(), ['dockhand.audit.certificates.discovery', 'dockhand.audit.checks.discovery', 'dockhand.containers.discovery', 'dockhand.logs.discovery', 'dockhand.probes.discovery']);
+  assert.deepEqual(tpl.discovery_rules.map((d) => d.key).sort(), ['dockhand.audit.certificates.discovery', 'dockhand.audit.checks.discovery', 'dockhand.containers.discovery', 'dockhand.exceptions.discovery', 'dockhand.logs.discovery', 'dockhand.probes.discovery']);
   for (const rule of tpl.discovery_rules) {
     const path = assertServedUrl(rule, {});
     const rows = lld[path]?.().data ?? [];
@@ -274,4 +286,24 @@ test('a wrong token is a problem of its own: the API status item (HEAD, any stat
   const m = new RegExp(step.parameters?.[0] ?? '').exec('HTTP/1.1 401 Unauthorized\r\ncontent-type: application/json\r\n');
   assert.equal(m?.[1], '401');
   assert.ok(status.triggers?.some((t) => /=401$/.test(t.expression)));
+});
+
+test('exceptions: a discovery of apps with their rate, and a trigger on a new fingerprint that holds for a period', () => {
+  const rule = tpl.discovery_rules.find((d) => d.key === 'dockhand.exceptions.discovery');
+  assert.ok(rule);
+  const rate = rule.item_prototypes?.find((i) => i.key === 'dockhand.exceptions.rate[{#APP}]');
+  assert.deepEqual(rate?.preprocessing?.map((p) => p.type), ['JSONPATH', 'CHANGE_PER_SECOND', 'MULTIPLIER']);
+  assert.equal(rate.value_type, 'FLOAT');
+  const fresh = rule.trigger_prototypes?.find((t) => /New exception fingerprint/.test(t.name));
+  assert.match(fresh?.expression ?? '', /^changecount\(\/dockhand by HTTP\/dockhand\.exceptions\.last_new\[\{#APP\}\],\{\$DOCKHAND\.EXCEPTION\.NEW\.PERIOD\}\)>0$/);
+});
+
+test('every master item without history has a dependent that stores each value (what shows it was polled: a real server showed none for one whose dependents all discard)', () => {
+  const prototypes = tpl.discovery_rules.flatMap((d) => d.item_prototypes ?? []);
+  const items = [...tpl.items, ...prototypes];
+  for (const master of items.filter((i) => i.type === 'HTTP_AGENT' && i.key !== 'dockhand.api.status')) {
+    const dependents = items.filter((d) => d.master_item?.key === master.key);
+    const stores = dependents.filter((d) => !(d.preprocessing ?? []).some((p) => ['DISCARD_UNCHANGED', 'DISCARD_UNCHANGED_HEARTBEAT'].includes(p.type) || p.error_handler === 'DISCARD_VALUE'));
+    assert.ok(master.history !== '0' || stores.length > 0, `${master.key}: no dependent stores every value`);
+  }
 });
