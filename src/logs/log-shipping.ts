@@ -6,6 +6,7 @@
  * an agent event and exposed as a metric ("is there a warning when collection is interrupted?").
  */
 import os from 'node:os';
+import type Docker from 'dockerode';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import type { OutputConfig } from '../outputs/config.ts';
@@ -24,14 +25,19 @@ import type { LogsConfig } from './config.ts';
 import type { LogFileView } from './tracked-file.ts';
 import { EventEncoder } from './event-encoder.ts';
 import { LogFileRegistry } from './registry.ts';
+import { ContainerLogCollector } from './containers/collector.ts';
+import type { ContainerLogsConfig } from './containers/config.ts';
+import type { ContainerLogMetrics, ContainerStreamView } from './containers/container-stream.ts';
 
 /** Docker/agent events wait here when the queue is full; past this they are dropped and counted. */
 const RECORD_BACKLOG = 10_000;
 
 export interface LogShippingOptions {
   /** The configuration's sections this capability uses. */
-  config: { state_dir: string; logs: LogsConfig; outputs: readonly OutputConfig[] };
+  config: { state_dir: string; logs: LogsConfig; outputs: readonly OutputConfig[]; container_logs: ContainerLogsConfig };
   inventory: ContainerInventory;
+  /** The Docker API client: containers' stdout/stderr are read through it (container_logs). */
+  docker?: Docker;
   events: RecentEvents;
   logger: Logger;
   registry: Registry;
@@ -45,7 +51,7 @@ export interface LogShippingOptions {
 }
 
 /** What log shipping reports as it works: the collector's and the pipeline's counters. */
-export interface LogShippingMetrics extends LogCollectorMetrics, PipelineMetrics {}
+export interface LogShippingMetrics extends LogCollectorMetrics, PipelineMetrics, ContainerLogMetrics {}
 
 /** Gauges read at scrape time. */
 export interface LogGaugeSnapshot {
@@ -58,6 +64,8 @@ export interface LogGaugeSnapshot {
   trackedFiles: number;
   watchedDirectories: number;
   lags: Iterable<[string, number]>;
+  containerStreams: number;
+  containerPending: number;
 }
 
 export class LogShipping {
@@ -67,6 +75,7 @@ export class LogShipping {
   #outputs: Output[];
   readonly #pipeline: Pipeline;
   readonly #collector: LogCollector;
+  readonly #containers: ContainerLogCollector | undefined;
   readonly #encoder: EventEncoder;
   readonly #metrics: LogShippingMetrics;
   readonly #backlog: RecordedEvent[] = [];
@@ -125,6 +134,19 @@ export class LogShipping {
       logger,
       metrics: this.#metrics,
     });
+    if (config.container_logs.enabled && options.docker) {
+      this.#containers = new ContainerLogCollector({
+        config: config.container_logs,
+        docker: options.docker,
+        inventory: options.inventory,
+        events: options.events,
+        queue: this.#queue,
+        encoder: this.#encoder,
+        registry: this.#offsets,
+        logger: logger.child({ input: 'container' }),
+        metrics: this.#metrics,
+      });
+    }
   }
 
   async start(): Promise<void> {
@@ -134,6 +156,7 @@ export class LogShipping {
     this.#pipeline.start();
     this.#unsubscribe = this.#o.events.subscribe((e) => this.#onRecord(e));
     await this.#collector.start();
+    this.#containers?.start();
     this.#timer = setInterval(() => this.#tick(), 1000);
   }
 
@@ -142,7 +165,7 @@ export class LogShipping {
     this.#stopping ??= (async () => {
       clearInterval(this.#timer);
       this.#unsubscribe?.();
-      await this.#collector.stop();
+      await Promise.all([this.#collector.stop(), this.#containers?.stop()]);
       // With no output connected there is nobody to deliver to: do not spend the stop bound
       // waiting (systemd's TimeoutStopSec is only a little above ours).
       const connected = this.#outputs.some((o) => o.stats().state === 'connected');
@@ -184,6 +207,11 @@ export class LogShipping {
 
   files(): LogFileView[] {
     return this.#collector.files();
+  }
+
+  /** Containers whose output is (or was) followed, and those that cannot be read. */
+  containers(): ContainerStreamView[] {
+    return this.#containers?.views() ?? [];
   }
 
   /** The offsets file's write state (a full disk shows here). */
@@ -240,6 +268,8 @@ export class LogShipping {
       trackedFiles: this.#collector.trackedFiles,
       watchedDirectories: this.#collector.discovery.watchedDirectories,
       lags: this.#collector.lags(),
+      containerStreams: this.#containers?.streams ?? 0,
+      containerPending: this.#containers?.pendingMessages ?? 0,
     };
   }
 

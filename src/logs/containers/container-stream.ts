@@ -1,0 +1,263 @@
+/**
+ * One container's stdout/stderr, followed through `GET /containers/{id}/logs?follow=1&
+ * timestamps=1&since=…` from its acknowledged position (positions.ts) to the end of the stream
+ * (the container stopped; a removed container's stream is read to its end too: the daemon drains
+ * the log before it closes the stream). Messages → lines per stream (stream-lines.ts) → ECS
+ * events (`event.dataset: docker.container_logs`, `input.type: container`, `stream`,
+ * `container.*`, `@timestamp` and `log.timestamp_ns` from Docker's own timestamp) → the shared
+ * EventQueue, acknowledged into the same registry as the files. The body is read with `for await`,
+ * so a full queue stops reading and TCP holds the daemon back (backpressure).
+ */
+import type Docker from 'dockerode';
+import type { Logger } from 'pino';
+import { errorMessage } from '../../core/errors.ts';
+import type { ContainerRecord } from '../../docker/types.ts';
+import type { EventQueue } from '../../pipeline/event-queue.ts';
+import type { EncodedPrefix, EventEncoder } from '../event-encoder.ts';
+import type { JoinedEvent } from '../multiline.ts';
+import type { ContainerOffsetState, LogFileRegistry } from '../registry.ts';
+import { DockerLogParser } from './docker-stream.ts';
+import type { DockerTime } from './docker-stream.ts';
+import { ContainerPositions } from './positions.ts';
+import { StreamLines } from './stream-lines.ts';
+import type { StreamLineSettings } from './stream-lines.ts';
+
+export interface ContainerLogMetrics {
+  containerLinesRead(n: number, bytes: number): void;
+  containerEventsQueued(n: number): void;
+  containerTruncated(): void;
+  containerUnreadable(driver: string): void;
+}
+
+export interface ContainerStreamDeps {
+  docker: Docker;
+  queue: EventQueue;
+  encoder: EventEncoder;
+  registry: LogFileRegistry;
+  settings: StreamLineSettings;
+  logger: Logger;
+  metrics?: ContainerLogMetrics;
+}
+
+/** How a follow ended: the end of the stream, the container gone, its driver unreadable, an error to retry, or a stop. */
+export type FollowEnd = { kind: 'eof' } | { kind: 'gone' } | { kind: 'unreadable'; reason: string } | { kind: 'error'; reason: string } | { kind: 'stopped' };
+
+export type ContainerStreamState = 'waiting' | 'streaming' | 'ended' | 'unreadable';
+
+/** What /v1/logs shows for one container. */
+export interface ContainerStreamView {
+  id: string;
+  name: string;
+  image: string;
+  source: 'api';
+  state: ContainerStreamState;
+  reason: string | null;
+  driver: string | null;
+  tty: boolean | null;
+  position: { since: string; skip: number };
+  messagesRead: number;
+  eventsQueued: number;
+  pendingMessages: number;
+}
+
+/** Log drivers that keep nothing to read back (without Docker's dual logging the others answer "does not support reading"). */
+const NOTHING_KEPT = new Set(['none']);
+
+export class ContainerStream {
+  readonly id: string;
+  record: ContainerRecord;
+  state: ContainerStreamState = 'waiting';
+  reason: string | null = null;
+  driver: string | null = null;
+  tty: boolean | null = null;
+  /** `startedAt` of the run whose output was read to its end (no reopen until the container starts again). */
+  drainedRun: string | null | undefined;
+  endedAt = 0;
+  retryAt = 0;
+  failures = 0;
+  messagesRead = 0;
+  eventsQueued = 0;
+  readonly saved: ContainerOffsetState;
+  #positions: ContainerPositions;
+  #lines: [StreamLines, StreamLines] | undefined;
+  #prefixes: [EncodedPrefix, EncodedPrefix] | undefined;
+  readonly #d: ContainerStreamDeps;
+  #abort: AbortController | undefined;
+  /** A stop: waits for queue space give up. */
+  #closing = false;
+  /** Encoded events and their ack sequence numbers, waiting to be queued. */
+  #out: Buffer[] = [];
+  #seqs: number[] = [];
+  #now = Date.now();
+  /** A read step is queuing events: a multiline timeout flush waits for the next sweep. */
+  busy = false;
+
+  constructor(record: ContainerRecord, deps: ContainerStreamDeps) {
+    this.id = record.id;
+    this.record = record;
+    this.#d = deps;
+    const known = deps.registry.getContainer(record.id);
+    this.saved = known ?? deps.registry.putContainer({ id: record.id, name: record.name, since: 0, skip: 0, updatedAt: Date.now() });
+    this.#positions = this.#newPositions();
+  }
+
+  /** Docker messages read and not yet acknowledged. */
+  get pending(): number {
+    return this.#positions.pending;
+  }
+
+  get following(): boolean {
+    return this.#abort !== undefined;
+  }
+
+  view(): ContainerStreamView {
+    return {
+      id: this.id,
+      name: this.record.name,
+      image: this.record.image,
+      source: 'api',
+      state: this.state,
+      reason: this.reason,
+      driver: this.driver,
+      tty: this.tty,
+      position: { since: new Date(this.saved.since * 1000).toISOString(), skip: this.saved.skip },
+      messagesRead: this.messagesRead,
+      eventsQueued: this.eventsQueued,
+      pendingMessages: this.pending,
+    };
+  }
+
+  /** Stops a follow in progress (what was read stays unacknowledged unless it is shipped). */
+  abort(): void {
+    this.#closing = true;
+    this.#abort?.abort();
+  }
+
+  /** Opens the stream from the acknowledged position and reads it to its end. Call only with nothing pending. */
+  async follow(): Promise<FollowEnd> {
+    const abort = (this.#abort = new AbortController());
+    try {
+      return await this.#follow(abort.signal);
+    } catch (err) {
+      if (abort.signal.aborted) return { kind: 'stopped' };
+      return classify(err);
+    } finally {
+      this.#abort = undefined;
+      this.busy = false;
+    }
+  }
+
+  /** Emits multiline events whose timeout passed (once a second, between read steps). */
+  async flushDue(now: number): Promise<void> {
+    if (this.busy || this.#lines === undefined || !this.following) return;
+    this.#now = now;
+    for (const l of this.#lines) l.flushIfDue(now);
+    await this.#drainOut();
+  }
+
+  async #follow(signal: AbortSignal): Promise<FollowEnd> {
+    const container = this.#d.docker.getContainer(this.id);
+    const info = await container.inspect({ abortSignal: signal });
+    this.driver = info.HostConfig.LogConfig?.Type ?? null;
+    this.tty = info.Config.Tty;
+    if (this.driver !== null && NOTHING_KEPT.has(this.driver)) return { kind: 'unreadable', reason: `log driver "${this.driver}" keeps no output to read` };
+    this.#positions = this.#newPositions();
+    const settings = this.#d.settings;
+    this.#lines = [new StreamLines(settings, (ev, idx, ms, subMs) => this.#event(0, ev, idx, ms, subMs)), new StreamLines(settings, (ev, idx, ms, subMs) => this.#event(1, ev, idx, ms, subMs))];
+    this.#prefixes = undefined;
+    const since = this.saved.since;
+    const body = await container.logs({ follow: true, stdout: true, stderr: true, timestamps: true, since, abortSignal: signal });
+    this.state = 'streaming';
+    this.reason = null;
+    const parser = new DockerLogParser(this.tty, (stream, buf, from, to, partial, ts) => this.#message(stream, buf, from, to, partial, ts));
+    for await (const chunk of body as AsyncIterable<Buffer>) {
+      this.busy = true;
+      this.#now = Date.now();
+      const before = this.messagesRead;
+      parser.push(chunk);
+      this.#d.metrics?.containerLinesRead(this.messagesRead - before, chunk.length);
+      await this.#drainOut();
+      this.busy = false;
+      if (signal.aborted) return { kind: 'stopped' };
+    }
+    parser.end();
+    this.#now = Date.now();
+    for (const l of this.#lines) l.flush(this.#now);
+    await this.#drainOut();
+    return { kind: 'eof' };
+  }
+
+  #message(stream: 1 | 2, buf: Buffer, from: number, to: number, partial: boolean, ts: DockerTime): void {
+    const index = this.#positions.message(ts.sec);
+    if (index < 0) return; // already shipped before a restart
+    this.messagesRead++;
+    const lines = this.#lines as [StreamLines, StreamLines];
+    (stream === 1 ? lines[0] : lines[1]).message(buf, from, to, partial, ts, index, this.#now);
+  }
+
+  #event(stream: 0 | 1, ev: JoinedEvent, indices: number[], ms: number, subMs: number): void {
+    if (ev.to === ev.from) {
+      this.#positions.settle(indices);
+      return;
+    }
+    if (ev.flags.includes('truncated')) this.#d.metrics?.containerTruncated();
+    const prefix = this.#prefixFor(stream);
+    this.#out.push(this.#d.encoder.encodeLine(prefix, ev.buf, ms, ms, ev.flags, ev.from, ev.to, subMs));
+    this.#seqs.push(this.#positions.register(indices));
+  }
+
+  async #drainOut(): Promise<void> {
+    const out = this.#out;
+    const seqs = this.#seqs;
+    if (out.length === 0) return;
+    this.#out = [];
+    this.#seqs = [];
+    const queue = this.#d.queue;
+    const positions = this.#positions;
+    for (let i = 0; i < out.length; i++) {
+      while (!queue.push(out[i] as Buffer, positions, seqs[i] as number)) {
+        if (this.#closing) return;
+        await queue.whenWritable();
+      }
+    }
+    this.eventsQueued += out.length;
+    this.#d.metrics?.containerEventsQueued(out.length);
+  }
+
+  #prefixFor(stream: 0 | 1): EncodedPrefix {
+    if (this.#prefixes === undefined) {
+      const r = this.record;
+      const fields = (s: 'stdout' | 'stderr'): EncodedPrefix =>
+        this.#d.encoder.prefixFor({
+          path: '',
+          dataset: 'docker.container_logs',
+          labels: {},
+          container: { id: r.id, name: r.name, imageName: r.image, imageTag: r.imageTag, labels: r.labels },
+          tags: [],
+          stream: s,
+        });
+      this.#prefixes = [fields('stdout'), fields('stderr')];
+    }
+    return this.#prefixes[stream];
+  }
+
+  /** The container's metadata changed (a rename): events from now on say so. */
+  updateRecord(record: ContainerRecord): void {
+    if (record.name !== this.record.name || JSON.stringify(record.labels) !== JSON.stringify(this.record.labels)) this.#prefixes = undefined;
+    this.record = record;
+    this.saved.name = record.name;
+  }
+
+  #newPositions(): ContainerPositions {
+    const saved = this.saved;
+    return new ContainerPositions({ since: saved.since, skip: saved.skip }, (since, skip) => this.#d.registry.commitContainer(saved, since, skip));
+  }
+}
+
+function classify(err: unknown): FollowEnd {
+  const status = (err as { statusCode?: unknown }).statusCode;
+  const message = errorMessage(err);
+  if (status === 404) return { kind: 'gone' };
+  if (status === 501 || /does not support reading/i.test(message)) return { kind: 'unreadable', reason: message.replace(/^\(HTTP code \d+\)\s*\S*\s*-\s*/, '').trim() };
+  return { kind: 'error', reason: message };
+}
