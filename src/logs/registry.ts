@@ -34,6 +34,9 @@ export interface ContainerOffsetState {
   name: string;
   since: number;
   skip: number;
+  /** Time of the newest acknowledged message: seconds and nanoseconds. */
+  lastSec: number;
+  lastNanos: number;
   updatedAt: number;
 }
 
@@ -176,9 +179,11 @@ export class LogFileRegistry {
   }
 
   /** An acknowledgement moved a container's position (hot path, as commit()). */
-  commitContainer(state: ContainerOffsetState, since: number, skip: number): void {
-    state.since = since;
-    state.skip = skip;
+  commitContainer(state: ContainerOffsetState, position: { since: number; skip: number; lastSec: number; lastNanos: number }): void {
+    state.since = position.since;
+    state.skip = position.skip;
+    state.lastSec = position.lastSec;
+    state.lastNanos = position.lastNanos;
     state.updatedAt = this.#clock;
     this.#dirty = true;
   }
@@ -228,7 +233,7 @@ export class LogFileRegistry {
 function isContainerState(v: unknown): v is ContainerOffsetState {
   if (typeof v !== 'object' || v === null) return false;
   const s = v as Record<string, unknown>;
-  return typeof s.id === 'string' && typeof s.name === 'string' && Number.isSafeInteger(s.since) && Number.isSafeInteger(s.skip) && (s.skip as number) >= 0 && typeof s.updatedAt === 'number';
+  return typeof s.id === 'string' && typeof s.name === 'string' && Number.isSafeInteger(s.since) && Number.isSafeInteger(s.skip) && (s.skip as number) >= 0 && Number.isSafeInteger(s.lastSec) && Number.isSafeInteger(s.lastNanos) && typeof s.updatedAt === 'number';
 }
 
 function isState(v: unknown): v is FileOffsetState {

@@ -7,6 +7,8 @@
 // One agent and one receiver serve the whole file (the kill -9 test restarts the agent).
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { assertBuilt } from '../helpers/agent-process.ts';
 import { missing } from '../helpers/requirements.ts';
@@ -27,6 +29,8 @@ class Lines {
   readonly counts = new Map<string, number>();
   readonly long: { name: string; stream: string; length: number; head: string; flags: string[] }[] = [];
   readonly problems: string[] = [];
+  /** Docker's timestamp (ns, as a float) of the first arrival of each `k-` line (the kill -9 test). */
+  readonly killTimes = new Map<number, number>();
   received = 0;
   onEvent = (payload: Buffer): void => {
     const doc = JSON.parse(payload.toString('utf8')) as {
@@ -47,6 +51,7 @@ class Lines {
       this.long.push({ name: doc.container.name ?? '', stream: doc.stream ?? '', length: message.length, head: message.slice(0, 4), flags: doc.log?.flags ?? [] });
       return;
     }
+    if (message.startsWith('k-') && !this.killTimes.has(Number(message.slice(2)))) this.killTimes.set(Number(message.slice(2)), doc.log?.timestamp_ns ?? 0);
     const key = `${doc.container.name}|${doc.stream}|${message}`;
     this.counts.set(key, (this.counts.get(key) ?? 0) + 1);
     this.received++;
@@ -172,5 +177,102 @@ void describe('container output through the Docker API', () => {
     const metrics = await (await fetch(`http://127.0.0.1:${agent.port}/metrics`)).text();
     assert.match(metrics, /^dockhand_log_containers_unreadable_total\{driver="none"\} [1-9]/m);
     assert.match(metrics, /^dockhand_log_lines_read_total\{source="container"\} [1-9]/m);
+  });
+
+  void it('kill -9 of the agent mid-stream, then a restart: every line arrives; none persisted as acknowledged arrives twice', { timeout: 120_000 }, async (t) => {
+    if (!host) return missing(t, 'no Docker engine');
+    const n = 200_000;
+    // A slow receiver keeps the agent mid-stream when it is killed.
+    receiver.plan = () => ({ kind: 'ack', delayMs: 40 });
+    const id = await run('kill', `${numbered('k-', n)}; exec sleep 3600`);
+    const registry = join(setup.state, 'log-offsets.json');
+    await waitFor('acknowledged progress persisted', async () => {
+      const doc = JSON.parse(await readFile(registry, 'utf8').catch(() => '{}')) as { containers?: { id: string; skip: number }[] };
+      return (doc.containers ?? []).some((c) => c.id === id && c.skip > 0) && lines.killTimes.size > 20_000;
+    }, 60_000, 50);
+    agent.agent.child.kill('SIGKILL');
+    await agent.agent.exited;
+    const persisted = (JSON.parse(await readFile(registry, 'utf8')) as { containers: { id: string; since: number; skip: number }[] }).containers.find((c) => c.id === id);
+    assert.ok(persisted);
+    const before = lines.killTimes.size;
+    assert.ok(before < n, 'killed before the end');
+    receiver.plan = () => ({ kind: 'ack' });
+    agent = await startAgent();
+    await waitFor('every line', () => lines.killTimes.size === n, 90_000, 200);
+    await waitFor('nothing left to send', settled, 30_000);
+    const result = lines.check(name('kill'), 'stdout', 'k-', 1, n + 1);
+    assert.equal(result.missing, 0);
+    // Persisted: the lines stamped before `since`, then the first `skip` at or after it (one stream: line order).
+    let acknowledged = 0;
+    for (const ns of lines.killTimes.values()) if (ns / 1e9 < persisted.since) acknowledged++;
+    acknowledged += persisted.skip;
+    for (let i = 1; i <= n; i++) {
+      if (lines.count(name('kill'), 'stdout', `k-${i}`) > 1) assert.ok(i > acknowledged, `k-${i} was persisted as acknowledged (first ${acknowledged}) yet arrived twice`);
+    }
+    t.diagnostic(`${before} lines had arrived at the kill, ${acknowledged} persisted as acknowledged, ${result.duplicated} sent again`);
+  });
+
+  void it('the receiver down for 30 s: nothing lost', { timeout: 120_000 }, async (t) => {
+    if (!host) return missing(t, 'no Docker engine');
+    const n = 50_000;
+    const id = await run('outage', `${numbered('before-', 1000)}; while [ ! -e /go ]; do sleep 0.1; done; ${numbered('during-', n)}; echo outage-printed; exec sleep 3600`);
+    await waitFor('lines before the outage', () => lines.check(name('outage'), 'stdout', 'before-', 1, 1001).missing === 0, 30_000);
+    const port = receiver.port;
+    await receiver.close();
+    const downUntil = Date.now() + 30_000;
+    await docker(host, ['exec', id, 'touch', '/go']);
+    await waitFor('the container printed everything', async () => (await docker(host, ['logs', '--tail', '1', id])).stdout.includes('outage-printed'), 30_000, 200);
+    await new Promise((r) => setTimeout(r, Math.max(0, downUntil - Date.now())));
+    receiver = await BeatsReceiver.start({ record: false, onEvent: lines.onEvent }, port);
+    await waitFor('everything printed during the outage', () => lines.count(name('outage'), 'stdout', 'outage-printed') > 0, 60_000, 200);
+    await waitFor('nothing left to send', settled, 30_000);
+    const result = lines.check(name('outage'), 'stdout', 'during-', 1, n + 1);
+    assert.equal(result.missing, 0, `first missing: ${result.firstMissing}`);
+    t.diagnostic(`${result.duplicated} lines sent twice (unacknowledged when the receiver went away)`);
+  });
+
+  void it('docker rm -f right after a container printed 10k lines: all shipped, then the container is let go', { timeout: 60_000 }, async (t) => {
+    if (!host) return missing(t, 'no Docker engine');
+    const n = 10_000;
+    receiver.plan = () => ({ kind: 'ack', delayMs: 100 });
+    const id = await run('removed', `while [ ! -e /go ]; do sleep 0.1; done; ${numbered('rm-', n)}; echo rm-printed; exec sleep 3600`);
+    await waitFor('its stream open', async () => (await logsView()).containers.some((c) => c.id === id && c.state === 'streaming'), 30_000);
+    await docker(host, ['exec', id, 'touch', '/go']);
+    await waitFor('the container printed everything', async () => (await docker(host, ['logs', '--tail', '1', id])).stdout.includes('rm-printed'), 30_000, 20);
+    const shippedAtRemoval = lines.check(name('removed'), 'stdout', 'rm-', 1, n + 1).missing;
+    await docker(host, ['rm', '-f', id]);
+    receiver.plan = () => ({ kind: 'ack' });
+    await waitFor('the last line', () => lines.count(name('removed'), 'stdout', 'rm-printed') > 0, 30_000, 100);
+    assert.deepEqual(lines.check(name('removed'), 'stdout', 'rm-', 1, n + 1), { missing: 0, duplicated: 0, firstMissing: null });
+    await waitFor('the removed container let go', async () => !(await logsView()).containers.some((c) => c.id === id), 30_000);
+    t.diagnostic(`${shippedAtRemoval} of ${n} lines were still unshipped when the container was removed`);
+    assert.ok(shippedAtRemoval > 0, 'the agent was still behind at the removal (else this test proves nothing)');
+  });
+
+  void it('docker restart: the container continues where it was, no earlier line twice', { timeout: 60_000 }, async (t) => {
+    if (!host) return missing(t, 'no Docker engine');
+    const n = 2000;
+    const id = await run('restart', `k=$(cat /count 2>/dev/null || echo 0); k=$((k+1)); echo $k > /count; ${numbered('run$k-', n).replace(/'/g, '"')}; exec sleep 3600`);
+    await waitFor('the first run', () => lines.check(name('restart'), 'stdout', 'run1-', 1, n + 1).missing === 0, 30_000);
+    await docker(host, ['restart', id]);
+    await waitFor('the second run', () => lines.check(name('restart'), 'stdout', 'run2-', 1, n + 1).missing === 0, 30_000);
+    await waitFor('nothing left to send', settled, 30_000);
+    assert.deepEqual(lines.check(name('restart'), 'stdout', 'run1-', 1, n + 1), { missing: 0, duplicated: 0, firstMissing: null });
+    assert.deepEqual(lines.check(name('restart'), 'stdout', 'run2-', 1, n + 1), { missing: 0, duplicated: 0, firstMissing: null });
+  });
+
+  void it('rotation by --log-opt max-size=1m --log-opt max-file=2 under a fast writer: every line Docker kept arrives, none twice', { timeout: 90_000 }, async (t) => {
+    if (!host) return missing(t, 'no Docker engine');
+    const n = 200_000;
+    const id = await run('rotate', `${numbered('r-', n)}; echo rotate-done; exec sleep 3600`, ['--log-opt', 'max-size=1m', '--log-opt', 'max-file=2']);
+    await waitFor('the last line', () => lines.count(name('rotate'), 'stdout', 'rotate-done') > 0, 60_000, 200);
+    await waitFor('nothing left to send', settled, 30_000);
+    const kept = (await docker(host, ['logs', id])).stdout.split('\n').filter((l) => l.startsWith('r-'));
+    assert.ok(kept.length > 1000 && kept.length < n, `Docker rotated (kept ${kept.length} of ${n})`);
+    const notShipped = kept.filter((l) => lines.count(name('rotate'), 'stdout', l) === 0);
+    assert.deepEqual(notShipped.slice(0, 5), []);
+    const all = lines.check(name('rotate'), 'stdout', 'r-', 1, n + 1);
+    assert.equal(all.duplicated, 0);
+    t.diagnostic(`Docker kept ${kept.length} of ${n} lines; ${n - all.missing} shipped (the writer outran nothing: missing ${all.missing})`);
   });
 });

@@ -25,6 +25,8 @@ const FORGET_AFTER_MS = 7 * 24 * 3600_000;
 const RETRY_MAX_MS = 30_000;
 /** A stream that ended while its container still shows as running is reopened after this long. */
 const REOPEN_RUNNING_MS = 5_000;
+/** A followed container silent this long is asked for its newest message (is the follow stuck?). */
+const STALL_CHECK_MS = 5_000;
 
 export interface ContainerLogCollectorOptions {
   config: ContainerLogsConfig;
@@ -104,7 +106,13 @@ export class ContainerLogCollector {
           this.#streams.set(record.id, stream);
         } else stream.updateRecord(record);
         if (this.#shouldFollow(stream, record, now)) this.#follow(stream);
-        else await stream.flushDue(now);
+        else {
+          await stream.flushDue(now);
+          if (stream.following && now - stream.lastDataAt > STALL_CHECK_MS && now - stream.stallCheckedAt > STALL_CHECK_MS) {
+            stream.stallCheckedAt = now;
+            void stream.checkStalled().catch(() => false);
+          }
+        }
       }
       for (const stream of [...this.#streams.values()]) {
         if (inventory.byId(stream.id) !== undefined || stream.following || stream.pending > 0) continue;
@@ -167,6 +175,11 @@ export class ContainerLogCollector {
         stream.state = 'waiting';
         stream.reason = end.reason;
         log.warn({ container: name, id: stream.id, err: end.reason, retryInMs: stream.retryAt - Date.now() }, 'cannot follow container output; retrying');
+        return;
+      case 'stalled':
+        stream.state = 'waiting';
+        stream.reason = 'Docker stopped sending while it holds newer output; reopened from the acknowledged position';
+        log.warn({ event: 'logs.container_stream_stalled', container: name, id: stream.id }, `output of container ${name} stopped arriving while Docker holds newer output; reopening from the acknowledged position`);
         return;
       case 'stopped':
         return;

@@ -40,7 +40,7 @@ export interface ContainerStreamDeps {
 }
 
 /** How a follow ended: the end of the stream, the container gone, its driver unreadable, an error to retry, or a stop. */
-export type FollowEnd = { kind: 'eof' } | { kind: 'gone' } | { kind: 'unreadable'; reason: string } | { kind: 'error'; reason: string } | { kind: 'stopped' };
+export type FollowEnd = { kind: 'eof' } | { kind: 'gone' } | { kind: 'unreadable'; reason: string } | { kind: 'error'; reason: string } | { kind: 'stopped' } | { kind: 'stalled' };
 
 export type ContainerStreamState = 'waiting' | 'streaming' | 'ended' | 'unreadable';
 
@@ -57,6 +57,7 @@ export interface ContainerStreamView {
   position: { since: string; skip: number };
   messagesRead: number;
   eventsQueued: number;
+  stalls: number;
   pendingMessages: number;
 }
 
@@ -77,6 +78,14 @@ export class ContainerStream {
   failures = 0;
   messagesRead = 0;
   eventsQueued = 0;
+  /** Follows given up because Docker stopped sending while it kept newer output (then reopened). */
+  stalls = 0;
+  /** Time of the last message read (seconds, nanoseconds), when the last chunk arrived, when a stall was last looked for. */
+  lastSec = 0;
+  lastNanos = 0;
+  lastDataAt = 0;
+  stallCheckedAt = 0;
+  #stalled = false;
   readonly saved: ContainerOffsetState;
   #positions: ContainerPositions;
   #lines: [StreamLines, StreamLines] | undefined;
@@ -97,7 +106,7 @@ export class ContainerStream {
     this.record = record;
     this.#d = deps;
     const known = deps.registry.getContainer(record.id);
-    this.saved = known ?? deps.registry.putContainer({ id: record.id, name: record.name, since: 0, skip: 0, updatedAt: Date.now() });
+    this.saved = known ?? deps.registry.putContainer({ id: record.id, name: record.name, since: 0, skip: 0, lastSec: 0, lastNanos: 0, updatedAt: Date.now() });
     this.#positions = this.#newPositions();
   }
 
@@ -123,6 +132,7 @@ export class ContainerStream {
       position: { since: new Date(this.saved.since * 1000).toISOString(), skip: this.saved.skip },
       messagesRead: this.messagesRead,
       eventsQueued: this.eventsQueued,
+      stalls: this.stalls,
       pendingMessages: this.pending,
     };
   }
@@ -139,12 +149,39 @@ export class ContainerStream {
     try {
       return await this.#follow(abort.signal);
     } catch (err) {
-      if (abort.signal.aborted) return { kind: 'stopped' };
+      if (abort.signal.aborted) return this.#stalled ? { kind: 'stalled' } : { kind: 'stopped' };
       return classify(err);
     } finally {
+      this.#stalled = false;
       this.#abort = undefined;
       this.busy = false;
     }
+  }
+
+  /**
+   * Whether the follow is stuck: nothing arrived for a while, yet Docker holds a message newer
+   * than the last one read (json-file's follower can lose its place when the file rotates under
+   * a reader that opened mid-rotation). Then the follow is given up; it is reopened from the
+   * acknowledged position once everything read is acknowledged.
+   */
+  async checkStalled(): Promise<boolean> {
+    const abort = this.#abort;
+    if (abort === undefined || this.busy) return false;
+    const newest = { sec: 0, nanos: 0 };
+    const body = await this.#d.docker.getContainer(this.id).logs({ follow: false, stdout: true, stderr: true, timestamps: true, tail: 1, abortSignal: abort.signal });
+    const parser = new DockerLogParser(this.tty ?? false, (_s, _b, _f, _t, _p, ts) => {
+      if (ts.sec > newest.sec || (ts.sec === newest.sec && ts.nanos > newest.nanos)) Object.assign(newest, ts);
+    });
+    parser.push(body);
+    parser.end();
+    const stuck = newest.sec > this.lastSec || (newest.sec === this.lastSec && newest.nanos > this.lastNanos);
+    if (stuck && this.#abort === abort && Date.now() - this.lastDataAt > 1000) {
+      this.#stalled = true;
+      this.stalls++;
+      abort.abort();
+      return true;
+    }
+    return false;
   }
 
   /** Emits multiline events whose timeout passed (once a second, between read steps). */
@@ -170,15 +207,16 @@ export class ContainerStream {
     this.state = 'streaming';
     this.reason = null;
     const parser = new DockerLogParser(this.tty, (stream, buf, from, to, partial, ts) => this.#message(stream, buf, from, to, partial, ts));
+    this.lastDataAt = Date.now();
     for await (const chunk of body as AsyncIterable<Buffer>) {
       this.busy = true;
-      this.#now = Date.now();
+      this.#now = this.lastDataAt = Date.now();
       const before = this.messagesRead;
       parser.push(chunk);
       this.#d.metrics?.containerLinesRead(this.messagesRead - before, chunk.length);
       await this.#drainOut();
       this.busy = false;
-      if (signal.aborted) return { kind: 'stopped' };
+      if (signal.aborted) return this.#stalled ? { kind: 'stalled' } : { kind: 'stopped' };
     }
     parser.end();
     this.#now = Date.now();
@@ -188,7 +226,9 @@ export class ContainerStream {
   }
 
   #message(stream: 1 | 2, buf: Buffer, from: number, to: number, partial: boolean, ts: DockerTime): void {
-    const index = this.#positions.message(ts.sec);
+    this.lastSec = ts.sec;
+    this.lastNanos = ts.nanos;
+    const index = this.#positions.message(ts.sec, ts.nanos);
     if (index < 0) return; // already shipped before a restart
     this.messagesRead++;
     const lines = this.#lines as [StreamLines, StreamLines];
@@ -250,7 +290,7 @@ export class ContainerStream {
 
   #newPositions(): ContainerPositions {
     const saved = this.saved;
-    return new ContainerPositions({ since: saved.since, skip: saved.skip }, (since, skip) => this.#d.registry.commitContainer(saved, since, skip));
+    return new ContainerPositions({ since: saved.since, skip: saved.skip, lastSec: saved.lastSec, lastNanos: saved.lastNanos }, (position) => this.#d.registry.commitContainer(saved, position));
   }
 }
 

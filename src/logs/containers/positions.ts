@@ -25,10 +25,18 @@ export interface ContainerPosition {
   since: number;
   /** Messages at or after `since` already acknowledged, in stream order. */
   skip: number;
+  /**
+   * Time of the newest acknowledged message (seconds, nanoseconds). A resumed stream stops
+   * skipping at a message newer than this: Docker rotated away (max-file) some of the messages
+   * `skip` counts, and the ones that follow were never shipped.
+   */
+  lastSec: number;
+  lastNanos: number;
 }
 
 export class ContainerPositions {
   #secs = new Float64Array(256);
+  #nanos = new Int32Array(256);
   #done = new Uint8Array(256);
   /** Oldest message not done. */
   #head = 0;
@@ -41,19 +49,23 @@ export class ContainerPositions {
   /** Acknowledged messages per second, for seconds >= #since. */
   readonly #perSecond = new Map<number, number>();
   #newest: number;
-  readonly #onCommit: (since: number, skip: number) => void;
+  #lastSec: number;
+  #lastNanos: number;
+  readonly #onCommit: (position: ContainerPosition) => void;
   /** Messages still to be skipped at the start of a resumed stream; commits are not saved until they are. */
   #resuming = 0;
 
-  constructor(start: ContainerPosition, onCommit: (since: number, skip: number) => void) {
+  constructor(start: ContainerPosition, onCommit: (position: ContainerPosition) => void) {
     this.#since = start.since;
     this.#newest = start.since;
+    this.#lastSec = start.lastSec;
+    this.#lastNanos = start.lastNanos;
     this.#onCommit = onCommit;
     this.#resuming = start.skip;
   }
 
   get position(): ContainerPosition {
-    return { since: this.#since, skip: this.#skip };
+    return { since: this.#since, skip: this.#skip, lastSec: this.#lastSec, lastNanos: this.#lastNanos };
   }
 
   /** Messages read and not yet done. */
@@ -70,14 +82,17 @@ export class ContainerPositions {
    * A message stamped `sec` was read: its number, or -1 when it is one of the first `skip`
    * messages of a resumed stream (already shipped: drop it).
    */
-  message(sec: number): number {
+  message(sec: number, nanos: number): number {
     const n = this.#next - this.#head;
     if (n === this.#secs.length) this.#grow();
     const i = this.#next;
     const slot = i % this.#secs.length;
     this.#secs[slot] = sec;
+    this.#nanos[slot] = nanos;
     this.#done[slot] = 0;
     this.#next++;
+    // Newer than anything acknowledged: not shipped, whatever `skip` still says.
+    if (this.#resuming > 0 && (sec > this.#lastSec || (sec === this.#lastSec && nanos > this.#lastNanos))) this.#resuming = 0;
     if (this.#resuming > 0) {
       this.#resuming--;
       this.#markDone(i);
@@ -114,14 +129,18 @@ export class ContainerPositions {
     const size = this.#done.length;
     let moved = false;
     while (this.#head < this.#next && this.#done[this.#head % size] === 1) {
-      this.#commit(this.#secs[this.#head % size] as number);
+      this.#commit(this.#secs[this.#head % size] as number, this.#nanos[this.#head % size] as number);
       this.#head++;
       moved = true;
     }
-    if (moved && this.#resuming === 0) this.#onCommit(this.#since, this.#skip);
+    if (moved && this.#resuming === 0) this.#onCommit(this.position);
   }
 
-  #commit(sec: number): void {
+  #commit(sec: number, nanos: number): void {
+    if (sec > this.#lastSec || (sec === this.#lastSec && nanos > this.#lastNanos)) {
+      this.#lastSec = sec;
+      this.#lastNanos = nanos;
+    }
     if (sec < this.#since) return; // stamped before `since`: a resumed stream filters it out anyway
     this.#perSecond.set(sec, (this.#perSecond.get(sec) ?? 0) + 1);
     this.#skip++;
@@ -141,12 +160,15 @@ export class ContainerPositions {
   #grow(): void {
     const size = this.#secs.length;
     const secs = new Float64Array(size * 2);
+    const nanos = new Int32Array(size * 2);
     const done = new Uint8Array(size * 2);
     for (let i = this.#head; i < this.#next; i++) {
       secs[i % (size * 2)] = this.#secs[i % size] as number;
+      nanos[i % (size * 2)] = this.#nanos[i % size] as number;
       done[i % (size * 2)] = this.#done[i % size] as number;
     }
     this.#secs = secs;
+    this.#nanos = nanos;
     this.#done = done;
   }
 }
