@@ -269,8 +269,10 @@ void describe('container output through the Docker API', () => {
     await waitFor('nothing left to send', settled, 30_000);
     const kept = (await docker(host, ['logs', id])).stdout.split('\n').filter((l) => l.startsWith('r-'));
     assert.ok(kept.length > 1000 && kept.length < n, `Docker rotated (kept ${kept.length} of ${n})`);
-    const notShipped = kept.filter((l) => lines.count(name('rotate'), 'stdout', l) === 0);
-    assert.deepEqual(notShipped.slice(0, 5), []);
+    // A follow that skipped part of a rotated file is caught after a quiet spell and reopened.
+    const notShipped = (): string[] => kept.filter((l) => lines.count(name('rotate'), 'stdout', l) === 0);
+    await waitFor('every line Docker kept', () => notShipped().length === 0, 30_000, 200).catch(() => undefined);
+    assert.deepEqual(notShipped().slice(0, 5), []);
     const all = lines.check(name('rotate'), 'stdout', 'r-', 1, n + 1);
     assert.equal(all.duplicated, 0);
     t.diagnostic(`Docker kept ${kept.length} of ${n} lines; ${n - all.missing} shipped (the writer outran nothing: missing ${all.missing})`);

@@ -178,8 +178,8 @@ export class ContainerLogCollector {
         return;
       case 'stalled':
         stream.state = 'waiting';
-        stream.reason = 'Docker stopped sending while it holds newer output; reopened from the acknowledged position';
-        log.warn({ event: 'logs.container_stream_stalled', container: name, id: stream.id }, `output of container ${name} stopped arriving while Docker holds newer output; reopening from the acknowledged position`);
+        stream.reason = 'Docker held output its log stream did not deliver; reopened from the acknowledged position';
+        log.warn({ event: 'logs.container_stream_stalled', container: name, id: stream.id }, `Docker holds output of container ${name} that its log stream did not deliver (a stalled or early-ended follow, or one that skipped part of a rotated file); reopening from the acknowledged position`);
         return;
       case 'stopped':
         return;

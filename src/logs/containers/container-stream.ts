@@ -86,6 +86,16 @@ export class ContainerStream {
   lastDataAt = 0;
   stallCheckedAt = 0;
   #stalled = false;
+  /**
+   * Times of the messages read in the last seconds (seconds → nanoseconds), from the position's
+   * `since` on: after a quiet spell, the count Docker holds from `since` is compared with it — a
+   * follow that jumped over part of a rotated file shows as more messages than were read, and is
+   * reopened, dropping exactly the messages read already.
+   */
+  #seen = new Map<number, Set<number>>();
+  #repair: Map<number, Set<number>> | undefined;
+  /** Follows reopened because Docker held messages the follow had skipped. */
+  gaps = 0;
   readonly saved: ContainerOffsetState;
   #positions: ContainerPositions;
   #lines: [StreamLines, StreamLines] | undefined;
@@ -132,7 +142,7 @@ export class ContainerStream {
       position: { since: new Date(this.saved.since * 1000).toISOString(), skip: this.saved.skip },
       messagesRead: this.messagesRead,
       eventsQueued: this.eventsQueued,
-      stalls: this.stalls,
+      stalls: this.stalls + this.gaps,
       pendingMessages: this.pending,
     };
   }
@@ -167,21 +177,54 @@ export class ContainerStream {
   async checkStalled(): Promise<boolean> {
     const abort = this.#abort;
     if (abort === undefined || this.busy) return false;
+    this.#trimSeen();
+    const from = Math.min(...this.#seen.keys(), this.lastSec);
+    const docker = await this.#dockerSince(from, abort.signal);
+    if (this.#abort !== abort || Date.now() - this.lastDataAt <= 1000) return false;
+    const stuck = docker.newest.sec > this.lastSec || (docker.newest.sec === this.lastSec && docker.newest.nanos > this.lastNanos);
+    let read = 0;
+    for (const [sec, nanos] of this.#seen) if (sec >= from) read += nanos.size;
+    if (!stuck && docker.count <= read) return false;
+    if (stuck) this.stalls++;
+    else {
+      this.gaps++;
+      this.#repair = this.#seen;
+    }
+    this.#stalled = true;
+    abort.abort();
+    return true;
+  }
+
+  /** Drops times before the position's `since` (or over 10 s older than the last message): not needed to tell a gap. */
+  #trimSeen(): void {
+    const floor = Math.max(this.saved.since, this.lastSec - 10);
+    for (const sec of this.#seen.keys()) if (sec < floor) this.#seen.delete(sec);
+  }
+
+  /** What Docker holds from `since` (whole seconds) on: how many messages, and the newest one's time. */
+  async #dockerSince(since: number, signal: AbortSignal): Promise<{ count: number; newest: { sec: number; nanos: number } }> {
     const newest = { sec: 0, nanos: 0 };
-    const body = await this.#d.docker.getContainer(this.id).logs({ follow: false, stdout: true, stderr: true, timestamps: true, tail: 1, abortSignal: abort.signal });
+    let count = 0;
+    const body = await this.#d.docker.getContainer(this.id).logs({ follow: false, stdout: true, stderr: true, timestamps: true, since, abortSignal: signal });
+    const parser = new DockerLogParser(this.tty ?? false, (_s, _b, _f, _t, _p, ts) => {
+      if (ts.sec >= since) count++;
+      if (ts.sec > newest.sec || (ts.sec === newest.sec && ts.nanos > newest.nanos)) Object.assign(newest, ts);
+    });
+    parser.push(body);
+    parser.end();
+    return { count, newest };
+  }
+
+  /** Whether Docker holds a message newer than the last one read (`tail=1`: the daemon reads the log backwards). */
+  async #dockerHasNewer(signal: AbortSignal): Promise<boolean> {
+    const newest = { sec: 0, nanos: 0 };
+    const body = await this.#d.docker.getContainer(this.id).logs({ follow: false, stdout: true, stderr: true, timestamps: true, tail: 1, abortSignal: signal });
     const parser = new DockerLogParser(this.tty ?? false, (_s, _b, _f, _t, _p, ts) => {
       if (ts.sec > newest.sec || (ts.sec === newest.sec && ts.nanos > newest.nanos)) Object.assign(newest, ts);
     });
     parser.push(body);
     parser.end();
-    const stuck = newest.sec > this.lastSec || (newest.sec === this.lastSec && newest.nanos > this.lastNanos);
-    if (stuck && this.#abort === abort && Date.now() - this.lastDataAt > 1000) {
-      this.#stalled = true;
-      this.stalls++;
-      abort.abort();
-      return true;
-    }
-    return false;
+    return newest.sec > this.lastSec || (newest.sec === this.lastSec && newest.nanos > this.lastNanos);
   }
 
   /** Emits multiline events whose timeout passed (once a second, between read steps). */
@@ -208,26 +251,95 @@ export class ContainerStream {
     this.reason = null;
     const parser = new DockerLogParser(this.tty, (stream, buf, from, to, partial, ts) => this.#message(stream, buf, from, to, partial, ts));
     this.lastDataAt = Date.now();
-    for await (const chunk of body as AsyncIterable<Buffer>) {
-      this.busy = true;
-      this.#now = this.lastDataAt = Date.now();
-      const before = this.messagesRead;
-      parser.push(chunk);
-      this.#d.metrics?.containerLinesRead(this.messagesRead - before, chunk.length);
-      await this.#drainOut();
-      this.busy = false;
-      if (signal.aborted) return this.#stalled ? { kind: 'stalled' } : { kind: 'stopped' };
-    }
+    await this.#read(body, parser, signal);
+    if (signal.aborted) return this.#stalled ? { kind: 'stalled' } : { kind: 'stopped' };
     parser.end();
     this.#now = Date.now();
     for (const l of this.#lines) l.flush(this.#now);
     await this.#drainOut();
+    // Docker 20.10 can end a follow early when the container stops while the reader is behind:
+    // if it still holds newer output, reopen from the acknowledged position.
+    const early = await this.#dockerHasNewer(signal).catch(() => false);
+    if (early) {
+      this.stalls++;
+      return { kind: 'stalled' };
+    }
     return { kind: 'eof' };
+  }
+
+  /**
+   * Reads the body to its end. The daemon flushes every message, so the body arrives as one small
+   * chunk per line: chunks are gathered and parsed in batches (one turn of the event loop each),
+   * not awaited one by one; the body is paused while the queue is full.
+   */
+  #read(body: NodeJS.ReadableStream, parser: DockerLogParser, signal: AbortSignal): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      const chunks: Buffer[] = [];
+      let scheduled = false;
+      let running = false;
+      let ended = false;
+      const step = async (): Promise<void> => {
+        scheduled = false;
+        if (running) return;
+        running = true;
+        try {
+          while (chunks.length > 0 && !signal.aborted) {
+            const batch = chunks.splice(0);
+            this.busy = true;
+            this.#now = this.lastDataAt = Date.now();
+            const before = this.messagesRead;
+            let bytes = 0;
+            for (const chunk of batch) {
+              parser.push(chunk);
+              bytes += chunk.length;
+            }
+            this.#d.metrics?.containerLinesRead(this.messagesRead - before, bytes);
+            this.#trimSeen();
+            const queued = this.#drainOut();
+            const full = this.#d.queue.full;
+            if (full) body.pause();
+            await queued;
+            if (full) body.resume();
+            this.busy = false;
+          }
+          if (ended || signal.aborted) resolve();
+        } catch (err) {
+          reject(err instanceof Error ? err : new Error(String(err)));
+        } finally {
+          running = false;
+          this.busy = false;
+        }
+      };
+      const schedule = (): void => {
+        if (scheduled) return;
+        scheduled = true;
+        setImmediate(() => void step());
+      };
+      body.on('data', (chunk: Buffer) => {
+        chunks.push(chunk);
+        schedule();
+      });
+      body.on('end', () => {
+        ended = true;
+        schedule();
+      });
+      body.on('error', (err: Error) => reject(err));
+      body.on('close', () => {
+        if (!ended) {
+          ended = signal.aborted;
+          if (ended) schedule();
+          else reject(new Error('the Docker API closed the log stream'));
+        }
+      });
+    });
   }
 
   #message(stream: 1 | 2, buf: Buffer, from: number, to: number, partial: boolean, ts: DockerTime): void {
     this.lastSec = ts.sec;
     this.lastNanos = ts.nanos;
+    let nanos = this.#seen.get(ts.sec);
+    if (nanos === undefined) this.#seen.set(ts.sec, (nanos = new Set()));
+    nanos.add(ts.nanos);
     const index = this.#positions.message(ts.sec, ts.nanos);
     if (index < 0) return; // already shipped before a restart
     this.messagesRead++;
@@ -290,7 +402,11 @@ export class ContainerStream {
 
   #newPositions(): ContainerPositions {
     const saved = this.saved;
-    return new ContainerPositions({ since: saved.since, skip: saved.skip, lastSec: saved.lastSec, lastNanos: saved.lastNanos }, (position) => this.#d.registry.commitContainer(saved, position));
+    const repair = this.#repair;
+    this.#repair = undefined;
+    this.#seen = new Map();
+    const shipped = repair === undefined ? undefined : (sec: number, nanos: number): boolean => repair.get(sec)?.has(nanos) === true || sec < saved.since;
+    return new ContainerPositions({ since: saved.since, skip: saved.skip, lastSec: saved.lastSec, lastNanos: saved.lastNanos }, (position) => this.#d.registry.commitContainer(saved, position), shipped);
   }
 }
 

@@ -55,13 +55,17 @@ export class ContainerPositions {
   /** Messages still to be skipped at the start of a resumed stream; commits are not saved until they are. */
   #resuming = 0;
 
-  constructor(start: ContainerPosition, onCommit: (position: ContainerPosition) => void) {
+  /** Set for a reopen after a gap: messages it says were read already are dropped (instead of counting `skip`). */
+  readonly #shipped: ((sec: number, nanos: number) => boolean) | undefined;
+
+  constructor(start: ContainerPosition, onCommit: (position: ContainerPosition) => void, shipped?: (sec: number, nanos: number) => boolean) {
+    this.#shipped = shipped;
     this.#since = start.since;
     this.#newest = start.since;
     this.#lastSec = start.lastSec;
     this.#lastNanos = start.lastNanos;
     this.#onCommit = onCommit;
-    this.#resuming = start.skip;
+    this.#resuming = shipped === undefined ? start.skip : 0;
   }
 
   get position(): ContainerPosition {
@@ -93,6 +97,10 @@ export class ContainerPositions {
     this.#next++;
     // Newer than anything acknowledged: not shipped, whatever `skip` still says.
     if (this.#resuming > 0 && (sec > this.#lastSec || (sec === this.#lastSec && nanos > this.#lastNanos))) this.#resuming = 0;
+    if (this.#shipped?.(sec, nanos) === true) {
+      this.#markDone(i);
+      return -1;
+    }
     if (this.#resuming > 0) {
       this.#resuming--;
       this.#markDone(i);
