@@ -17,6 +17,7 @@ import type { EncodedPrefix, EventEncoder } from '../event-encoder.ts';
 import type { JoinedEvent } from '../multiline.ts';
 import type { ContainerOffsetState, LogFileRegistry } from '../registry.ts';
 import { DockerLogParser } from './docker-stream.ts';
+import { dockerNewest, dockerSince } from './docker-query.ts';
 import type { DockerTime } from './docker-stream.ts';
 import { ContainerPositions } from './positions.ts';
 import { StreamLines } from './stream-lines.ts';
@@ -179,7 +180,7 @@ export class ContainerStream {
     if (abort === undefined || this.busy) return false;
     this.#trimSeen();
     const from = Math.min(...this.#seen.keys(), this.lastSec);
-    const docker = await this.#dockerSince(from, abort.signal);
+    const docker = await dockerSince(this.#d.docker, this.id, this.tty ?? false, from, abort.signal);
     if (this.#abort !== abort || Date.now() - this.lastDataAt <= 1000) return false;
     const stuck = docker.newest.sec > this.lastSec || (docker.newest.sec === this.lastSec && docker.newest.nanos > this.lastNanos);
     let read = 0;
@@ -199,32 +200,6 @@ export class ContainerStream {
   #trimSeen(): void {
     const floor = Math.max(this.saved.since, this.lastSec - 10);
     for (const sec of this.#seen.keys()) if (sec < floor) this.#seen.delete(sec);
-  }
-
-  /** What Docker holds from `since` (whole seconds) on: how many messages, and the newest one's time. */
-  async #dockerSince(since: number, signal: AbortSignal): Promise<{ count: number; newest: { sec: number; nanos: number } }> {
-    const newest = { sec: 0, nanos: 0 };
-    let count = 0;
-    const body = await this.#d.docker.getContainer(this.id).logs({ follow: false, stdout: true, stderr: true, timestamps: true, since, abortSignal: signal });
-    const parser = new DockerLogParser(this.tty ?? false, (_s, _b, _f, _t, _p, ts) => {
-      if (ts.sec >= since) count++;
-      if (ts.sec > newest.sec || (ts.sec === newest.sec && ts.nanos > newest.nanos)) Object.assign(newest, ts);
-    });
-    parser.push(body);
-    parser.end();
-    return { count, newest };
-  }
-
-  /** Whether Docker holds a message newer than the last one read (`tail=1`: the daemon reads the log backwards). */
-  async #dockerHasNewer(signal: AbortSignal): Promise<boolean> {
-    const newest = { sec: 0, nanos: 0 };
-    const body = await this.#d.docker.getContainer(this.id).logs({ follow: false, stdout: true, stderr: true, timestamps: true, tail: 1, abortSignal: signal });
-    const parser = new DockerLogParser(this.tty ?? false, (_s, _b, _f, _t, _p, ts) => {
-      if (ts.sec > newest.sec || (ts.sec === newest.sec && ts.nanos > newest.nanos)) Object.assign(newest, ts);
-    });
-    parser.push(body);
-    parser.end();
-    return newest.sec > this.lastSec || (newest.sec === this.lastSec && newest.nanos > this.lastNanos);
   }
 
   /** Emits multiline events whose timeout passed (once a second, between read steps). */
@@ -259,7 +234,7 @@ export class ContainerStream {
     await this.#drainOut();
     // Docker 20.10 can end a follow early when the container stops while the reader is behind:
     // if it still holds newer output, reopen from the acknowledged position.
-    const early = await this.#dockerHasNewer(signal).catch(() => false);
+    const early = await dockerNewest(this.#d.docker, this.id, this.tty ?? false, signal).then((n) => n.sec > this.lastSec || (n.sec === this.lastSec && n.nanos > this.lastNanos)).catch(() => false);
     if (early) {
       this.stalls++;
       return { kind: 'stalled' };
