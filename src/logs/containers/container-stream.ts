@@ -94,7 +94,6 @@ export class ContainerStream {
    * reopened, dropping exactly the messages read already.
    */
   #seen = new Map<number, Set<number>>();
-  #repair: Map<number, Set<number>> | undefined;
   /** Follows reopened because Docker held messages the follow had skipped. */
   gaps = 0;
   readonly saved: ContainerOffsetState;
@@ -180,17 +179,13 @@ export class ContainerStream {
     if (abort === undefined || this.busy) return false;
     this.#trimSeen();
     const from = Math.min(...this.#seen.keys(), this.lastSec);
-    const docker = await dockerSince(this.#d.docker, this.id, this.tty ?? false, from, abort.signal);
+    const seen = this.#seen;
+    const docker = await dockerSince(this.#d.docker, this.id, this.tty ?? false, from, (sec, nanos) => seen.get(sec)?.has(nanos) === true, abort.signal);
     if (this.#abort !== abort || Date.now() - this.lastDataAt <= 1000) return false;
     const stuck = docker.newest.sec > this.lastSec || (docker.newest.sec === this.lastSec && docker.newest.nanos > this.lastNanos);
-    let read = 0;
-    for (const [sec, nanos] of this.#seen) if (sec >= from) read += nanos.size;
-    if (!stuck && docker.count <= read) return false;
+    if (!stuck && docker.unknown === 0) return false;
     if (stuck) this.stalls++;
-    else {
-      this.gaps++;
-      this.#repair = this.#seen;
-    }
+    else this.gaps++;
     this.#stalled = true;
     abort.abort();
     return true;
@@ -377,8 +372,9 @@ export class ContainerStream {
 
   #newPositions(): ContainerPositions {
     const saved = this.saved;
-    const repair = this.#repair;
-    this.#repair = undefined;
+    // Reopened in this process: drop exactly the messages read before (everything read was
+    // acknowledged before a reopen), whatever Docker rotated away meanwhile. After a restart: `skip`.
+    const repair = this.#seen.size > 0 ? this.#seen : undefined;
     this.#seen = new Map();
     const shipped = repair === undefined ? undefined : (sec: number, nanos: number): boolean => repair.get(sec)?.has(nanos) === true || sec < saved.since;
     return new ContainerPositions({ since: saved.since, skip: saved.skip, lastSec: saved.lastSec, lastNanos: saved.lastNanos }, (position) => this.#d.registry.commitContainer(saved, position), shipped);
