@@ -137,6 +137,7 @@ export class Agent {
       const shipping = new LogShipping({
         config,
         inventory: this.inventory,
+        docker,
         events: this.events,
         logger: this.#logger.child({ component: 'logs' }),
         registry: this.metrics.registry,
@@ -147,7 +148,7 @@ export class Agent {
       await shipping.start();
       this.#disposers.push('log shipping', () => shipping.stop(LOG_DRAIN_MS));
       this.#shipping = shipping;
-      this.#contributions.routes.push({ method: 'GET', pattern: '/v1/logs', handler: () => ({ json: { ...shipping.status(), files: shipping.files() } }) });
+      this.#contributions.routes.push({ method: 'GET', pattern: '/v1/logs', handler: () => ({ json: { ...shipping.status(), files: shipping.files(), containers: shipping.containers() } }) });
       this.#contributions.routes.push(...exceptionRoutes(() => shipping.exceptions?.summary ?? null));
       this.#contributions.readiness.push(() => shipping.readiness());
       this.#reloadTargets.push({ name: 'log shipping', sections: ['outputs', 'logs'], apply: (next) => shipping.reconfigure(next) });

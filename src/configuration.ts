@@ -15,6 +15,7 @@ import { directory } from './config/values.ts';
 import { dockerConfig } from './docker/config.ts';
 import { healthConfig } from './health/config.ts';
 import { logsConfig } from './logs/config.ts';
+import { containerLogsConfig } from './logs/containers/config.ts';
 import { metricsConfig } from './metrics/config.ts';
 import { outputsConfig } from './outputs/config.ts';
 
@@ -28,6 +29,7 @@ export const configSchema = obj('dockhand configuration', {
   docker: dockerConfig,
   api: apiConfig,
   logs: logsConfig,
+  container_logs: containerLogsConfig,
   outputs: outputsConfig,
   metrics: metricsConfig,
   health: healthConfig,

@@ -28,7 +28,9 @@ import { maxEscapedLength, scanPlain, writeEscaped } from './json-string.ts';
 
 export interface FileFields {
   path: string;
-  dataset: 'app' | 'tracing';
+  dataset: 'app' | 'tracing' | 'docker.container_logs';
+  /** A container's output (src/logs/containers): `stream` and `input.type` instead of `log.file`, `log.timestamp_ns` instead of `log.offset`. */
+  stream?: 'stdout' | 'stderr';
   /** ECS `labels.*`: from the file name (see labelsForLogFile). */
   labels: Record<string, string>;
   container: { id: string; name: string; imageName: string; imageTag: string; labels: Record<string, string> } | null;
@@ -112,6 +114,7 @@ export class EventEncoder {
       labels: { ...fields.labels },
       container: fields.container && { ...fields.container, labels: { ...fields.container.labels } },
       tags: [...fields.tags],
+      ...(fields.stream !== undefined ? { stream: fields.stream } : {}),
     };
     return { fields: copy, bytes: this.#prefixBytes(copy), generation: this.#generation };
   }
@@ -120,8 +123,9 @@ export class EventEncoder {
    * One line's event: a JSON object as UTF-8, no newline, valid whatever the bytes of `message[from, to)`.
    * The result is a slice of a shared slab: do not modify it (it may be kept as long as needed).
    * `extra`: JSON members written after `message` (`,"error":{…}` of a stack trace), or null.
+   * `subMs` >= 0 appends it as 6 more digits (a container line's `log.timestamp_ns` is its ms then the ns within it).
    */
-  encodeLine(prefix: EncodedPrefix, message: Buffer, offset: number, timestampMs: number, flags: readonly string[], from = 0, to = message.length, extra: Buffer | null = null): Buffer {
+  encodeLine(prefix: EncodedPrefix, message: Buffer, offset: number, timestampMs: number, flags: readonly string[], from = 0, to = message.length, extra: Buffer | null = null, subMs = -1): Buffer {
     if (prefix.generation !== this.#generation) {
       prefix.bytes = this.#prefixBytes(prefix.fields);
       prefix.generation = this.#generation;
@@ -130,7 +134,7 @@ export class EventEncoder {
     const flagBytes = flags.length === 0 ? null : this.#flagsJson(flags);
     const plain = scanPlain(message, from, to);
     const bodyMax = plain ? to - from : maxEscapedLength(to - from);
-    const worst = OPEN.length + head.length + (flagBytes === null ? 0 : LOG_FLAGS_OPEN.length + flagBytes.length) + MESSAGE_OPEN.length + bodyMax + FIXED_EXTRA + (extra === null ? 0 : extra.length);
+    const worst = OPEN.length + head.length + (flagBytes === null ? 0 : LOG_FLAGS_OPEN.length + flagBytes.length) + MESSAGE_OPEN.length + bodyMax + FIXED_EXTRA + (extra === null ? 0 : extra.length) + (subMs >= 0 ? 6 : 0);
 
     let out: Buffer;
     let start: number;
@@ -150,6 +154,7 @@ export class EventEncoder {
     out.set(head, p);
     p += head.length;
     p = writeInteger(out, p, offset);
+    if (subMs >= 0) for (let d = 100_000; d >= 1; d = d / 10) out[p++] = 0x30 + (Math.floor(subMs / d) % 10);
     if (flagBytes !== null) {
       out.set(LOG_FLAGS_OPEN, p);
       p += LOG_FLAGS_OPEN.length;
@@ -297,7 +302,8 @@ export class EventEncoder {
     if (fields.tags.length > 0) constant.tags = fields.tags;
     // `{…}` without its braces, between the timestamp and the per-line `log` object.
     const body = JSON.stringify(constant).slice(1, -1);
-    return Buffer.from(`",${body},"log":{"file":{"path":${JSON.stringify(fields.path)}},"offset":`, 'utf8');
+    const log = fields.stream === undefined ? `"log":{"file":{"path":${JSON.stringify(fields.path)}},"offset":` : `"stream":"${fields.stream}","input":{"type":"container"},"log":{"timestamp_ns":`;
+    return Buffer.from(`",${body},${log}`, 'utf8');
   }
 
   #flagsJson(flags: readonly string[]): Buffer {

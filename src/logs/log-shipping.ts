@@ -6,6 +6,7 @@
  * an agent event and exposed as a metric ("is there a warning when collection is interrupted?").
  */
 import os from 'node:os';
+import type Docker from 'dockerode';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import type { OutputConfig } from '../outputs/config.ts';
@@ -26,14 +27,19 @@ import type { LogsConfig } from './config.ts';
 import type { LogFileView } from './tracked-file.ts';
 import { EventEncoder } from './event-encoder.ts';
 import { LogFileRegistry } from './registry.ts';
+import { ContainerLogCollector } from './containers/collector.ts';
+import type { ContainerLogsConfig } from './containers/config.ts';
+import type { ContainerLogMetrics, ContainerStreamView } from './containers/container-stream.ts';
 
 /** Docker/agent events wait here when the queue is full; past this they are dropped and counted. */
 const RECORD_BACKLOG = 10_000;
 
 export interface LogShippingOptions {
   /** The configuration's sections this capability uses. */
-  config: { state_dir: string; logs: LogsConfig; outputs: readonly OutputConfig[] };
+  config: { state_dir: string; logs: LogsConfig; outputs: readonly OutputConfig[]; container_logs: ContainerLogsConfig };
   inventory: ContainerInventory;
+  /** The Docker API client: containers' stdout/stderr are read through it (container_logs). */
+  docker?: Docker;
   events: RecentEvents;
   logger: Logger;
   registry: Registry;
@@ -47,7 +53,7 @@ export interface LogShippingOptions {
 }
 
 /** What log shipping reports as it works: the collector's and the pipeline's counters. */
-export interface LogShippingMetrics extends LogCollectorMetrics, PipelineMetrics {
+export interface LogShippingMetrics extends LogCollectorMetrics, PipelineMetrics, ContainerLogMetrics {
   /** A stack trace found in a log event of `app` (a name, or `other` past logs.exceptions.max_apps). */
   exceptionSeen(app: string): void;
 }
@@ -63,6 +69,8 @@ export interface LogGaugeSnapshot {
   trackedFiles: number;
   watchedDirectories: number;
   lags: Iterable<[string, number]>;
+  containerStreams: number;
+  containerPending: number;
 }
 
 export class LogShipping {
@@ -72,6 +80,7 @@ export class LogShipping {
   #outputs: Output[];
   readonly #pipeline: Pipeline;
   readonly #collector: LogCollector;
+  readonly #containers: ContainerLogCollector | undefined;
   readonly #encoder: EventEncoder;
   /** Stack traces in joined events; null when logs.exceptions.enabled is false. */
   readonly exceptions: ExceptionInspector | null;
@@ -136,6 +145,19 @@ export class LogShipping {
       metrics: this.#metrics,
       ...(this.exceptions ? { exceptions: this.exceptions } : {}),
     });
+    if (config.container_logs.enabled && options.docker) {
+      this.#containers = new ContainerLogCollector({
+        config: config.container_logs,
+        docker: options.docker,
+        inventory: options.inventory,
+        events: options.events,
+        queue: this.#queue,
+        encoder: this.#encoder,
+        registry: this.#offsets,
+        logger: logger.child({ input: 'container' }),
+        metrics: this.#metrics,
+      });
+    }
   }
 
   async start(): Promise<void> {
@@ -147,6 +169,7 @@ export class LogShipping {
     this.#pipeline.start();
     this.#unsubscribe = this.#o.events.subscribe((e) => this.#onRecord(e));
     await this.#collector.start();
+    this.#containers?.start();
     this.#timer = setInterval(() => this.#tick(), 1000);
   }
 
@@ -155,7 +178,7 @@ export class LogShipping {
     this.#stopping ??= (async () => {
       clearInterval(this.#timer);
       this.#unsubscribe?.();
-      await this.#collector.stop();
+      await Promise.all([this.#collector.stop(), this.#containers?.stop()]);
       // With no output connected there is nobody to deliver to: do not spend the stop bound
       // waiting (systemd's TimeoutStopSec is only a little above ours).
       const connected = this.#outputs.some((o) => o.stats().state === 'connected');
@@ -204,6 +227,11 @@ export class LogShipping {
   get exceptionsStateFile(): (() => StateFileStatus) | null {
     const store = this.#exceptionStore;
     return store && (() => store.status());
+  }
+
+  /** Containers whose output is (or was) followed, and those that cannot be read. */
+  containers(): ContainerStreamView[] {
+    return this.#containers?.views() ?? [];
   }
 
   /** The offsets file's write state (a full disk shows here). */
@@ -260,6 +288,8 @@ export class LogShipping {
       trackedFiles: this.#collector.trackedFiles,
       watchedDirectories: this.#collector.discovery.watchedDirectories,
       lags: this.#collector.lags(),
+      containerStreams: this.#containers?.streams ?? 0,
+      containerPending: this.#containers?.pendingMessages ?? 0,
     };
   }
 

@@ -27,10 +27,25 @@ export interface FileOffsetState extends FileIdentity {
   updatedAt: number;
 }
 
+/** A container's stdout/stderr position (src/logs/containers/positions.ts): Docker `since` + messages to skip. */
+export interface ContainerOffsetState {
+  id: string;
+  /** Informative: the container's name when last seen. */
+  name: string;
+  since: number;
+  skip: number;
+  /** Time of the newest acknowledged message: seconds and nanoseconds. */
+  lastSec: number;
+  lastNanos: number;
+  updatedAt: number;
+}
+
 interface RegistryDocument {
   version: number;
   written_at: string;
   files: FileOffsetState[];
+  /** Absent in registries written before container output was collected. */
+  containers?: ContainerOffsetState[];
 }
 
 export class LogFileRegistry {
@@ -38,6 +53,7 @@ export class LogFileRegistry {
   readonly #path: string;
   readonly #logger: Logger;
   readonly #files = new Map<string, FileOffsetState>();
+  readonly #containers = new Map<string, ContainerOffsetState>();
   readonly #file: AtomicStateFile;
   #dirty = false;
   /** Refreshed at every flush (once a second): the time commits are stamped with. */
@@ -84,12 +100,17 @@ export class LogFileRegistry {
         if (!isState(f)) throw new Error(`bad entry ${JSON.stringify(f).slice(0, 200)}`);
         this.#files.set(identityKey(f.dev, f.ino), f);
       }
+      for (const c of doc.containers ?? []) {
+        if (!isContainerState(c)) throw new Error(`bad container entry ${JSON.stringify(c).slice(0, 200)}`);
+        this.#containers.set(c.id, c);
+      }
       return { files: this.#files.size, corrupt: false };
     } catch (err) {
       const aside = `${this.#path}.corrupt-${Date.now()}`;
       await rename(this.#path, aside).catch(() => undefined);
       this.#logger.error({ file: this.#path, movedTo: aside, err: errorMessage(err) }, 'log offset registry is corrupt; files will be re-read from their start');
       this.#files.clear();
+      this.#containers.clear();
       await this.#pruneCorruptCopies();
       return { files: 0, corrupt: true };
     }
@@ -142,6 +163,35 @@ export class LogFileRegistry {
     if (this.#files.delete(identityKey(dev, ino))) this.#dirty = true;
   }
 
+  getContainer(id: string): ContainerOffsetState | undefined {
+    return this.#containers.get(id);
+  }
+
+  containers(): IterableIterator<ContainerOffsetState> {
+    return this.#containers.values();
+  }
+
+  /** Records a container's position; returns the state kept, for commitContainer(). */
+  putContainer(state: ContainerOffsetState): ContainerOffsetState {
+    this.#containers.set(state.id, state);
+    this.#dirty = true;
+    return state;
+  }
+
+  /** An acknowledgement moved a container's position (hot path, as commit()). */
+  commitContainer(state: ContainerOffsetState, position: { since: number; skip: number; lastSec: number; lastNanos: number }): void {
+    state.since = position.since;
+    state.skip = position.skip;
+    state.lastSec = position.lastSec;
+    state.lastNanos = position.lastNanos;
+    state.updatedAt = this.#clock;
+    this.#dirty = true;
+  }
+
+  removeContainer(id: string): void {
+    if (this.#containers.delete(id)) this.#dirty = true;
+  }
+
   /**
    * Drops the offsets of files that no longer exist — deleted while the agent was down, or gone
    * for good — after a scan (Filebeat's clean_removed, Vector's remove_expired): a host with
@@ -171,13 +221,19 @@ export class LogFileRegistry {
     this.#writing = this.#writing.then(async () => {
       if (!this.#dirty) return true;
       this.#dirty = false;
-      const doc: RegistryDocument = { version: FORMAT_VERSION, written_at: new Date().toISOString(), files: [...this.#files.values()] };
+      const doc: RegistryDocument = { version: FORMAT_VERSION, written_at: new Date().toISOString(), files: [...this.#files.values()], containers: [...this.#containers.values()] };
       const ok = await this.#file.write(JSON.stringify(doc));
       if (!ok) this.#dirty = true;
       return ok;
     });
     return this.#writing;
   }
+}
+
+function isContainerState(v: unknown): v is ContainerOffsetState {
+  if (typeof v !== 'object' || v === null) return false;
+  const s = v as Record<string, unknown>;
+  return typeof s.id === 'string' && typeof s.name === 'string' && Number.isSafeInteger(s.since) && Number.isSafeInteger(s.skip) && (s.skip as number) >= 0 && Number.isSafeInteger(s.lastSec) && Number.isSafeInteger(s.lastNanos) && typeof s.updatedAt === 'number';
 }
 
 function isState(v: unknown): v is FileOffsetState {

@@ -4,12 +4,15 @@
  * pauses, memory stays bounded (backpressure, as Filebeat's memory queue does).
  */
 import type { EncodedEvent } from '../outputs/types.ts';
-import type { OffsetTracker } from './offset-tracker.ts';
+/** What an event's acknowledgement is handed to: a file's OffsetTracker, a container stream's positions. */
+export interface AckTarget {
+  ack(seq: number): void;
+}
 
 export interface Batch {
   events: EncodedEvent[];
   /** Per event: the file tracker to acknowledge (null for events with no offset, e.g. Docker events). */
-  trackers: (OffsetTracker | null)[];
+  trackers: (AckTarget | null)[];
   /** Per event: its sequence number in its tracker. */
   seqs: number[];
   bytes: number;
@@ -19,7 +22,7 @@ export class EventQueue {
   readonly maxEvents: number;
   readonly maxBytes: number;
   #events: EncodedEvent[] = [];
-  #trackers: (OffsetTracker | null)[] = [];
+  #trackers: (AckTarget | null)[] = [];
   #seqs: number[] = [];
   #head = 0;
   #bytes = 0;
@@ -49,7 +52,7 @@ export class EventQueue {
    * Adds an event unless the queue is full (then false: wait on whenWritable()). A single event
    * larger than maxBytes is still accepted into an empty queue, or it could never be shipped.
    */
-  push(event: EncodedEvent, tracker: OffsetTracker | null, seq: number): boolean {
+  push(event: EncodedEvent, tracker: AckTarget | null, seq: number): boolean {
     if (this.#closed) return false;
     if (this.full && this.length > 0) return false;
     this.#events.push(event);

@@ -1,0 +1,390 @@
+/**
+ * One container's stdout/stderr, followed through `GET /containers/{id}/logs?follow=1&
+ * timestamps=1&since=…` from its acknowledged position (positions.ts) to the end of the stream
+ * (the container stopped; a removed container's stream is read to its end too: the daemon drains
+ * the log before it closes the stream). Messages → lines per stream (stream-lines.ts) → ECS
+ * events (`event.dataset: docker.container_logs`, `input.type: container`, `stream`,
+ * `container.*`, `@timestamp` and `log.timestamp_ns` from Docker's own timestamp) → the shared
+ * EventQueue, acknowledged into the same registry as the files. The body is read with `for await`,
+ * so a full queue stops reading and TCP holds the daemon back (backpressure).
+ */
+import type Docker from 'dockerode';
+import type { Logger } from 'pino';
+import { errorMessage } from '../../core/errors.ts';
+import type { ContainerRecord } from '../../docker/types.ts';
+import type { EventQueue } from '../../pipeline/event-queue.ts';
+import type { EncodedPrefix, EventEncoder } from '../event-encoder.ts';
+import type { JoinedEvent } from '../multiline.ts';
+import type { ContainerOffsetState, LogFileRegistry } from '../registry.ts';
+import { DockerLogParser } from './docker-stream.ts';
+import { dockerNewest, dockerSince } from './docker-query.ts';
+import type { DockerTime } from './docker-stream.ts';
+import { ContainerPositions } from './positions.ts';
+import { StreamLines } from './stream-lines.ts';
+import type { StreamLineSettings } from './stream-lines.ts';
+
+export interface ContainerLogMetrics {
+  containerLinesRead(n: number, bytes: number): void;
+  containerEventsQueued(n: number): void;
+  containerTruncated(): void;
+  containerUnreadable(driver: string): void;
+}
+
+export interface ContainerStreamDeps {
+  docker: Docker;
+  queue: EventQueue;
+  encoder: EventEncoder;
+  registry: LogFileRegistry;
+  settings: StreamLineSettings;
+  logger: Logger;
+  metrics?: ContainerLogMetrics;
+}
+
+/** How a follow ended: the end of the stream, the container gone, its driver unreadable, an error to retry, or a stop. */
+export type FollowEnd = { kind: 'eof' } | { kind: 'gone' } | { kind: 'unreadable'; reason: string } | { kind: 'error'; reason: string } | { kind: 'stopped' } | { kind: 'stalled' };
+
+export type ContainerStreamState = 'waiting' | 'streaming' | 'ended' | 'unreadable';
+
+/** What /v1/logs shows for one container. */
+export interface ContainerStreamView {
+  id: string;
+  name: string;
+  image: string;
+  source: 'api';
+  state: ContainerStreamState;
+  reason: string | null;
+  driver: string | null;
+  tty: boolean | null;
+  position: { since: string; skip: number };
+  messagesRead: number;
+  eventsQueued: number;
+  stalls: number;
+  pendingMessages: number;
+}
+
+/** Log drivers that keep nothing to read back (without Docker's dual logging the others answer "does not support reading"). */
+const NOTHING_KEPT = new Set(['none']);
+
+export class ContainerStream {
+  readonly id: string;
+  record: ContainerRecord;
+  state: ContainerStreamState = 'waiting';
+  reason: string | null = null;
+  driver: string | null = null;
+  tty: boolean | null = null;
+  /** `startedAt` of the run whose output was read to its end (no reopen until the container starts again). */
+  drainedRun: string | null | undefined;
+  endedAt = 0;
+  retryAt = 0;
+  failures = 0;
+  messagesRead = 0;
+  eventsQueued = 0;
+  /** Follows given up because Docker stopped sending while it kept newer output (then reopened). */
+  stalls = 0;
+  /** Time of the last message read (seconds, nanoseconds), when the last chunk arrived, when a stall was last looked for. */
+  lastSec = 0;
+  lastNanos = 0;
+  lastDataAt = 0;
+  stallCheckedAt = 0;
+  #stalled = false;
+  /**
+   * Times of the messages read in the last seconds (seconds → nanoseconds), from the position's
+   * `since` on: after a quiet spell, the count Docker holds from `since` is compared with it — a
+   * follow that jumped over part of a rotated file shows as more messages than were read, and is
+   * reopened, dropping exactly the messages read already.
+   */
+  #seen = new Map<number, Set<number>>();
+  /** Follows reopened because Docker held messages the follow had skipped. */
+  gaps = 0;
+  readonly saved: ContainerOffsetState;
+  #positions: ContainerPositions;
+  #lines: [StreamLines, StreamLines] | undefined;
+  #prefixes: [EncodedPrefix, EncodedPrefix] | undefined;
+  readonly #d: ContainerStreamDeps;
+  #abort: AbortController | undefined;
+  /** A stop: waits for queue space give up. */
+  #closing = false;
+  /** Encoded events and their ack sequence numbers, waiting to be queued. */
+  #out: Buffer[] = [];
+  #seqs: number[] = [];
+  #now = Date.now();
+  /** A read step is queuing events: a multiline timeout flush waits for the next sweep. */
+  busy = false;
+
+  constructor(record: ContainerRecord, deps: ContainerStreamDeps) {
+    this.id = record.id;
+    this.record = record;
+    this.#d = deps;
+    const known = deps.registry.getContainer(record.id);
+    this.saved = known ?? deps.registry.putContainer({ id: record.id, name: record.name, since: 0, skip: 0, lastSec: 0, lastNanos: 0, updatedAt: Date.now() });
+    this.#positions = this.#newPositions();
+  }
+
+  /** Docker messages read and not yet acknowledged. */
+  get pending(): number {
+    return this.#positions.pending;
+  }
+
+  get following(): boolean {
+    return this.#abort !== undefined;
+  }
+
+  view(): ContainerStreamView {
+    return {
+      id: this.id,
+      name: this.record.name,
+      image: this.record.image,
+      source: 'api',
+      state: this.state,
+      reason: this.reason,
+      driver: this.driver,
+      tty: this.tty,
+      position: { since: new Date(this.saved.since * 1000).toISOString(), skip: this.saved.skip },
+      messagesRead: this.messagesRead,
+      eventsQueued: this.eventsQueued,
+      stalls: this.stalls + this.gaps,
+      pendingMessages: this.pending,
+    };
+  }
+
+  /** Stops a follow in progress (what was read stays unacknowledged unless it is shipped). */
+  abort(): void {
+    this.#closing = true;
+    this.#abort?.abort();
+  }
+
+  /** Opens the stream from the acknowledged position and reads it to its end. Call only with nothing pending. */
+  async follow(): Promise<FollowEnd> {
+    const abort = (this.#abort = new AbortController());
+    try {
+      return await this.#follow(abort.signal);
+    } catch (err) {
+      if (abort.signal.aborted) return this.#stalled ? { kind: 'stalled' } : { kind: 'stopped' };
+      return classify(err);
+    } finally {
+      this.#stalled = false;
+      this.#abort = undefined;
+      this.busy = false;
+    }
+  }
+
+  /**
+   * Whether the follow is stuck: nothing arrived for a while, yet Docker holds a message newer
+   * than the last one read (json-file's follower can lose its place when the file rotates under
+   * a reader that opened mid-rotation). Then the follow is given up; it is reopened from the
+   * acknowledged position once everything read is acknowledged.
+   */
+  async checkStalled(): Promise<boolean> {
+    const abort = this.#abort;
+    if (abort === undefined || this.busy) return false;
+    this.#trimSeen();
+    const from = Math.min(...this.#seen.keys(), this.lastSec);
+    const seen = this.#seen;
+    const docker = await dockerSince(this.#d.docker, this.id, this.tty ?? false, from, (sec, nanos) => seen.get(sec)?.has(nanos) === true, abort.signal);
+    if (this.#abort !== abort || Date.now() - this.lastDataAt <= 1000) return false;
+    const stuck = docker.newest.sec > this.lastSec || (docker.newest.sec === this.lastSec && docker.newest.nanos > this.lastNanos);
+    if (!stuck && docker.unknown === 0) return false;
+    if (stuck) this.stalls++;
+    else this.gaps++;
+    this.#stalled = true;
+    abort.abort();
+    return true;
+  }
+
+  /** Drops times before the position's `since` (or over 10 s older than the last message): not needed to tell a gap. */
+  #trimSeen(): void {
+    const floor = Math.max(this.saved.since, this.lastSec - 10);
+    for (const sec of this.#seen.keys()) if (sec < floor) this.#seen.delete(sec);
+  }
+
+  /** Emits multiline events whose timeout passed (once a second, between read steps). */
+  async flushDue(now: number): Promise<void> {
+    if (this.busy || this.#lines === undefined || !this.following) return;
+    this.#now = now;
+    for (const l of this.#lines) l.flushIfDue(now);
+    await this.#drainOut();
+  }
+
+  async #follow(signal: AbortSignal): Promise<FollowEnd> {
+    const container = this.#d.docker.getContainer(this.id);
+    const info = await container.inspect({ abortSignal: signal });
+    this.driver = info.HostConfig.LogConfig?.Type ?? null;
+    this.tty = info.Config.Tty;
+    if (this.driver !== null && NOTHING_KEPT.has(this.driver)) return { kind: 'unreadable', reason: `log driver "${this.driver}" keeps no output to read` };
+    this.#positions = this.#newPositions();
+    const settings = this.#d.settings;
+    this.#lines = [new StreamLines(settings, (ev, idx, ms, subMs) => this.#event(0, ev, idx, ms, subMs)), new StreamLines(settings, (ev, idx, ms, subMs) => this.#event(1, ev, idx, ms, subMs))];
+    this.#prefixes = undefined;
+    const since = this.saved.since;
+    const body = await container.logs({ follow: true, stdout: true, stderr: true, timestamps: true, since, abortSignal: signal });
+    this.state = 'streaming';
+    this.reason = null;
+    const parser = new DockerLogParser(this.tty, (stream, buf, from, to, partial, ts) => this.#message(stream, buf, from, to, partial, ts));
+    this.lastDataAt = Date.now();
+    await this.#read(body, parser, signal);
+    if (signal.aborted) return this.#stalled ? { kind: 'stalled' } : { kind: 'stopped' };
+    parser.end();
+    this.#now = Date.now();
+    for (const l of this.#lines) l.flush(this.#now);
+    await this.#drainOut();
+    // Docker 20.10 can end a follow early when the container stops while the reader is behind:
+    // if it still holds newer output, reopen from the acknowledged position.
+    const early = await dockerNewest(this.#d.docker, this.id, this.tty ?? false, signal).then((n) => n.sec > this.lastSec || (n.sec === this.lastSec && n.nanos > this.lastNanos)).catch(() => false);
+    if (early) {
+      this.stalls++;
+      return { kind: 'stalled' };
+    }
+    return { kind: 'eof' };
+  }
+
+  /**
+   * Reads the body to its end. The daemon flushes every message, so the body arrives as one small
+   * chunk per line: chunks are gathered and parsed in batches (one turn of the event loop each),
+   * not awaited one by one; the body is paused while the queue is full.
+   */
+  #read(body: NodeJS.ReadableStream, parser: DockerLogParser, signal: AbortSignal): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      const chunks: Buffer[] = [];
+      let scheduled = false;
+      let running = false;
+      let ended = false;
+      const step = async (): Promise<void> => {
+        scheduled = false;
+        if (running) return;
+        running = true;
+        try {
+          while (chunks.length > 0 && !signal.aborted) {
+            const batch = chunks.splice(0);
+            this.busy = true;
+            this.#now = this.lastDataAt = Date.now();
+            const before = this.messagesRead;
+            let bytes = 0;
+            for (const chunk of batch) {
+              parser.push(chunk);
+              bytes += chunk.length;
+            }
+            this.#d.metrics?.containerLinesRead(this.messagesRead - before, bytes);
+            this.#trimSeen();
+            const queued = this.#drainOut();
+            const full = this.#d.queue.full;
+            if (full) body.pause();
+            await queued;
+            if (full) body.resume();
+            this.busy = false;
+          }
+          if (ended || signal.aborted) resolve();
+        } catch (err) {
+          reject(err instanceof Error ? err : new Error(String(err)));
+        } finally {
+          running = false;
+          this.busy = false;
+        }
+      };
+      const schedule = (): void => {
+        if (scheduled) return;
+        scheduled = true;
+        setImmediate(() => void step());
+      };
+      body.on('data', (chunk: Buffer) => {
+        chunks.push(chunk);
+        schedule();
+      });
+      body.on('end', () => {
+        ended = true;
+        schedule();
+      });
+      body.on('error', (err: Error) => reject(err));
+      body.on('close', () => {
+        if (!ended) {
+          ended = signal.aborted;
+          if (ended) schedule();
+          else reject(new Error('the Docker API closed the log stream'));
+        }
+      });
+    });
+  }
+
+  #message(stream: 1 | 2, buf: Buffer, from: number, to: number, partial: boolean, ts: DockerTime): void {
+    this.lastSec = ts.sec;
+    this.lastNanos = ts.nanos;
+    let nanos = this.#seen.get(ts.sec);
+    if (nanos === undefined) this.#seen.set(ts.sec, (nanos = new Set()));
+    nanos.add(ts.nanos);
+    const index = this.#positions.message(ts.sec, ts.nanos);
+    if (index < 0) return; // already shipped before a restart
+    this.messagesRead++;
+    const lines = this.#lines as [StreamLines, StreamLines];
+    (stream === 1 ? lines[0] : lines[1]).message(buf, from, to, partial, ts, index, this.#now);
+  }
+
+  #event(stream: 0 | 1, ev: JoinedEvent, indices: number[], ms: number, subMs: number): void {
+    if (ev.to === ev.from) {
+      this.#positions.settle(indices);
+      return;
+    }
+    if (ev.flags.includes('truncated')) this.#d.metrics?.containerTruncated();
+    const prefix = this.#prefixFor(stream);
+    this.#out.push(this.#d.encoder.encodeLine(prefix, ev.buf, ms, ms, ev.flags, ev.from, ev.to, null, subMs));
+    this.#seqs.push(this.#positions.register(indices));
+  }
+
+  async #drainOut(): Promise<void> {
+    const out = this.#out;
+    const seqs = this.#seqs;
+    if (out.length === 0) return;
+    this.#out = [];
+    this.#seqs = [];
+    const queue = this.#d.queue;
+    const positions = this.#positions;
+    for (let i = 0; i < out.length; i++) {
+      while (!queue.push(out[i] as Buffer, positions, seqs[i] as number)) {
+        if (this.#closing) return;
+        await queue.whenWritable();
+      }
+    }
+    this.eventsQueued += out.length;
+    this.#d.metrics?.containerEventsQueued(out.length);
+  }
+
+  #prefixFor(stream: 0 | 1): EncodedPrefix {
+    if (this.#prefixes === undefined) {
+      const r = this.record;
+      const fields = (s: 'stdout' | 'stderr'): EncodedPrefix =>
+        this.#d.encoder.prefixFor({
+          path: '',
+          dataset: 'docker.container_logs',
+          labels: {},
+          container: { id: r.id, name: r.name, imageName: r.image, imageTag: r.imageTag, labels: r.labels },
+          tags: [],
+          stream: s,
+        });
+      this.#prefixes = [fields('stdout'), fields('stderr')];
+    }
+    return this.#prefixes[stream];
+  }
+
+  /** The container's metadata changed (a rename): events from now on say so. */
+  updateRecord(record: ContainerRecord): void {
+    if (record.name !== this.record.name || JSON.stringify(record.labels) !== JSON.stringify(this.record.labels)) this.#prefixes = undefined;
+    this.record = record;
+    this.saved.name = record.name;
+  }
+
+  #newPositions(): ContainerPositions {
+    const saved = this.saved;
+    // Reopened in this process: drop exactly the messages read before (everything read was
+    // acknowledged before a reopen), whatever Docker rotated away meanwhile. After a restart: `skip`.
+    const repair = this.#seen.size > 0 ? this.#seen : undefined;
+    this.#seen = new Map();
+    const shipped = repair === undefined ? undefined : (sec: number, nanos: number): boolean => repair.get(sec)?.has(nanos) === true || sec < saved.since;
+    return new ContainerPositions({ since: saved.since, skip: saved.skip, lastSec: saved.lastSec, lastNanos: saved.lastNanos }, (position) => this.#d.registry.commitContainer(saved, position), shipped);
+  }
+}
+
+function classify(err: unknown): FollowEnd {
+  const status = (err as { statusCode?: unknown }).statusCode;
+  const message = errorMessage(err);
+  if (status === 404) return { kind: 'gone' };
+  if (status === 501 || /does not support reading/i.test(message)) return { kind: 'unreadable', reason: message.replace(/^\(HTTP code \d+\)\s*\S*\s*-\s*/, '').trim() };
+  return { kind: 'error', reason: message };
+}
