@@ -10,8 +10,11 @@ import { DAY, HOUR, TEN_MINUTES, WEEK } from '../config/units.ts';
 import { requiredPath } from '../config/values.ts';
 import { exceptionsConfig } from '../exceptions/config.ts';
 
+/** The default continuation pattern: the lines of a Java stack trace after its first (frames, `... n more`, `Caused by:`, `Suppressed:`). */
+export const JAVA_CONTINUATION = '^(\\s+at |\\s+\\.\\.\\. \\d+ more|\\s*Caused by:|\\s+Suppressed:)';
+
 /** The continuation pattern runs on every line (up to max_line_bytes long): valid and free of catastrophic backtracking. */
-function multilinePattern(s: string): string | undefined {
+export function multilinePattern(s: string): string | undefined {
   if (s === '') return undefined;
   try {
     new RegExp(s);
@@ -31,7 +34,7 @@ export const logsConfig = obj('Log collection from the conventional directory (d
   max_line_bytes: size('Longer lines are truncated and tagged.', '1MiB', 1024),
   rescan_interval: duration('Periodic directory rescan, a safety net for missed watch events.', '10s', 100, HOUR),
   multiline: obj('Joining continuation lines (Java stack traces) into one event.', {
-    pattern: str('Regular expression of a continuation line ("" = no multiline joining).', '^(\\s+at |\\s+\\.\\.\\. \\d+ more|\\s*Caused by:|\\s+Suppressed:)', multilinePattern),
+    pattern: str('Regular expression of a continuation line ("" = no multiline joining).', JAVA_CONTINUATION, multilinePattern),
     negate: bool('Lines NOT matching the pattern are continuations.', false),
     match: oneOf('Continuations join the event before (after) or after (before) them.', ['after', 'before'], 'after'),
     max_lines: int('Lines per joined event; the rest is dropped and flagged.', 500, 1, 100_000),

@@ -8,23 +8,22 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { appendFileSync, chmodSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
 import type { TestContext } from 'node:test';
 import { BeatsReceiver } from '../helpers/beats-receiver.ts';
-import type { ReceivedEvent } from '../helpers/beats-receiver.ts';
 import { DebianHost } from '../helpers/debian-host.ts';
 import { ensureDebianImage } from '../helpers/debian-images.ts';
 import { resolveTestDockerHost } from '../helpers/docker-engine.ts';
-import { lineId, lineText, logFileName } from '../helpers/log-files.ts';
 import { createPki } from '../helpers/pki.ts';
 import { freePort } from '../helpers/ports.ts';
 import { REPO, ensureReleases } from '../helpers/release.ts';
 import type { Releases } from '../helpers/release.ts';
 import { missing, requireCommands } from '../helpers/requirements.ts';
 import { waitFor } from '../helpers/wait.ts';
+import { GrowingLog, assertExactlyOnce, receivedLines } from '../helpers/growing-log.ts';
 
 const TOOLS: [string, string][] = [['mmdebstrap', 'mmdebstrap'], ['strip', 'binutils'], ['dpkg-shlibdeps', 'dpkg-dev'], ['ansible-playbook', 'ansible']];
 const ANSIBLE = path.join(REPO, 'deploy', 'ansible');
@@ -176,42 +175,6 @@ function taskOutcome(output: string, name: string): string | undefined {
   return /^(changed|ok|skipping|fatal|failed)\b/m.exec(output.slice(at))?.[1];
 }
 
-/** An application writing its log file line by line while the test runs. */
-class GrowingLog {
-  readonly path: string;
-  written = 0;
-  readonly #timer: NodeJS.Timeout;
-
-  constructor(dir: string, app: string) {
-    this.path = path.join(dir, logFileName({ logType: 'app', app, env: 'dev', imageTag: '1', hostname: 'host', date: '20261201' }));
-    writeFileSync(this.path, '');
-    chmodSync(this.path, 0o644);
-    this.#timer = setInterval(() => {
-      let chunk = '';
-      for (let i = 0; i < 5; i++) chunk += `${lineText(1, this.written++, 120)}\n`;
-      appendFileSync(this.path, chunk);
-    }, 20);
-  }
-
-  stop(): number {
-    clearInterval(this.#timer);
-    return this.written;
-  }
-}
-
-function linesOf(events: readonly ReceivedEvent[], log: GrowingLog): number[] {
-  return events.filter((e) => (e.json.log as { file?: { path?: string } } | undefined)?.file?.path?.endsWith(path.basename(log.path)))
-    .map((e) => lineId(String(e.json.message))?.line ?? -1);
-}
-
-function assertExactlyOnce(lines: number[], written: number): void {
-  const seen = new Map<number, number>();
-  for (const l of lines) seen.set(l, (seen.get(l) ?? 0) + 1);
-  const lost = Array.from({ length: written }, (_, i) => i).filter((i) => !seen.has(i));
-  const doubled = [...seen].filter(([, n]) => n > 1).map(([l]) => l);
-  assert.deepEqual({ lost: lost.slice(0, 20), doubled: doubled.slice(0, 20), lines: lines.length }, { lost: [], doubled: [], lines: written });
-}
-
 /** The agent has read, sent and had acknowledged all of the file. */
 async function caughtUp(port: number, log: GrowingLog): Promise<boolean> {
   const s = await getJson<{ queuedEvents: number; batchesInFlight: number; files: { path: string; size: number; readOffset: number; ackedOffset: number }[] }>(port, '/v1/logs');
@@ -264,7 +227,7 @@ void test('first run: the .deb installed, the agent running under the shipped ha
   }, 30_000, 500);
   // a log line written on the host reaches Logstash
   const log = new GrowingLog(f.logs, 'firstrun');
-  await waitFor('a line of the log directory at the receiver', () => linesOf(f.a.events, log).length > 0, 30_000);
+  await waitFor('a line of the log directory at the receiver', () => receivedLines(f.a.events, log).length > 0, 30_000);
   log.stop();
 
   // systemd's own rating of the unit's sandboxing, on this host
@@ -292,7 +255,7 @@ void test('a change of live keys (output host and TLS files, metrics.interval) i
   const pid = await mainPid(f);
   const log = new GrowingLog(f.logs, 'reload');
   t.after(() => log.stop());
-  await waitFor('lines at receiver a', () => linesOf(f.a.events, log).length >= 100, 30_000);
+  await waitFor('lines at receiver a', () => receivedLines(f.a.events, log).length >= 100, 30_000);
   const run = await timedPlay(t, f, vars(f, config(f, { receiver: f.b, interval: '3s' })));
   assert.equal(run.code, 0, run.output);
   assert.equal(taskOutcome(run.output, 'Reload dockhand'), 'changed', run.output);
@@ -305,11 +268,11 @@ void test('a change of live keys (output host and TLS files, metrics.interval) i
   const host = await getJson<HostAnswer>(f.port, '/v1/host');
   assert.deepEqual(host.agent.lastReload && { applied: [...host.agent.lastReload.applied].sort(), pendingRestart: host.agent.lastReload.pendingRestart }, { applied: ['metrics.interval', 'outputs'], pendingRestart: [] });
 
-  const atB = (): number => linesOf(f.b.events, log).length;
+  const atB = (): number => receivedLines(f.b.events, log).length;
   await waitFor('lines at receiver b', () => atB() >= 100, 30_000);
   const written = log.stop();
   await waitFor('everything acknowledged', () => caughtUp(f.port, log), 30_000, 200);
-  assertExactlyOnce([...linesOf(f.a.events, log), ...linesOf(f.b.events, log)], written);
+  assertExactlyOnce([...receivedLines(f.a.events, log), ...receivedLines(f.b.events, log)], written);
 });
 
 void test('a change that needs a restart (api.listen) restarts the agent: a new process, on the new port, no line lost or doubled', async (t) => {
@@ -318,7 +281,7 @@ void test('a change that needs a restart (api.listen) restarts the agent: a new 
   const pid = await mainPid(f);
   const log = new GrowingLog(f.logs, 'restart');
   t.after(() => log.stop());
-  await waitFor('lines at receiver b', () => linesOf(f.b.events, log).length >= 100, 30_000);
+  await waitFor('lines at receiver b', () => receivedLines(f.b.events, log).length >= 100, 30_000);
   const run = await timedPlay(t, f, vars(f, config(f, { port: f.movedPort, receiver: f.b, interval: '3s' })));
   assert.equal(run.code, 0, run.output);
   assert.equal(taskOutcome(run.output, 'Reload dockhand'), 'changed', run.output);
@@ -330,11 +293,11 @@ void test('a change that needs a restart (api.listen) restarts the agent: a new 
   await assert.rejects(get(f.port, '/healthz', null));
   assert.equal((await getJson<HostAnswer>(f.movedPort, '/v1/host')).agent.lastReload, null);
 
-  const atRestart = linesOf(f.b.events, log).length;
-  await waitFor('more lines after the restart', () => linesOf(f.b.events, log).length >= atRestart + 100, 30_000);
+  const atRestart = receivedLines(f.b.events, log).length;
+  await waitFor('more lines after the restart', () => receivedLines(f.b.events, log).length >= atRestart + 100, 30_000);
   const written = log.stop();
   await waitFor('everything acknowledged', () => caughtUp(f.movedPort, log), 30_000, 200);
-  assertExactlyOnce(linesOf(f.b.events, log), written);
+  assertExactlyOnce(receivedLines(f.b.events, log), written);
 });
 
 void test('an invalid configuration is refused by the validate step; the agent and its config stay as they were', async (t) => {
@@ -365,17 +328,17 @@ void test('a killed agent is restarted by systemd (Restart=always) and resumes',
   const restartsBefore = await restarts();
   const log = new GrowingLog(f.logs, 'kill9');
   t.after(() => log.stop());
-  await waitFor('lines at receiver b', () => linesOf(f.b.events, log).length >= 100, 30_000);
+  await waitFor('lines at receiver b', () => receivedLines(f.b.events, log).length >= 100, 30_000);
   await f.host.sh('systemctl kill --kill-who=main --signal=SIGKILL dockhand');
   await waitFor('systemd to start the agent again', async () => (await isActive(f)) === 'active' && (await mainPid(f)) !== pid, 30_000, 250);
   assert.equal(await restarts(), restartsBefore + 1);
   await waitFor('/readyz after the crash', async () => (await get(f.movedPort, '/readyz').catch(() => undefined))?.status === 200, 60_000, 250);
-  const atCrash = linesOf(f.b.events, log).length;
-  await waitFor('more lines after the crash', () => linesOf(f.b.events, log).length >= atCrash + 100, 30_000);
+  const atCrash = receivedLines(f.b.events, log).length;
+  await waitFor('more lines after the crash', () => receivedLines(f.b.events, log).length >= atCrash + 100, 30_000);
   const written = log.stop();
   await waitFor('everything acknowledged', () => caughtUp(f.movedPort, log), 30_000, 200);
   // after a crash, at least once: lines sent but not yet acknowledged may come again
-  const lines = new Set(linesOf(f.b.events, log));
+  const lines = new Set(receivedLines(f.b.events, log));
   const lost = Array.from({ length: written }, (_, i) => i).filter((i) => !lines.has(i));
   assert.deepEqual(lost, []);
 });
@@ -385,7 +348,7 @@ void test('systemctl stop: a graceful stop within the bounds of the unit, the of
   if (!f) return;
   const log = new GrowingLog(f.logs, 'stop');
   t.after(() => log.stop());
-  await waitFor('lines at receiver b', () => linesOf(f.b.events, log).length >= 100, 30_000);
+  await waitFor('lines at receiver b', () => receivedLines(f.b.events, log).length >= 100, 30_000);
   // still writing while the agent stops
   await f.host.sh('systemctl stop dockhand', { timeoutMs: 60_000 });
   log.stop();
@@ -397,7 +360,7 @@ void test('systemctl stop: a graceful stop within the bounds of the unit, the of
   assert.ok(saved && saved.offset > 0, JSON.stringify(registry.files));
   // whole lines of 121 bytes: the receiver has every line before the saved offset
   assert.equal(saved.offset % 121, 0);
-  const got = new Set(linesOf(f.b.events, log));
+  const got = new Set(receivedLines(f.b.events, log));
   const missingBefore = Array.from({ length: saved.offset / 121 }, (_, i) => i).filter((i) => !got.has(i));
   assert.deepEqual(missingBefore, []);
 });

@@ -7,23 +7,22 @@
 // (unpack, switch the `current` link, restart).
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { appendFileSync, chmodSync, mkdirSync, mkdtempSync, renameSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, renameSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
 import type { TestContext } from 'node:test';
 import { AgentProcess, cleanEnv } from '../helpers/agent-process.ts';
 import { BeatsReceiver } from '../helpers/beats-receiver.ts';
-import type { ReceivedEvent } from '../helpers/beats-receiver.ts';
 import { DebianHost } from '../helpers/debian-host.ts';
 import { ensureDebianImage } from '../helpers/debian-images.ts';
 import { resolveTestDockerHost } from '../helpers/docker-engine.ts';
-import { lineId, lineText, logFileName } from '../helpers/log-files.ts';
 import { freePort } from '../helpers/ports.ts';
 import { ensureReleases } from '../helpers/release.ts';
 import type { Releases } from '../helpers/release.ts';
 import { missing, requireCommands } from '../helpers/requirements.ts';
 import { waitFor } from '../helpers/wait.ts';
+import { GrowingLog, assertExactlyOnce, receivedLines } from '../helpers/growing-log.ts';
 
 const TOOLS: [string, string][] = [['mmdebstrap', 'mmdebstrap'], ['strip', 'binutils'], ['dpkg-shlibdeps', 'dpkg-dev']];
 const work = mkdtempSync(path.join(tmpdir(), 'dockhand-upgrade-test-'));
@@ -41,44 +40,6 @@ function ready(t: TestContext): { engine: string; releases: Releases } | undefin
   if (fixture) return fixture;
   if (requireCommands(t, TOOLS)) missing(t, 'no Docker engine: DOCKHAND_TEST_DOCKER_HOST is unset (run through `npm test` or scripts/test.ts)');
   return undefined;
-}
-
-/** An application writing its log file line by line, as long as the test runs. */
-class GrowingLog {
-  readonly path: string;
-  written = 0;
-  readonly #timer: NodeJS.Timeout;
-
-  constructor(dir: string, app: string) {
-    this.path = path.join(dir, logFileName({ logType: 'app', app, env: 'dev', imageTag: '1', hostname: 'host', date: '20261201' }));
-    writeFileSync(this.path, '');
-    chmodSync(this.path, 0o644);
-    this.#timer = setInterval(() => {
-      let chunk = '';
-      for (let i = 0; i < 5; i++) chunk += `${lineText(1, this.written++, 120)}\n`;
-      appendFileSync(this.path, chunk);
-    }, 20);
-  }
-
-  stop(): number {
-    clearInterval(this.#timer);
-    return this.written;
-  }
-}
-
-/** Lines of `log` the receiver got, by line number. */
-function received(events: readonly ReceivedEvent[], log: GrowingLog): number[] {
-  return events.filter((e) => (e.json.log as { file?: { path?: string } } | undefined)?.file?.path?.endsWith(path.basename(log.path)))
-    .map((e) => lineId(String(e.json.message))?.line ?? -1);
-}
-
-/** Every line 0..written-1 exactly once. */
-function assertExactlyOnce(lines: number[], written: number): void {
-  const seen = new Map<number, number>();
-  for (const l of lines) seen.set(l, (seen.get(l) ?? 0) + 1);
-  const lost = Array.from({ length: written }, (_, i) => i).filter((i) => !seen.has(i));
-  const doubled = [...seen].filter(([, n]) => n > 1).map(([l]) => l);
-  assert.deepEqual({ lost: lost.slice(0, 20), doubled: doubled.slice(0, 20), lines: lines.length }, { lost: [], doubled: [], lines: written });
 }
 
 async function api<T>(port: number, p: string): Promise<T> {
@@ -120,18 +81,18 @@ EOF`);
   assert.equal(first.code, 0, first.stdout);
   assert.ok(!first.stdout.includes('dockhand: warning'), first.stdout);
   assert.equal((await host.sh('systemctl is-active dockhand', { allowFail: true })).stdout.trim(), 'active');
-  await waitFor('release N to ship part of the file', () => received(receiver.events, log).length >= 200, 60_000);
+  await waitFor('release N to ship part of the file', () => receivedLines(receiver.events, log).length >= 200, 60_000);
   assert.equal((await api<{ agent: { version: string } }>(port, '/v1/host')).agent.version, current.version);
 
   const upgrade = await apt(next.deb);
   assert.equal(upgrade.code, 0, upgrade.stdout);
   assert.match(upgrade.stdout, new RegExp(`Unpacking dockhand \\(${next.version}\\) over \\(${current.version}\\)`));
   await waitFor('N+1 to serve', async () => (await api<{ agent: { version: string } }>(port, '/v1/host')).agent.version === next.version, 60_000, 200);
-  const atUpgrade = received(receiver.events, log).length;
-  await waitFor('N+1 to ship more of the file', () => received(receiver.events, log).length >= atUpgrade + 200, 60_000);
+  const atUpgrade = receivedLines(receiver.events, log).length;
+  await waitFor('N+1 to ship more of the file', () => receivedLines(receiver.events, log).length >= atUpgrade + 200, 60_000);
   const written = log.stop();
   await waitFor('N+1 to have everything acknowledged', () => caughtUp(port, log), 60_000, 200);
-  assertExactlyOnce(received(receiver.events, log), written);
+  assertExactlyOnce(receivedLines(receiver.events, log), written);
 
   // restarted once: one stop, two starts, no crash restart
   const journal = (await host.sh('journalctl -u dockhand -o cat --no-pager')).stdout;
@@ -178,21 +139,21 @@ void test('the tarball, N → N+1 the Ansible way (unpack, switch `current`, res
   t.after(() => log.stop());
   const old = start();
   t.after(() => old.dispose());
-  await waitFor('release N to ship part of the file', () => received(receiver.events, log).length >= 200 || old.child.exitCode !== null, 60_000);
+  await waitFor('release N to ship part of the file', () => receivedLines(receiver.events, log).length >= 200 || old.child.exitCode !== null, 60_000);
   assert.equal((await api<{ agent: { version: string } }>(port, '/v1/host')).agent.version, current.version);
 
   unpack(next.tarball);
   activate(next.name);
   old.child.kill('SIGTERM');
   assert.equal((await old.exited).code, 0, old.stderr);
-  const atUpgrade = received(receiver.events, log).length;
+  const atUpgrade = receivedLines(receiver.events, log).length;
   const upgraded = start();
   t.after(() => upgraded.dispose());
   await waitFor('N+1 to serve', async () => (await api<{ agent: { version: string } }>(port, '/v1/host')).agent.version === next.version, 60_000, 200);
-  await waitFor('N+1 to ship more of the file', () => received(receiver.events, log).length >= atUpgrade + 200, 60_000);
+  await waitFor('N+1 to ship more of the file', () => receivedLines(receiver.events, log).length >= atUpgrade + 200, 60_000);
   const written = log.stop();
   await waitFor('N+1 to have everything acknowledged', () => caughtUp(port, log), 60_000, 200);
-  assertExactlyOnce(received(receiver.events, log), written);
+  assertExactlyOnce(receivedLines(receiver.events, log), written);
   upgraded.child.kill('SIGTERM');
   assert.equal((await upgraded.exited).code, 0);
 });

@@ -3,10 +3,10 @@
  * API (docs/logs.md, "Container output"), shipped through the same pipeline and offsets registry
  * as the log files. A container opts out with the label `dockhand.logs=false`.
  */
-import { catastrophicBacktrackingRisk } from '../../core/regex-safety.ts';
 import type { Infer } from '../../config/schema-dsl.ts';
 import { bool, duration, int, list, obj, oneOf, requiredStr, size, str } from '../../config/schema-dsl.ts';
 import { TEN_MINUTES } from '../../config/units.ts';
+import { JAVA_CONTINUATION, multilinePattern } from '../config.ts';
 
 /** `name:<glob>`, `image:<glob>`, `label:<key>` or `label:<key>=<glob>`; a bare glob is a name. */
 export function selectorProblem(s: string): string | undefined {
@@ -19,23 +19,13 @@ export function selectorProblem(s: string): string | undefined {
   return undefined;
 }
 
-function multilinePattern(s: string): string | undefined {
-  if (s === '') return undefined;
-  try {
-    new RegExp(s);
-  } catch (err) {
-    return `not a valid regular expression: ${(err as Error).message}`;
-  }
-  return catastrophicBacktrackingRisk(s);
-}
-
 export const containerLogsConfig = obj('Collection of what containers print on stdout/stderr, through the Docker API (docs/logs.md). A container opts out with the label `dockhand.logs=false`.', {
   enabled: bool('Collect running containers\' stdout and stderr.', true),
   include: list('Containers collected: selectors `name:<glob>`, `image:<glob>`, `label:<key>` or `label:<key>=<glob>` (a bare glob is a name); a container matching one of them is collected.', requiredStr('selector', selectorProblem), ['*'], '["*"]'),
   exclude: list('Containers skipped (same selectors as include); wins over include.', requiredStr('selector', selectorProblem), [], '[]'),
   max_line_bytes: size('Docker splits lines over 16 KiB into partial messages; they are joined back up to this size, the rest is cut and the event flagged `truncated`.', '1MiB', 1024),
   multiline: obj('Joining continuation lines (Java stack traces) of one stream into one event, as for files.', {
-    pattern: str('Regular expression of a continuation line ("" = no multiline joining).', '^(\\s+at |\\s+\\.\\.\\. \\d+ more|Caused by:)', multilinePattern),
+    pattern: str('Regular expression of a continuation line ("" = no multiline joining).', JAVA_CONTINUATION, multilinePattern),
     negate: bool('Lines NOT matching the pattern are continuations.', false),
     match: oneOf('Continuations join the event before (after) or after (before) them.', ['after', 'before'], 'after'),
     max_lines: int('Lines per joined event; the rest is dropped and flagged.', 500, 1, 100_000),
