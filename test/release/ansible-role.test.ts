@@ -8,6 +8,9 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { chmodSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -363,6 +366,31 @@ void test('systemctl stop: a graceful stop within the bounds of the unit, the of
   const got = new Set(receivedLines(f.b.events, log));
   const missingBefore = Array.from({ length: saved.offset / 121 }, (_, i) => i).filter((i) => !got.has(i));
   assert.deepEqual(missingBefore, []);
+});
+
+void test('dockhand_package_source: url installs release N+1 from an HTTP URL (an upgrade), and the service runs it', async (t) => {
+  const f = ready(t);
+  if (!f) return;
+  // a package server on loopback: the host shares the test's network
+  const requests: string[] = [];
+  const server = createServer((req, res) => {
+    requests.push(req.url ?? '');
+    res.writeHead(200, { 'content-type': 'application/vnd.debian.binary-package' });
+    createReadStream(f.releases.next.deb).pipe(res);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  t.after(() => server.close());
+  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/${path.basename(f.releases.next.deb)}`;
+  const { dockhand_package_file: _file, ...rest } = vars(f, config(f, { port: f.movedPort, receiver: f.b, interval: '3s' }));
+  const run = await timedPlay(t, f, { ...rest, dockhand_package_source: 'url', dockhand_package_url: url });
+  assert.equal(run.code, 0, run.output);
+  assert.equal(run.recap.failed, 0, run.output);
+  assert.deepEqual(requests, [`/${path.basename(f.releases.next.deb)}`], 'the package came from the URL');
+  const installed = (await f.host.sh("dpkg-query -W -f='${Version}' dockhand")).stdout.trim();
+  assert.equal(installed, f.releases.next.version, `installed ${installed}, release ${f.releases.next.version}`);
+  assert.equal(await isActive(f), 'active');
+  await waitFor('/readyz of the upgraded agent', async () => (await get(f.movedPort, '/readyz').catch(() => undefined))?.status === 200, 60_000, 250);
+  await waitFor('N+1 to answer', async () => (await getJson<{ agent: { version: string } }>(f.movedPort, '/v1/host').catch(() => undefined))?.agent.version === f.releases.next.version, 60_000, 250);
 });
 
 void test('neither the token nor the private key appears in ansible-playbook output (-v --diff)', (t) => {
