@@ -81,8 +81,9 @@ class TestAgent {
     return events.filter((e): e is AgentEvent => e.kind === 'agent' && e.details?.containerId === id);
   }
 
+  /** The health events of container `id` (probe.*, restart.*), in order; other capabilities' (audit.*) left out. */
   async actions(id: string): Promise<string[]> {
-    return (await this.events(id)).map((e) => (typeof e.details?.reason === 'string' ? `${e.action}:${e.details.reason}` : e.action));
+    return (await this.events(id)).filter((e) => e.action.startsWith('probe.') || e.action.startsWith('restart.')).map((e) => (typeof e.details?.reason === 'string' ? `${e.action}:${e.details.reason}` : e.action));
   }
 
   async waitEvent(id: string, action: string, count = 1, timeoutMs = 30_000): Promise<AgentEvent[]> {
