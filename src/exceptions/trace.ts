@@ -16,7 +16,14 @@ import { parseGo, parsePython } from './trace-other.ts';
 
 export type TraceLanguage = 'java' | 'python' | 'go';
 
-export interface ParsedTrace {
+/** A parsed trace as events carry it: the parser's parts with the signature hashed. */
+export type ParsedTrace = Omit<TraceParts, 'signature'> & {
+  /** 16 hex digits. */
+  fingerprint: string;
+};
+
+/** What a language parser found, before hashing. */
+export interface TraceParts {
   language: TraceLanguage;
   /** Class of the outermost exception (`java.lang.IllegalStateException`). */
   type: string;
@@ -24,18 +31,6 @@ export interface ParsedTrace {
   /** The trace lines: from the exception's header line to the end of the event. */
   stackTrace: string;
   /** The innermost cause (the outermost exception itself when there is no cause). */
-  rootType: string;
-  rootMessage: string;
-  /** 16 hex digits. */
-  fingerprint: string;
-}
-
-/** What a language parser found, before hashing. */
-export interface TraceParts {
-  language: TraceLanguage;
-  type: string;
-  message: string;
-  stackTrace: string;
   rootType: string;
   rootMessage: string;
   /** The normalized signature the fingerprint hashes (class chain and top frames). */
