@@ -14,7 +14,7 @@ import { TEST_LABEL, docker, ensureTestImage, removeAllContainers, startPrivateD
 import type { PrivateDockerd } from '../test/helpers/docker-engine.ts';
 import { freePort } from '../test/helpers/ports.ts';
 import { waitFor } from '../test/helpers/wait.ts';
-import { procFigures } from './proc-figures.ts';
+import { measureWindow, procFigures } from './proc-figures.ts';
 
 const { values } = parseArgs({
   options: {
@@ -46,21 +46,14 @@ try {
   if (a.child.exitCode !== null) throw new Error(`agent exited: ${a.stderr}`);
   const pid = a.child.pid as number;
   await new Promise((res) => setTimeout(res, Number(values['settle-seconds']) * 1000));
-  const before = procFigures(pid);
-  const t0 = performance.now();
-  let peak = before.rssMb;
-  while (performance.now() - t0 < Number(values.seconds) * 1000) {
-    await new Promise((res) => setTimeout(res, 1000));
-    peak = Math.max(peak, procFigures(pid).rssMb);
-  }
+  const w = await measureWindow(pid, Number(values.seconds));
   const after = procFigures(pid);
-  const wall = (performance.now() - t0) / 1000;
   const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
   const mb = (name: string): string => (Number(new RegExp(`^${name} (\\S+)`, 'm').exec(text)?.[1] ?? NaN) / 1e6).toFixed(1);
   const rollup = await readFile(`/proc/${pid}/smaps_rollup`, 'utf8');
   const kb = (k: string): string => (Number(new RegExp(`^${k}:\\s+(\\d+)`, 'm').exec(rollup)?.[1] ?? NaN) / 1024).toFixed(1);
-  console.log(`idle agent, ${values.containers} containers, Logstash unreachable, ${wall.toFixed(0)} s after ${values['settle-seconds']} s settling:`);
-  console.log(`  CPU ${(((after.cpuS - before.cpuS) / wall) * 100).toFixed(3)} % of a core; RSS ${after.rssMb.toFixed(1)} MB (peak ${peak.toFixed(1)}; anonymous ${kb('Anonymous')} MB)`);
+  console.log(`idle agent, ${values.containers} containers, Logstash unreachable, ${w.wallS.toFixed(0)} s after ${values['settle-seconds']} s settling:`);
+  console.log(`  CPU ${((w.cpuS / w.wallS) * 100).toFixed(3)} % of a core; RSS ${after.rssMb.toFixed(1)} MB (peak ${w.rssPeakMb.toFixed(1)}; anonymous ${kb('Anonymous')} MB)`);
   console.log(`  V8 heap total ${mb('dockhand_nodejs_heap_size_total_bytes')} MB (used ${mb('dockhand_nodejs_heap_size_used_bytes')}), external ${mb('dockhand_nodejs_external_memory_bytes')} MB`);
 } finally {
   if (agent) await agent.dispose();

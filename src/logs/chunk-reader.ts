@@ -69,17 +69,22 @@ export class ChunkReader {
   /** A small read at `position` (a fingerprint's bytes), synchronous while that is allowed. */
   readonly readAt = async (handle: FileHandle, buf: Buffer, position: number): Promise<number> => {
     if (!this.#sync.enabled) return (await handle.read(buf, 0, buf.length, position)).bytesRead;
-    return readSync(handle.fd, buf, 0, buf.length, position);
+    return this.#readSync(handle, buf, position, '(first bytes, for the fingerprint)');
   };
+
+  /** A synchronous read, timed: the first slow one turns them off (SyncReads.tookMs). */
+  #readSync(handle: FileHandle, buf: Buffer, position: number, path: string): number {
+    const started = performance.now();
+    const bytesRead = readSync(handle.fd, buf, 0, buf.length, position);
+    this.#sync.tookMs(performance.now() - started, path);
+    return bytesRead;
+  }
 
   /** Reads from `position`, where `unread` bytes are known to wait; `chunk` full means there may be more. */
   async read(handle: FileHandle, position: number, unread: number, path: string): Promise<ChunkRead> {
     if (this.#sync.enabled && unread <= SYNC_READ_BYTES) {
       const chunk = this.#buffer.subarray(0, SYNC_READ_BYTES);
-      const started = performance.now();
-      const bytesRead = readSync(handle.fd, chunk, 0, chunk.length, position);
-      this.#sync.tookMs(performance.now() - started, path);
-      return { chunk, bytesRead };
+      return { chunk, bytesRead: this.#readSync(handle, chunk, position, path) };
     }
     const { bytesRead } = await handle.read(this.#buffer, 0, this.#buffer.length, position);
     return { chunk: this.#buffer, bytesRead };
