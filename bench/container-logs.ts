@@ -16,7 +16,11 @@ import { TEST_IMAGE, docker, ensureTestImage, startPrivateDockerd } from '../tes
 import { logsSetup, startLogsAgent } from '../test/helpers/logs-agent.ts';
 import { procFigures } from './proc-figures.ts';
 
-const { values } = parseArgs({ options: { containers: { type: 'string', default: '10' }, seconds: { type: 'string', default: '30' }, lines: { type: 'string' } } });
+const { values } = parseArgs({
+  options: { containers: { type: 'string', default: '10' }, seconds: { type: 'string', default: '30' }, lines: { type: 'string' }, 'agent-env': { type: 'string', multiple: true, default: [] } },
+});
+// --agent-env K=V (repeatable): extra environment for the agent, e.g. NODE_OPTIONS=--cpu-prof
+const AGENT_ENV = Object.fromEntries(values['agent-env'].map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]));
 const CONTAINERS = Number(values.containers);
 const SECONDS = Number(values.seconds);
 const FIXED = values.lines === undefined ? 0 : Number(values.lines);
@@ -42,7 +46,7 @@ try {
 
 /** Lines printed as fast as they can for SECONDS. */
 async function timed(): Promise<void> {
-  const agent = await startLogsAgent(setup, receiver.address, { dockerHost: dockerd.host });
+  const agent = await startLogsAgent(setup, receiver.address, { dockerHost: dockerd.host, env: AGENT_ENV });
   const pid = agent.agent.child.pid as number;
   const agent0 = procFigures(pid).cpuS;
   const dockerd0 = procFigures(dockerd.pid).cpuS;
@@ -106,7 +110,7 @@ async function fixed(): Promise<void> {
   console.log(`dockerd logging ${f(total)} lines of 200 bytes from ${CONTAINERS} containers (json-file), no reader: ${f(aloneS, 1)} s, dockerd CPU ${f(aloneCpu, 1)} s = ${f((aloneCpu / total) * 1e6, 2)} µs/line`);
   await docker(dockerd.host, ['rm', '-f', ...Array.from({ length: CONTAINERS }, (_, i) => `alone-${i}`)]);
   // the same with the agent following and shipping
-  const agent = await startLogsAgent(setup, receiver.address, { dockerHost: dockerd.host });
+  const agent = await startLogsAgent(setup, receiver.address, { dockerHost: dockerd.host, env: AGENT_ENV });
   const pid = agent.agent.child.pid as number;
   const a0 = procFigures(pid).cpuS;
   d0 = procFigures(dockerd.pid).cpuS;
@@ -116,7 +120,6 @@ async function fixed(): Promise<void> {
   let peakRss = 0;
   while (lines - lines0 < total && performance.now() - t0 < 600_000) {
     await new Promise((r) => setTimeout(r, 200));
-    if (process.env.BENCH_DEBUG) console.log(lines - lines0, JSON.stringify((await agent.get<{ containers: { state: string; messagesRead: number; pendingMessages: number }[] }>('/v1/logs')).containers.map((c) => [c.state, c.messagesRead, c.pendingMessages])));
     peakRss = Math.max(peakRss, procFigures(pid).rssMb);
   }
   const wallS = (performance.now() - t0) / 1000;

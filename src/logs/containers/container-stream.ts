@@ -2,7 +2,8 @@
  * One container's stdout/stderr, followed through `GET /containers/{id}/logs?follow=1&
  * timestamps=1&since=…` from its acknowledged position (positions.ts) to the end of the stream
  * (the container stopped; a removed container's stream is read to its end too: the daemon drains
- * the log before it closes the stream). Messages → lines per stream (stream-lines.ts) → ECS
+ * the log before it closes the stream), on a connection of its own (src/docker/raw-stream.ts: the
+ * body de-framed per socket read, not per line). Messages → lines per stream (stream-lines.ts) → ECS
  * events (`event.dataset: docker.container_logs`, `input.type: container`, `stream`,
  * `container.*`, `@timestamp` and `log.timestamp_ns` from Docker's own timestamp) → the shared
  * EventQueue, acknowledged into the same registry as the files. The body is read with `for await`,
@@ -11,6 +12,8 @@
 import type Docker from 'dockerode';
 import type { Logger } from 'pino';
 import { errorMessage } from '../../core/errors.ts';
+import { rawGet } from '../../docker/raw-stream.ts';
+import type { RawBody } from '../../docker/raw-stream.ts';
 import type { ContainerRecord } from '../../docker/types.ts';
 import type { EventQueue } from '../../pipeline/event-queue.ts';
 import type { EncodedPrefix, EventEncoder } from '../event-encoder.ts';
@@ -216,7 +219,7 @@ export class ContainerStream {
     this.#lines = [new StreamLines(settings, (ev, idx, ms, subMs) => this.#event(0, ev, idx, ms, subMs)), new StreamLines(settings, (ev, idx, ms, subMs) => this.#event(1, ev, idx, ms, subMs))];
     this.#prefixes = undefined;
     const since = this.saved.since;
-    const body = await container.logs({ follow: true, stdout: true, stderr: true, timestamps: true, since, abortSignal: signal });
+    const body = await rawGet(this.#d.docker, `/containers/${encodeURIComponent(this.id)}/logs?follow=1&stdout=1&stderr=1&timestamps=1&since=${since}`, signal);
     this.state = 'streaming';
     this.reason = null;
     const parser = new DockerLogParser(this.tty, (stream, buf, from, to, partial, ts) => this.#message(stream, buf, from, to, partial, ts));
@@ -238,11 +241,11 @@ export class ContainerStream {
   }
 
   /**
-   * Reads the body to its end. The daemon flushes every message, so the body arrives as one small
-   * chunk per line: chunks are gathered and parsed in batches (one turn of the event loop each),
-   * not awaited one by one; the body is paused while the queue is full.
+   * Reads the body to its end: one Buffer per socket read (raw-stream.ts), gathered and parsed in
+   * batches (one turn of the event loop each), not awaited one by one; the connection is paused
+   * while the queue is full.
    */
-  #read(body: NodeJS.ReadableStream, parser: DockerLogParser, signal: AbortSignal): Promise<void> {
+  #read(body: RawBody, parser: DockerLogParser, signal: AbortSignal): Promise<void> {
     return new Promise<void>((resolve, reject) => {
       const chunks: Buffer[] = [];
       let scheduled = false;
@@ -301,6 +304,7 @@ export class ContainerStream {
           else reject(new Error('the Docker API closed the log stream'));
         }
       });
+      body.start();
     });
   }
 
