@@ -19,10 +19,12 @@ import type { EventQueue } from '../../pipeline/event-queue.ts';
 import type { EncodedPrefix, EventEncoder } from '../event-encoder.ts';
 import type { JoinedEvent } from '../multiline.ts';
 import type { ContainerOffsetState, LogFileRegistry } from '../registry.ts';
+import { readBatches } from './body-batches.ts';
 import { DockerLogParser } from './docker-stream.ts';
 import { dockerNewest, dockerSince } from './docker-query.ts';
 import type { DockerTime } from './docker-stream.ts';
 import { ContainerPositions } from './positions.ts';
+import { SeenTimes } from './seen-times.ts';
 import { StreamLines } from './stream-lines.ts';
 import type { StreamLineSettings } from './stream-lines.ts';
 
@@ -62,6 +64,8 @@ export interface ContainerStreamView {
   messagesRead: number;
   eventsQueued: number;
   stalls: number;
+  /** Messages the daemon sent twice within one follow (its follower re-reading a rotated file), dropped. */
+  resentDropped: number;
   pendingMessages: number;
 }
 
@@ -96,9 +100,16 @@ export class ContainerStream {
    * follow that jumped over part of a rotated file shows as more messages than were read, and is
    * reopened, dropping exactly the messages read already.
    */
-  #seen = new Map<number, Set<number>>();
+  #seen = new SeenTimes();
   /** Follows reopened because Docker held messages the follow had skipped. */
   gaps = 0;
+  /** Messages the daemon sent a second time in one follow (re-sent after a rotation), dropped. */
+  resentDropped = 0;
+  /** Time of the newest message of each stream (stdout, stderr) in this follow. */
+  readonly #streamSec = [0, 0];
+  readonly #streamNanos = [0, 0];
+  /** Built at the first message that goes back in time, kept while they do. */
+  #resent: ((sec: number, nanos: number) => boolean) | undefined;
   readonly saved: ContainerOffsetState;
   #positions: ContainerPositions;
   #lines: [StreamLines, StreamLines] | undefined;
@@ -146,6 +157,7 @@ export class ContainerStream {
       messagesRead: this.messagesRead,
       eventsQueued: this.eventsQueued,
       stalls: this.stalls + this.gaps,
+      resentDropped: this.resentDropped,
       pendingMessages: this.pending,
     };
   }
@@ -181,9 +193,10 @@ export class ContainerStream {
     const abort = this.#abort;
     if (abort === undefined || this.busy) return false;
     this.#trimSeen();
-    const from = Math.min(...this.#seen.keys(), this.lastSec);
-    const seen = this.#seen;
-    const docker = await dockerSince(this.#d.docker, this.id, this.tty ?? false, from, (sec, nanos) => seen.get(sec)?.has(nanos) === true, abort.signal);
+    const from = Math.min(this.#seen.oldestSec, this.lastSec);
+    // The lookup is built when Docker's answer is in, so it includes what the follow read meanwhile.
+    let seen: ((sec: number, nanos: number) => boolean) | undefined;
+    const docker = await dockerSince(this.#d.docker, this.id, this.tty ?? false, from, (sec, nanos) => (seen ??= this.#seen.lookup())(sec, nanos), abort.signal);
     if (this.#abort !== abort || Date.now() - this.lastDataAt <= 1000) return false;
     const stuck = docker.newest.sec > this.lastSec || (docker.newest.sec === this.lastSec && docker.newest.nanos > this.lastNanos);
     if (!stuck && docker.unknown === 0) return false;
@@ -196,8 +209,7 @@ export class ContainerStream {
 
   /** Drops times before the position's `since` (or over 10 s older than the last message): not needed to tell a gap. */
   #trimSeen(): void {
-    const floor = Math.max(this.saved.since, this.lastSec - 10);
-    for (const sec of this.#seen.keys()) if (sec < floor) this.#seen.delete(sec);
+    this.#seen.trim(Math.max(this.saved.since, this.lastSec - 10));
   }
 
   /** Emits multiline events whose timeout passed (once a second, between read steps). */
@@ -215,6 +227,9 @@ export class ContainerStream {
     this.tty = info.Config.Tty;
     if (this.driver !== null && NOTHING_KEPT.has(this.driver)) return { kind: 'unreadable', reason: `log driver "${this.driver}" keeps no output to read` };
     this.#positions = this.#newPositions();
+    this.#streamSec.fill(0);
+    this.#streamNanos.fill(0);
+    this.#resent = undefined;
     const settings = this.#d.settings;
     this.#lines = [new StreamLines(settings, (ev, idx, ms, subMs) => this.#event(0, ev, idx, ms, subMs)), new StreamLines(settings, (ev, idx, ms, subMs) => this.#event(1, ev, idx, ms, subMs))];
     this.#prefixes = undefined;
@@ -240,80 +255,51 @@ export class ContainerStream {
     return { kind: 'eof' };
   }
 
-  /**
-   * Reads the body to its end: one Buffer per socket read (raw-stream.ts), gathered and parsed in
-   * batches (one turn of the event loop each), not awaited one by one; the connection is paused
-   * while the queue is full.
-   */
+  /** Reads the body to its end, a batch of socket reads at a time (body-batches.ts). */
   #read(body: RawBody, parser: DockerLogParser, signal: AbortSignal): Promise<void> {
-    return new Promise<void>((resolve, reject) => {
-      const chunks: Buffer[] = [];
-      let scheduled = false;
-      let running = false;
-      let ended = false;
-      const step = async (): Promise<void> => {
-        scheduled = false;
-        if (running) return;
-        running = true;
-        try {
-          while (chunks.length > 0 && !signal.aborted) {
-            const batch = chunks.splice(0);
-            this.busy = true;
-            this.#now = this.lastDataAt = Date.now();
-            const before = this.messagesRead;
-            let bytes = 0;
-            for (const chunk of batch) {
-              parser.push(chunk);
-              bytes += chunk.length;
-            }
-            this.#d.metrics?.containerLinesRead(this.messagesRead - before, bytes);
-            this.#trimSeen();
-            const queued = this.#drainOut();
-            const full = this.#d.queue.full;
-            if (full) body.pause();
-            await queued;
-            if (full) body.resume();
-            this.busy = false;
-          }
-          if (ended || signal.aborted) resolve();
-        } catch (err) {
-          reject(err instanceof Error ? err : new Error(String(err)));
-        } finally {
-          running = false;
-          this.busy = false;
+    return readBatches(body, signal, {
+      batch: (chunks) => {
+        this.busy = true;
+        this.#now = this.lastDataAt = Date.now();
+        const before = this.messagesRead;
+        let bytes = 0;
+        for (const chunk of chunks) {
+          parser.push(chunk);
+          bytes += chunk.length;
         }
-      };
-      const schedule = (): void => {
-        if (scheduled) return;
-        scheduled = true;
-        setImmediate(() => void step());
-      };
-      body.on('data', (chunk: Buffer) => {
-        chunks.push(chunk);
-        schedule();
-      });
-      body.on('end', () => {
-        ended = true;
-        schedule();
-      });
-      body.on('error', (err: Error) => reject(err));
-      body.on('close', () => {
-        if (!ended) {
-          ended = signal.aborted;
-          if (ended) schedule();
-          else reject(new Error('the Docker API closed the log stream'));
-        }
-      });
-      body.start();
+        this.#d.metrics?.containerLinesRead(this.messagesRead - before, bytes);
+        this.#trimSeen();
+        return this.#drainOut();
+      },
+      full: () => this.#d.queue.full,
+      idle: () => {
+        this.busy = false;
+      },
     });
   }
 
   #message(stream: 1 | 2, buf: Buffer, from: number, to: number, partial: boolean, ts: DockerTime): void {
-    this.lastSec = ts.sec;
-    this.lastNanos = ts.nanos;
-    let nanos = this.#seen.get(ts.sec);
-    if (nanos === undefined) this.#seen.set(ts.sec, (nanos = new Set()));
-    nanos.add(ts.nanos);
+    // One stream's messages are stored in time order (one copier stamps them as it reads), so a
+    // message no newer than the last of its stream is one the daemon sends again: json-file's
+    // follower re-sends part of a file that rotated under it (dockerd 20.10). Dropped when this
+    // follow had it; shipped when it had not (a part the follower skipped, delivered late).
+    const s = stream - 1;
+    const lastSec = this.#streamSec[s] as number;
+    if (ts.sec < lastSec || (ts.sec === lastSec && ts.nanos < (this.#streamNanos[s] as number))) {
+      if (ts.sec < this.saved.since || (this.#resent ??= this.#seen.lookup())(ts.sec, ts.nanos)) {
+        this.resentDropped++;
+        return;
+      }
+    } else {
+      this.#streamSec[s] = ts.sec;
+      this.#streamNanos[s] = ts.nanos;
+      this.#resent = undefined;
+    }
+    if (ts.sec > this.lastSec || (ts.sec === this.lastSec && ts.nanos > this.lastNanos)) {
+      this.lastSec = ts.sec;
+      this.lastNanos = ts.nanos;
+    }
+    this.#seen.add(ts.sec, ts.nanos);
     const index = this.#positions.message(ts.sec, ts.nanos);
     if (index < 0) return; // already shipped before a restart
     this.messagesRead++;
@@ -378,9 +364,9 @@ export class ContainerStream {
     const saved = this.saved;
     // Reopened in this process: drop exactly the messages read before (everything read was
     // acknowledged before a reopen), whatever Docker rotated away meanwhile. After a restart: `skip`.
-    const repair = this.#seen.size > 0 ? this.#seen : undefined;
-    this.#seen = new Map();
-    const shipped = repair === undefined ? undefined : (sec: number, nanos: number): boolean => repair.get(sec)?.has(nanos) === true || sec < saved.since;
+    const repair = this.#seen.size > 0 ? this.#seen.lookup() : undefined;
+    this.#seen = new SeenTimes();
+    const shipped = repair === undefined ? undefined : (sec: number, nanos: number): boolean => repair(sec, nanos) || sec < saved.since;
     return new ContainerPositions({ since: saved.since, skip: saved.skip, lastSec: saved.lastSec, lastNanos: saved.lastNanos }, (position) => this.#d.registry.commitContainer(saved, position), shipped);
   }
 }

@@ -15,7 +15,10 @@ export interface StreamLineSettings {
   multiline: { pattern: string | null; negate: boolean; match: 'after' | 'before'; maxLines: number; timeoutMs: number };
 }
 
-/** An event of this stream: the message is `ev.buf[ev.from, ev.to)`, its messages `indices`, its time the first one's. */
+/**
+ * An event of this stream: the message is `ev.buf[ev.from, ev.to)`, its messages `indices` (valid
+ * only during the call: the array is reused), its time the first one's.
+ */
 export type StreamEventHandler = (ev: JoinedEvent, indices: number[], ms: number, subMs: number) => void;
 
 const EMPTY = Buffer.alloc(0);
@@ -40,9 +43,12 @@ export class StreamLines {
   linesCut = 0;
 
   readonly #emit: StreamEventHandler;
+  /** The `indices` handed to #emit: one array for every event, not one per line. */
+  readonly #indices: number[] = [];
   readonly #sink = (ev: JoinedEvent): void => {
     const size = this.#index.length;
-    const indices: number[] = [];
+    const indices = this.#indices;
+    indices.length = 0;
     for (let o = this.#head; o < ev.end; o++) indices.push(this.#index[o % size] as number);
     const first = ev.start % size;
     this.#head = Math.max(this.#head, ev.end);

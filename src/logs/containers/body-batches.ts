@@ -1,0 +1,90 @@
+/**
+ * Reads a followed log body to its end in batches: the socket reads that arrived are gathered
+ * and handed on together (one turn of the event loop each), not awaited one by one. The daemon
+ * writes each message on its own, so a reader that keeps up would wake once per line: as for
+ * files (READ_COALESCE_MS), a stream that delivers again within that long of its last batch waits
+ * for the rest, paused — the kernel's socket buffer holds it — and is then read many lines at a
+ * time. It adds at most that much latency. The connection is also paused while the queue is full.
+ */
+import type { RawBody } from '../../docker/raw-stream.ts';
+import { READ_COALESCE_MS } from '../read-pumps.ts';
+
+export interface BatchHandler {
+  /** Parses and queues a batch of reads; resolves once its events are in the queue. */
+  batch(chunks: Buffer[]): Promise<void>;
+  /** Whether the queue is full (then reading pauses until the batch is queued). */
+  full(): boolean;
+  /** A batch is done (queued). */
+  idle(): void;
+}
+
+export function readBatches(body: RawBody, signal: AbortSignal, handler: BatchHandler): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let scheduled = false;
+    let running = false;
+    let ended = false;
+    let full = false;
+    let lingering = false;
+    let batchAt = 0;
+    const step = async (): Promise<void> => {
+      scheduled = false;
+      if (running) return;
+      running = true;
+      try {
+        while (chunks.length > 0 && !signal.aborted) {
+          batchAt = performance.now();
+          const queued = handler.batch(chunks.splice(0));
+          full = handler.full();
+          if (full) body.pause();
+          await queued;
+          if (full) {
+            full = false;
+            if (!lingering) body.resume();
+          }
+          handler.idle();
+        }
+        if (ended || signal.aborted) resolve();
+      } catch (err) {
+        reject(err instanceof Error ? err : new Error(String(err)));
+      } finally {
+        running = false;
+        handler.idle();
+      }
+    };
+    const schedule = (): void => {
+      if (scheduled) return;
+      scheduled = true;
+      setImmediate(() => void step());
+    };
+    body.on('data', (chunk: Buffer) => {
+      chunks.push(chunk);
+      if (scheduled || lingering) return;
+      const wait = batchAt + READ_COALESCE_MS - performance.now();
+      if (wait <= 0) {
+        schedule();
+        return;
+      }
+      lingering = true;
+      body.pause();
+      setTimeout(() => {
+        lingering = false;
+        if (!full) body.resume();
+        schedule();
+      }, wait).unref();
+    });
+    body.on('end', () => {
+      ended = true;
+      schedule();
+    });
+    body.on('error', (err: Error) => reject(err));
+    body.on('close', () => {
+      if (!ended) {
+        ended = signal.aborted;
+        if (ended) schedule();
+        else reject(new Error('the Docker API closed the log stream'));
+      }
+    });
+    body.start();
+  });
+}
