@@ -188,7 +188,7 @@ export class Agent {
         },
         config.metrics.container_labels,
       );
-      this.zabbix.setLogSource(() => logSnapshotFrom(shipping.status(), shipping.files()));
+      this.zabbix.setLogSource(() => logSnapshotFrom(shipping.status(), shipping.files(), shipping.containers()));
       this.#contributions.routes.push(...this.zabbix.routes());
       this.#contributions.containerDetails.push(
         { key: 'stats', get: (r) => containerMetrics.statsView(r) },

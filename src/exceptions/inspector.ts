@@ -11,6 +11,7 @@
  */
 import type { ExceptionsConfig } from './config.ts';
 import { ExceptionSummary } from './summary.ts';
+import type { TraceSource } from './summary.ts';
 import { parseTrace } from './trace.ts';
 import type { ParsedTrace } from './trace.ts';
 
@@ -41,16 +42,17 @@ export class ExceptionInspector {
   }
 
   /**
-   * The event `buf[from, to)` (joined from several lines) of `app`, read from `source` (a path or
-   * container name): the JSON to append to it, or null when it carries no stack trace.
+   * The event `buf[from, to)` (joined from several lines) of `app`, read from `source` (a file's
+   * path, or the container whose output it is): the JSON to append to it, or null when it carries
+   * no stack trace.
    */
-  inspect(app: string, source: string, buf: Buffer, from: number, to: number, now: number): Buffer | null {
+  inspect(app: string, source: TraceSource, buf: Buffer, from: number, to: number, now: number): Buffer | null {
     this.#parsed++;
     let trace: ParsedTrace | null;
     try {
       trace = parseTrace(buf.toString('utf8', from, to), this.#frames);
     } catch {
-      // A parser bug must not stop the file: the event is shipped as it is, and counted.
+      // A parser bug must not stop the file or stream: the event is shipped as it is, and counted.
       this.#failures++;
       return null;
     }

@@ -10,7 +10,8 @@
  *   and records it as `countError` — its true count is between `count − countError` and `count`.
  *   Any fingerprint seen more than total/topPerApp times is guaranteed to be in the table.
  * - per entry: one sample trace (the latest, cut at `sampleBytes`), the latest message, up to
- *   MAX_SOURCES files or containers it came from, and 144 ten-minute buckets (24 h) for counts in a
+ *   MAX_SOURCES files (`sources`, their paths) and MAX_SOURCES containers (`containers`, whose
+ *   stdout/stderr carried it) it came from, and 144 ten-minute buckets (24 h) for counts in a
  *   window (`since`).
  *
  * Worst case memory ≈ (maxApps + 1) × topPerApp × (sampleBytes + ~2 KiB). Kept across restarts
@@ -24,6 +25,16 @@ export const BUCKET_MS = 10 * 60_000;
 export const BUCKETS = 144;
 /** Characters kept of a message. */
 const MAX_MESSAGE = 1024;
+
+/** A container whose stdout/stderr carried a trace (container_logs); a ContainerRecord fits. */
+export interface ContainerSource {
+  id: string;
+  name: string;
+  image: string;
+}
+
+/** Where a trace was read: a log file (its path) or a container's output. */
+export type TraceSource = string | ContainerSource;
 
 export interface SummaryBounds {
   maxApps: number;
@@ -44,6 +55,7 @@ interface Entry {
   lastSeen: number;
   sample: string;
   sources: string[];
+  containers: ContainerSource[];
   /** Count per ten-minute slot; `slots[i]` is the slot number (ms / BUCKET_MS) counts[i] belongs to. */
   counts: Uint32Array;
   slots: Uint32Array;
@@ -70,6 +82,7 @@ export interface FingerprintView {
   firstSeen: string;
   lastSeen: string;
   sources: string[];
+  containers: ContainerSource[];
   sample: string;
 }
 
@@ -115,7 +128,7 @@ export class ExceptionSummary {
     return named < this.#bounds.maxApps ? app : OTHER_APP;
   }
 
-  record(appName: string, source: string, trace: ParsedTrace, now: number): RecordResult {
+  record(appName: string, source: TraceSource, trace: ParsedTrace, now: number): RecordResult {
     this.changes++;
     const app = this.foldApp(appName);
     let table = this.#apps.get(app);
@@ -147,6 +160,7 @@ export class ExceptionSummary {
         lastSeen: now,
         sample: '',
         sources: [],
+        containers: [],
         counts: new Uint32Array(BUCKETS),
         slots: new Uint32Array(BUCKETS),
       };
@@ -161,10 +175,8 @@ export class ExceptionSummary {
     entry.rootType = trace.rootType;
     entry.rootMessage = trace.rootMessage.slice(0, MAX_MESSAGE);
     entry.sample = cut(trace.stackTrace, this.#bounds.sampleBytes);
-    if (!entry.sources.includes(source)) {
-      if (entry.sources.length >= MAX_SOURCES) entry.sources.shift();
-      entry.sources.push(source);
-    }
+    if (typeof source === 'string') rememberFile(entry.sources, source);
+    else rememberContainer(entry.containers, source);
     const slot = Math.floor(now / BUCKET_MS);
     const i = slot % BUCKETS;
     if (entry.slots[i] !== slot) {
@@ -224,11 +236,12 @@ function entryDocument(e: Entry): SummaryDocument['apps'][number]['entries'][num
   const { counts, slots, ...rest } = e;
   const pairs: [number, number][] = [];
   for (let i = 0; i < BUCKETS; i++) if ((counts[i] as number) > 0) pairs.push([slots[i] as number, counts[i] as number]);
-  return { ...rest, sources: [...rest.sources], slots: pairs };
+  return { ...rest, sources: [...rest.sources], containers: rest.containers.map((c) => ({ ...c })), slots: pairs };
 }
 
 const num = (v: unknown): v is number => typeof v === 'number' && Number.isSafeInteger(v) && v >= 0;
 const str = (v: unknown): v is string => typeof v === 'string';
+const container = (v: unknown): v is ContainerSource => typeof v === 'object' && v !== null && str((v as ContainerSource).id) && str((v as ContainerSource).name) && str((v as ContainerSource).image);
 
 /**
  * Fills an empty summary from a saved document, within its bounds (a smaller max_apps or
@@ -253,7 +266,9 @@ export function restoreSummary(s: ExceptionSummary, doc: unknown): number {
         counts[pair[0] % BUCKETS] = pair[1];
       }
       const { slots: _pairs, ...rest } = e;
-      entries.set(e.fingerprint, { ...rest, sources: rest.sources.slice(-MAX_SOURCES), sample: cut(rest.sample, s.bounds.sampleBytes), counts, slots });
+      // A summary saved before containers were counted has no `containers`.
+      const containers = Array.isArray(rest.containers) ? rest.containers.filter(container).slice(-MAX_SOURCES).map((c) => ({ id: c.id, name: c.name, image: c.image })) : [];
+      entries.set(e.fingerprint, { ...rest, sources: rest.sources.slice(-MAX_SOURCES), containers, sample: cut(rest.sample, s.bounds.sampleBytes), counts, slots });
       restored++;
     }
     s.adopt(a.app, { entries, total: a.total, newFingerprints: a.newFingerprints, lastNewAt: a.lastNewAt, evictions: a.evictions });
@@ -296,8 +311,28 @@ function viewOf(e: Entry, since: number, now: number): FingerprintView {
     firstSeen: new Date(e.firstSeen).toISOString(),
     lastSeen: new Date(e.lastSeen).toISOString(),
     sources: [...e.sources],
+    containers: e.containers.map((c) => ({ ...c })),
     sample: e.sample,
   };
+}
+
+/** The latest MAX_SOURCES files of an entry: `path` added (the oldest goes) unless there. */
+function rememberFile(files: string[], path: string): void {
+  if (files.includes(path)) return;
+  if (files.length >= MAX_SOURCES) files.shift();
+  files.push(path);
+}
+
+/** The latest MAX_SOURCES containers of an entry, by id; a known one takes its current name and image (a rename). */
+function rememberContainer(containers: ContainerSource[], c: ContainerSource): void {
+  const known = containers.find((x) => x.id === c.id);
+  if (known !== undefined) {
+    known.name = c.name;
+    known.image = c.image;
+    return;
+  }
+  if (containers.length >= MAX_SOURCES) containers.shift();
+  containers.push({ id: c.id, name: c.name, image: c.image });
 }
 
 /** At most `bytes` UTF-8 bytes of `s`, cut on a character boundary. */

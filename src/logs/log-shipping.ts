@@ -156,6 +156,7 @@ export class LogShipping {
         registry: this.#offsets,
         logger: logger.child({ input: 'container' }),
         metrics: this.#metrics,
+        ...(this.exceptions ? { exceptions: this.exceptions } : {}),
       });
     }
   }

@@ -64,13 +64,14 @@ function isoMs(v: unknown): number | null {
 
 /**
  * Adapter over the log shipper's status document (`stalledSince`, `lastAckAt` as ISO times,
- * `queuedEvents`) and its /v1/logs file list.
+ * `queuedEvents`) and its /v1/logs file and container lists.
  */
-export function logSnapshotFrom(status: Record<string, unknown>, files: LogShippingSnapshot['files']): LogShippingSnapshot {
+export function logSnapshotFrom(status: Record<string, unknown>, files: LogShippingSnapshot['files'], containers: LogShippingSnapshot['containers']): LogShippingSnapshot {
   return {
     stalledSince: isoMs(status.stalledSince),
     lastAckAt: isoMs(status.lastAckAt),
     queuedEvents: typeof status.queuedEvents === 'number' ? status.queuedEvents : 0,
     files,
+    containers: containers.map((c) => ({ id: c.id, name: c.name, state: c.state, pendingMessages: c.pendingMessages })),
   };
 }

@@ -12,8 +12,9 @@
  * empty discovery decided the details below (why `staleSeconds`, the 503 before the container list
  * is complete, the linger of a container's document after keep_stopped).
  *
- * Log files and probes belong to other capabilities: they register a snapshot function here
- * (setLogSource / setProbeSource); without one the lists are empty and `enabled` is 0.
+ * Log files, container output streams and probes belong to other capabilities: they register a
+ * snapshot function here (setLogSource / setProbeSource); without one the lists are empty and
+ * `enabled` is 0.
  */
 import { DockhandError } from '../core/errors.ts';
 import type { ContainerInventory } from '../docker/inventory.ts';
@@ -39,6 +40,15 @@ export interface LogShippingSnapshot {
     state: string;
     lagBytes: number;
     container: { name: string } | null;
+  }[];
+  /** Containers whose stdout/stderr is (or was) followed (container_logs), as /v1/logs lists them. */
+  containers: {
+    id: string;
+    name: string;
+    /** waiting, streaming, ended or unreadable. */
+    state: string;
+    /** Docker messages read and not yet acknowledged. */
+    pendingMessages: number;
   }[];
 }
 
@@ -259,6 +269,23 @@ export class ZabbixEndpoints {
         '{#LOG.APP}': f.metadata?.app ?? '',
         '{#LOG.ENV}': f.metadata?.env ?? '',
         '{#LOG.CONTAINER}': f.container?.name ?? '',
+        '{#LOG.SOURCE}': 'file',
+      })),
+    };
+  }
+
+  /**
+   * One row per container whose output is followed: a discovery of its own, so templates whose
+   * file discovery knows only `{#LOG.PATH}` rows get no container rows (extend, never reshape).
+   */
+  logContainerDiscovery(): { data: LldRow[] } {
+    const containers = this.#logs?.().containers ?? [];
+    return {
+      data: containers.map((c) => ({
+        '{#LOG.SOURCE}': 'container',
+        '{#LOG.CONTAINER}': c.name,
+        '{#LOG.CONTAINER.ID}': c.id,
+        '{#LOG.DATASET}': 'docker.container_logs',
       })),
     };
   }
@@ -309,8 +336,9 @@ export class ZabbixEndpoints {
             queuedEvents: logs.queuedEvents,
             maxLagBytes: logs.files.reduce((m, f) => Math.max(m, f.lagBytes), 0),
             files: logs.files.map((f) => ({ path: f.path, state: f.state, lagBytes: f.lagBytes })),
+            containers: logs.containers.map((c) => ({ name: c.name, id: c.id, state: c.state, pendingMessages: c.pendingMessages })),
           }
-        : { enabled: 0, stalled: 0, stalledSeconds: 0, lastAckAgeSeconds: -1, sinceAckSeconds: 0, queuedEvents: 0, maxLagBytes: 0, files: [] },
+        : { enabled: 0, stalled: 0, stalledSeconds: 0, lastAckAgeSeconds: -1, sinceAckSeconds: 0, queuedEvents: 0, maxLagBytes: 0, files: [], containers: [] },
       probes: {
         enabled: this.#probes ? 1 : 0,
         failing: probes.filter((p) => !p.ok).length,
@@ -346,6 +374,7 @@ export class ZabbixEndpoints {
         },
       },
       { method: 'GET', pattern: '/v1/zabbix/logs', handler: () => ({ json: this.logDiscovery() }) },
+      { method: 'GET', pattern: '/v1/zabbix/logs/containers', handler: () => ({ json: this.logContainerDiscovery() }) },
       {
         method: 'GET',
         pattern: '/v1/zabbix/probes',

@@ -3,7 +3,8 @@
 // container.name and stream; Docker's 16 KiB partial messages joined (and cut at max_line_bytes,
 // flagged); kill -9 of the agent mid-stream, a receiver down 30 s, `docker rm -f` right after a
 // burst, `docker restart`, rotation by max-size/max-file: no loss, no duplicates of acknowledged
-// output; the dockhand.logs=false label; a `--log-driver none` container reported once.
+// output; the dockhand.logs=false label; a `--log-driver none` container reported once; a Java
+// stack trace on stdout typed (error.*) and counted in /v1/exceptions for its container.
 // One agent and one receiver serve the whole file (the kill -9 test restarts the agent).
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
@@ -21,7 +22,7 @@ import { waitFor } from '../helpers/wait.ts';
 const RUN = randomBytes(4).toString('hex');
 const RUN_LABEL = `dockhand.clogs.run=${RUN}`;
 
-interface ContainerView { id: string; name: string; state: string; reason: string | null; driver: string | null; pendingMessages: number; resentDropped: number; stalls: number; position: { since: string; skip: number } }
+interface ContainerView { id: string; name: string; image: string; state: string; reason: string | null; driver: string | null; pendingMessages: number; resentDropped: number; stalls: number; position: { since: string; skip: number } }
 interface LogsView { queuedEvents: number; batchesInFlight: number; containers: ContainerView[] }
 
 /** Counts every container line of this run by `name|stream|message`, without keeping events (long messages by length). */
@@ -29,6 +30,8 @@ class Lines {
   readonly counts = new Map<string, number>();
   readonly long: { name: string; stream: string; length: number; head: string; flags: string[] }[] = [];
   readonly problems: string[] = [];
+  /** Events that arrived with error.* (a stack trace recognized). */
+  readonly errors: { name: string; type: string; fingerprint: string; head: string }[] = [];
   /** Docker's timestamp (ns, as a float) of the first arrival of each `k-` line (the kill -9 test). */
   readonly killTimes = new Map<number, number>();
   received = 0;
@@ -41,8 +44,10 @@ class Lines {
       container?: { name?: string; id?: string; labels?: Record<string, string> };
       log?: { timestamp_ns?: number; flags?: string[] };
       '@timestamp'?: string;
+      error?: { type?: string; fingerprint?: string };
     };
     if (doc.event?.dataset !== 'docker.container_logs' || doc.container?.labels?.dockhand_clogs_run !== RUN) return;
+    if (doc.error) this.errors.push({ name: doc.container.name ?? '', type: doc.error.type ?? '', fingerprint: doc.error.fingerprint ?? '', head: (doc.message ?? '').split('\n')[0] ?? '' });
     if (doc.input?.type !== 'container' || typeof doc.log?.timestamp_ns !== 'number' || !doc['@timestamp'] || !doc.container.id) {
       if (this.problems.length < 5) this.problems.push(payload.toString('utf8', 0, 300));
     }
@@ -151,6 +156,31 @@ void describe('container output through the Docker API', () => {
       ['L40-', 4 + 40960, []],
       ['L2M-', 1024 * 1024, ['truncated']],
     ]);
+  });
+
+  void it('a Java stack trace on stdout: one event with error.*, counted in /v1/exceptions for the container (id, name, image)', { timeout: 60_000 }, async (t) => {
+    if (!host) return missing(t, 'no Docker engine');
+    const trace = 'java.lang.IllegalStateException: payment refused\\n\\tat com.example.shop.Payments.charge(Payments.java:42)\\n\\tat com.example.shop.Checkout.run(Checkout.java:7)\\n';
+    const id = await run('trace', `echo before-trace; printf '${trace}'; echo after-trace; exec sleep 3600`);
+    await waitFor('the line after the trace', () => lines.count(name('trace'), 'stdout', 'after-trace') > 0, 30_000);
+    const events = lines.errors.filter((e) => e.name === name('trace'));
+    assert.deepEqual(events.map((e) => [e.type, e.head]), [['java.lang.IllegalStateException', 'java.lang.IllegalStateException: payment refused']], 'the trace is one event, typed');
+    assert.equal(lines.count(name('trace'), 'stdout', 'before-trace'), 1, 'the line before it is an event of its own');
+    interface Fingerprint { fingerprint: string; type: string; count: number; sources: string[]; containers: { id: string; name: string; image: string }[] }
+    const summary = await waitFor('the trace in /v1/exceptions', async () => {
+      const doc = await agent.get<{ apps: { app: string; total: number; fingerprints: Fingerprint[] }[] }>(`/v1/exceptions?app=${name('trace')}`);
+      return doc.apps[0];
+    }, 10_000);
+    assert.equal(summary.total, 1);
+    const [fp] = summary.fingerprints;
+    assert.ok(fp, 'one fingerprint');
+    assert.equal(fp.fingerprint, events[0]?.fingerprint, 'the fingerprint of the shipped event');
+    assert.equal(fp.type, 'java.lang.IllegalStateException');
+    assert.equal(fp.count, 1);
+    assert.deepEqual(fp.sources, [], 'no log file');
+    const view = (await logsView()).containers.find((c) => c.id === id);
+    assert.match(view?.image ?? '', /busybox/);
+    assert.deepEqual(fp.containers, [{ id, name: name('trace'), image: view?.image }], 'attributed to the container as /v1/logs names it');
   });
 
   void it('a container labelled dockhand.logs=false, or excluded by a selector, ships nothing; a --log-driver none container is reported once, not retried', { timeout: 60_000 }, async (t) => {

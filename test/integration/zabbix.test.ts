@@ -267,7 +267,7 @@ void describe('the Zabbix template in a real Zabbix 6.0 server, linked to a host
     for (const c of cleanups.reverse()) await c().catch(() => undefined);
   });
 
-  void it('discovers the containers, log files and probes; no item is "not supported"; values match /v1/containers', async (t) => {
+  void it('discovers the containers, log files, container output and probes; no item is "not supported"; values match /v1/containers', async (t) => {
     const w = need(t);
     if (!w) return;
     t.diagnostic(`Zabbix server up in ${w.zabbix.timings.total} ms (${Object.entries(w.zabbix.timings).filter(([k]) => k !== 'total').map(([k, v]) => `${k} ${v} ms`).join(', ')}); agent side ready ${Date.now() - w.started} ms after the start`);
@@ -275,7 +275,7 @@ void describe('the Zabbix template in a real Zabbix 6.0 server, linked to a host
     await pollUntil(w, 'containers, the log file and both probes discovered', async () => {
       const all = await items(w);
       return Object.values(NAMES).every((n) => perContainer(all, n).length > 0) && all.some((i) => i.key_.startsWith('dockhand.log.lag[')) && all.some((i) => i.key_ === `dockhand.probe.ok[${NAMES.probe}]`) && all.some((i) => i.key_ === `dockhand.probe.ok[${NAMES.web}]`)
-        && all.some((i) => i.key_ === 'dockhand.exceptions.last_new[aether]');
+        && all.some((i) => i.key_ === 'dockhand.exceptions.last_new[aether]') && all.some((i) => i.key_ === `dockhand.log.container.state[${NAMES.web}]`);
     }, /discovery$/);
     await w.zabbix.reloadConfigCache();
     await pollAll(w, 'every HTTP agent item polled');
@@ -290,6 +290,11 @@ void describe('the Zabbix template in a real Zabbix 6.0 server, linked to a host
     assert.ok(all.some((i) => i.key_ === `dockhand.log.lag["${w.dir}/logs/weberror_aether_nor_8_778283_20150819.log"]`));
     assert.equal(byKey(all, 'dockhand.exceptions.total[aether]').lastvalue, '1', 'the trace in the log file, counted');
     assert.equal(byKey(all, 'dockhand.exceptions.all').lastvalue, '1');
+    // container output discovery: the running web container's stream, as /v1/logs lists it
+    const { containers: streams } = await agentGet<{ containers: { name: string; state: string }[] }>(w, '/v1/logs');
+    assert.equal(streams.find((c) => c.name === NAMES.web)?.state, 'streaming');
+    assert.equal(byKey(all, `dockhand.log.container.state[${NAMES.web}]`).lastvalue, 'streaming');
+    assert.match(byKey(all, `dockhand.log.container.pending[${NAMES.web}]`).lastvalue, /^\d+$/);
 
     // what Zabbix stored for each container is what the control plane sees
     const { containers } = await agentGet<{ containers: ContainerRecord[] }>(w, '/v1/containers');

@@ -12,6 +12,7 @@ import type { Logger } from 'pino';
 import type { ContainerInventory } from '../../docker/inventory.ts';
 import type { RecentEvents } from '../../docker/recent-events.ts';
 import type { ContainerRecord } from '../../docker/types.ts';
+import type { ExceptionInspector } from '../../exceptions/inspector.ts';
 import type { EventQueue } from '../../pipeline/event-queue.ts';
 import type { EventEncoder } from '../event-encoder.ts';
 import type { LogFileRegistry } from '../registry.ts';
@@ -38,6 +39,8 @@ export interface ContainerLogCollectorOptions {
   registry: LogFileRegistry;
   logger: Logger;
   metrics?: ContainerLogMetrics;
+  /** Stack traces in containers' joined events, counted for the container (logs.exceptions); absent = off. */
+  exceptions?: ExceptionInspector;
 }
 
 export class ContainerLogCollector {

@@ -6,8 +6,10 @@
  * body de-framed per socket read, not per line). Messages → lines per stream (stream-lines.ts) → ECS
  * events (`event.dataset: docker.container_logs`, `input.type: container`, `stream`,
  * `container.*`, `@timestamp` and `log.timestamp_ns` from Docker's own timestamp) → the shared
- * EventQueue, acknowledged into the same registry as the files. The body is read with `for await`,
- * so a full queue stops reading and TCP holds the daemon back (backpressure).
+ * EventQueue, acknowledged into the same registry as the files. The body is read a batch of socket
+ * reads at a time (body-batches.ts): a full queue pauses reading and the socket holds the daemon
+ * back (backpressure). A joined event goes
+ * through the exception inspector as a file's does, counted for the container (docs/exceptions.md).
  */
 import type Docker from 'dockerode';
 import type { Logger } from 'pino';
@@ -15,6 +17,7 @@ import { errorMessage } from '../../core/errors.ts';
 import { rawGet } from '../../docker/raw-stream.ts';
 import type { RawBody } from '../../docker/raw-stream.ts';
 import type { ContainerRecord } from '../../docker/types.ts';
+import type { ExceptionInspector } from '../../exceptions/inspector.ts';
 import type { EventQueue } from '../../pipeline/event-queue.ts';
 import type { EncodedPrefix, EventEncoder } from '../event-encoder.ts';
 import type { JoinedEvent } from '../multiline.ts';
@@ -43,6 +46,8 @@ export interface ContainerStreamDeps {
   settings: StreamLineSettings;
   logger: Logger;
   metrics?: ContainerLogMetrics;
+  /** Stack traces in joined events (logs.exceptions); absent = off. */
+  exceptions?: ExceptionInspector;
 }
 
 /** How a follow ended: the end of the stream, the container gone, its driver unreadable, an error to retry, or a stop. */
@@ -314,7 +319,10 @@ export class ContainerStream {
     }
     if (ev.flags.includes('truncated')) this.#d.metrics?.containerTruncated();
     const prefix = this.#prefixFor(stream);
-    this.#out.push(this.#d.encoder.encodeLine(prefix, ev.buf, ms, ms, ev.flags, ev.from, ev.to, null, subMs));
+    // As for files: only an event joined from several lines can be a trace (one comparison for the rest).
+    const exceptions = this.#d.exceptions;
+    const extra = ev.lines > 1 && exceptions !== undefined ? exceptions.inspect(this.record.name, this.record, ev.buf, ev.from, ev.to, this.#now) : null;
+    this.#out.push(this.#d.encoder.encodeLine(prefix, ev.buf, ms, ms, ev.flags, ev.from, ev.to, extra, subMs));
     this.#seqs.push(this.#positions.register(indices));
   }
 

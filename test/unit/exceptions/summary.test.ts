@@ -115,3 +115,39 @@ test('a saved summary restores as it was (counts, windows, new-fingerprint state
   const partly = new ExceptionSummary({ maxApps: 3, topPerApp: 4, sampleBytes: 4096 });
   assert.equal(restoreSummary(partly, { version: 1, apps: [{ app: 'a', total: 1, newFingerprints: 1, lastNewAt: T0, evictions: 0, entries: [{ fingerprint: 'x', count: -1 }] }, { app: 5 }] }), 0, 'malformed entries are skipped');
 });
+
+test('a trace from a container\'s output is attributed to the container (id, name, image), files stay in sources; bounded, renames followed', () => {
+  const s = new ExceptionSummary({ maxApps: 5, topPerApp: 5, sampleBytes: 4096 });
+  // a ContainerRecord is passed as it is: only id, name and image are kept, as copies
+  const record = { id: 'a'.repeat(64), name: 'shop-1', image: 'repo/shop', imageTag: '3', labels: { x: 'y' } };
+  s.record('shop-1', record, trace('f1'), T0);
+  s.record('shop-1', '/logs/shop.log', trace('f1'), T0 + 1);
+  s.record('shop-1', record, trace('f1'), T0 + 2);
+  record.name = 'shop-renamed';
+  s.record('shop-1', record, trace('f1'), T0 + 3);
+  const f1 = s.view({ now: T0 + 10 })[0]?.fingerprints[0];
+  assert.equal(f1?.count, 4);
+  assert.deepEqual(f1.sources, ['/logs/shop.log'], 'sources lists files only, as before');
+  assert.deepEqual(f1.containers, [{ id: 'a'.repeat(64), name: 'shop-renamed', image: 'repo/shop' }], 'one entry per container id, under its current name');
+  for (let i = 0; i < 7; i++) s.record('shop-1', { id: `c${i}`, name: `n${i}`, image: 'img' }, trace('f1'), T0 + 20 + i);
+  assert.deepEqual(s.view({ now: T0 + 100 })[0]?.fingerprints[0]?.containers.map((c) => c.id), ['c2', 'c3', 'c4', 'c5', 'c6'], 'the latest 5 containers');
+  assert.deepEqual(s.view({ now: T0 + 100 })[0]?.fingerprints[0]?.sources, ['/logs/shop.log']);
+});
+
+test('containers survive a restart; a summary saved before containers were counted restores with none', () => {
+  const s = new ExceptionSummary({ maxApps: 5, topPerApp: 5, sampleBytes: 4096 });
+  s.record('web', { id: 'c1', name: 'web', image: 'nginx' }, trace('f1'), T0);
+  const doc = JSON.parse(JSON.stringify(summaryDocument(s))) as { apps: { entries: Record<string, unknown>[] }[] };
+  const back = new ExceptionSummary({ maxApps: 5, topPerApp: 5, sampleBytes: 4096 });
+  assert.equal(restoreSummary(back, doc), 1);
+  assert.deepEqual(back.view({ now: T0 })[0]?.fingerprints[0]?.containers, [{ id: 'c1', name: 'web', image: 'nginx' }]);
+  const entry = doc.apps[0]?.entries[0] ?? {};
+  delete entry['containers'];
+  const old = new ExceptionSummary({ maxApps: 5, topPerApp: 5, sampleBytes: 4096 });
+  assert.equal(restoreSummary(old, doc), 1);
+  assert.deepEqual(old.view({ now: T0 })[0]?.fingerprints[0]?.containers, []);
+  entry['containers'] = [{ id: 'c1', name: 'web', image: 'nginx' }, { id: 5 }, 'x'];
+  const mixed = new ExceptionSummary({ maxApps: 5, topPerApp: 5, sampleBytes: 4096 });
+  restoreSummary(mixed, doc);
+  assert.deepEqual(mixed.view({ now: T0 })[0]?.fingerprints[0]?.containers, [{ id: 'c1', name: 'web', image: 'nginx' }], 'malformed containers are skipped');
+});

@@ -61,6 +61,11 @@ export function endpoints(): ZabbixEndpoints {
       { path: '/data/application/logs/weberror_aether_nor_8_778283_20150819.log', dataset: 'app', metadata: { dataset: 'app', logType: 'weberror', app: 'aether', env: 'nor', imageTag: '8', hostname: '778283', date: '20150819' }, state: 'open', lagBytes: 2048, container: { name: 'web' } },
       { path: '/data/application/logs/odd.log', dataset: 'app', metadata: null, state: 'closed', lagBytes: 0, container: null },
     ],
+    // container output streams as /v1/logs lists them: one followed, one whose log driver keeps nothing
+    containers: [
+      { id: WEB, name: 'web', state: 'streaming', pendingMessages: 12 },
+      { id: OOM, name: 'batch', state: 'unreadable', pendingMessages: 0 },
+    ],
   }));
   z.setProbeSource(() => [{ containerId: WEB, containerName: 'web', type: 'http', target: '127.0.0.1:8080/health', ok: false, state: 'unhealthy', consecutiveFailures: 3, latencyMs: null }]);
   return z;
@@ -93,6 +98,8 @@ export function freshEndpoints(): ZabbixEndpoints {
     lastAckAt: null,
     queuedEvents: 0,
     files: [{ path: '/data/application/logs/odd.log', dataset: 'app', metadata: null, state: 'open', lagBytes: 10, container: null }],
+    // not opened yet: the first sweep has not run
+    containers: [{ id: OOM, name: 'batch', state: 'waiting', pendingMessages: 0 }],
   }));
   z.setProbeSource(() => probeSnapshotsFromDocument({
     probes: [{ containerId: WEB, containerName: 'web', type: 'tcp', target: null, via: null, status: 'stopped', spec: { port: 8080 }, last: null }],

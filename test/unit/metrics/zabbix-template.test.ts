@@ -190,13 +190,14 @@ test(`discovery rules, ${agent}: served LLD URLs, prototypes resolved with the m
   const lld: Record<string, () => { data: Record<string, string>[] }> = {
     '/v1/zabbix/containers': () => z.containerDiscovery(),
     '/v1/zabbix/logs': () => z.logDiscovery(),
+    '/v1/zabbix/logs/containers': () => z.logContainerDiscovery(),
     '/v1/zabbix/probes': () => z.probeDiscovery(),
     '/v1/zabbix/audit/checks': () => auditDiscovery('/v1/zabbix/audit/checks'),
     '/v1/zabbix/audit/certificates': () => auditDiscovery('/v1/zabbix/audit/certificates'),
     '/v1/zabbix/exceptions': () => zabbixExceptions(exceptionSummary()),
   };
   const templateMasters = new Map(tpl.items.filter((i) => i.type === 'HTTP_AGENT').map((i) => [i.key, i]));
-  assert.deepEqual(tpl.discovery_rules.map((d) => d.key).sort(), ['dockhand.audit.certificates.discovery', 'dockhand.audit.checks.discovery', 'dockhand.containers.discovery', 'dockhand.exceptions.discovery', 'dockhand.logs.discovery', 'dockhand.probes.discovery']);
+  assert.deepEqual(tpl.discovery_rules.map((d) => d.key).sort(), ['dockhand.audit.certificates.discovery', 'dockhand.audit.checks.discovery', 'dockhand.containers.discovery', 'dockhand.exceptions.discovery', 'dockhand.logs.containers.discovery', 'dockhand.logs.discovery', 'dockhand.probes.discovery']);
   for (const rule of tpl.discovery_rules) {
     const path = assertServedUrl(rule, {});
     const rows = lld[path]?.().data ?? [];
@@ -306,4 +307,23 @@ test('every master item without history has a dependent that stores each value (
     const stores = dependents.filter((d) => !(d.preprocessing ?? []).some((p) => ['DISCARD_UNCHANGED', 'DISCARD_UNCHANGED_HEARTBEAT'].includes(p.type) || p.error_handler === 'DISCARD_VALUE'));
     assert.ok(master.history !== '0' || stores.length > 0, `${master.key}: no dependent stores every value`);
   }
+});
+
+test('container output: a discovery of its own with pending and state items and a trigger on unreadable output; the file discovery keeps its keys and macros', () => {
+  const files = tpl.discovery_rules.find((d) => d.key === 'dockhand.logs.discovery');
+  assert.equal(files?.url, `${BASE}/v1/zabbix/logs`);
+  assert.equal(files.filter, undefined, 'file rows are not filtered (templates imported before keep working)');
+  assert.deepEqual(files.item_prototypes?.map((i) => i.key), ['dockhand.log.lag["{#LOG.PATH}"]'], 'the file lag key operators use is unchanged');
+  const rule = tpl.discovery_rules.find((d) => d.key === 'dockhand.logs.containers.discovery');
+  assert.equal(rule?.url, `${BASE}/v1/zabbix/logs/containers`);
+  assert.deepEqual(rule.item_prototypes?.map((i) => [i.key, i.master_item?.key]), [
+    ['dockhand.log.container.pending[{#LOG.CONTAINER}]', 'dockhand.agent.get'],
+    ['dockhand.log.container.state[{#LOG.CONTAINER}]', 'dockhand.agent.get'],
+  ]);
+  const z = endpoints();
+  const unreadable = z.logContainerDiscovery().data.find((r) => r['{#LOG.CONTAINER}'] === 'batch') as Record<string, string>;
+  const state = rule.item_prototypes?.find((i) => i.key.startsWith('dockhand.log.container.state'));
+  assert.equal(jsonPath(z.agentDocument(), substitute(state?.preprocessing?.[0]?.parameters?.[0] ?? '', unreadable)), 'unreadable');
+  const trigger = rule.trigger_prototypes?.[0];
+  assert.match(trigger?.expression ?? '', /^last\(\/dockhand by HTTP\/dockhand\.log\.container\.state\[\{#LOG\.CONTAINER\}\]\)="unreadable" and nodata\(/, 'fires on unreadable; nodata closes it once the agent lets the container go');
 });

@@ -59,6 +59,7 @@ test('log and probe discovery, and the agent document with stall, lag and probe 
     '{#LOG.APP}': 'aether',
     '{#LOG.ENV}': 'nor',
     '{#LOG.CONTAINER}': 'web',
+    '{#LOG.SOURCE}': 'file',
   });
   assert.equal(z.logDiscovery().data[1]?.['{#LOG.TYPE}'], '', 'unparsed names still appear');
   assert.deepEqual(z.probeDiscovery().data, [{ '{#PROBE.CONTAINER}': 'web', '{#PROBE.CONTAINER.ID}': WEB, '{#PROBE.TYPE}': 'http', '{#PROBE.TARGET}': '127.0.0.1:8080/health' }]);
@@ -75,18 +76,34 @@ test('log and probe discovery, and the agent document with stall, lag and probe 
   assert.equal((agent.probes as Record<string, unknown>).failing, 1);
 });
 
+test('container output streams: a discovery of their own (file discovery keeps its rows), state and pending messages in the agent document', () => {
+  const z = endpoints();
+  assert.deepEqual(z.logContainerDiscovery().data, [
+    { '{#LOG.SOURCE}': 'container', '{#LOG.CONTAINER}': 'web', '{#LOG.CONTAINER.ID}': WEB, '{#LOG.DATASET}': 'docker.container_logs' },
+    { '{#LOG.SOURCE}': 'container', '{#LOG.CONTAINER}': 'batch', '{#LOG.CONTAINER.ID}': OOM, '{#LOG.DATASET}': 'docker.container_logs' },
+  ]);
+  assert.ok(z.logDiscovery().data.every((r) => r['{#LOG.SOURCE}'] === 'file' && r['{#LOG.PATH}'] !== ''), 'no container row among the files');
+  const logs = z.agentDocument().logs as Record<string, unknown>;
+  assert.deepEqual(logs.containers, [
+    { name: 'web', id: WEB, state: 'streaming', pendingMessages: 12 },
+    { name: 'batch', id: OOM, state: 'unreadable', pendingMessages: 0 },
+  ]);
+});
+
 test('without log or probe capabilities: empty discovery, enabled 0', () => {
   const z = new ZabbixEndpoints(
     { exported: () => [], rates: () => undefined, lifecycle: () => undefined, inventory: new ContainerInventory(), docker: () => ({ state: 'disconnected', reconnects: 0 }), lastSweepAt: () => null, version: 'x', startedAt: NOW, now: () => NOW },
     [],
   );
   assert.deepEqual(z.logDiscovery(), { data: [] });
+  assert.deepEqual(z.logContainerDiscovery(), { data: [] });
   assert.deepEqual(z.probeDiscovery(), { data: [] });
   const agent = z.agentDocument();
   assert.equal((agent.logs as Record<string, unknown>).enabled, 0);
   assert.equal((agent.docker as Record<string, unknown>).up, 0);
   assert.deepEqual(agent.metrics, { lastSweepAgeSeconds: -1, staleSeconds: 0 });
   assert.equal((agent.logs as Record<string, unknown>).sinceAckSeconds, 0);
+  assert.deepEqual((agent.logs as Record<string, unknown>).containers, []);
 });
 
 // Findings of a real Zabbix 6.0 server linked to the agent (test/integration/zabbix.test.ts):
@@ -169,7 +186,9 @@ test('the health monitor\'s probe document is adapted defensively', () => {
 
 test('the log shipper\'s status document is adapted: ISO times to unix ms, missing fields to defaults', () => {
   const files = [{ path: '/data/application/logs/a.log', dataset: 'app', metadata: null, state: 'open', lagBytes: 5, container: null }];
-  const s = logSnapshotFrom({ stalledSince: '2026-11-22T03:59:00.000Z', lastAckAt: null, queuedEvents: 7, outputs: [] }, files);
-  assert.deepEqual(s, { stalledSince: NOW - 60_000, lastAckAt: null, queuedEvents: 7, files });
-  assert.deepEqual(logSnapshotFrom({ stalledSince: 'garbage' }, []), { stalledSince: null, lastAckAt: null, queuedEvents: 0, files: [] });
+  // a /v1/logs container view: only what the Zabbix documents use is kept
+  const view = { id: WEB, name: 'web', image: 'repo/web', source: 'api', state: 'streaming', reason: null, pendingMessages: 3, messagesRead: 10 };
+  const s = logSnapshotFrom({ stalledSince: '2026-11-22T03:59:00.000Z', lastAckAt: null, queuedEvents: 7, outputs: [] }, files, [view]);
+  assert.deepEqual(s, { stalledSince: NOW - 60_000, lastAckAt: null, queuedEvents: 7, files, containers: [{ id: WEB, name: 'web', state: 'streaming', pendingMessages: 3 }] });
+  assert.deepEqual(logSnapshotFrom({ stalledSince: 'garbage' }, [], []), { stalledSince: null, lastAckAt: null, queuedEvents: 0, files: [], containers: [] });
 });
