@@ -147,15 +147,20 @@ void describe('container output through the Docker API', () => {
     assert.deepEqual(receiver.errors, []);
   });
 
-  void it('a 40 KiB line (three partial messages) arrives whole; a 2 MiB line is cut at max_line_bytes and flagged', { timeout: 60_000 }, async (t) => {
+  void it('a 40 KiB line (three partial messages) arrives whole; a 2 MiB line is cut at max_line_bytes and flagged; also with a TTY', { timeout: 60_000 }, async (t) => {
     if (!host) return missing(t, 'no Docker engine');
-    await run('long', "printf 'L40-'; head -c 40960 /dev/zero | tr '\\0' a; echo; printf 'L2M-'; head -c 2097152 /dev/zero | tr '\\0' b; echo; echo after-long; exec sleep 3600");
-    await waitFor('the line after them', () => lines.count(name('long'), 'stdout', 'after-long') > 0, 30_000);
-    const long = lines.long.filter((l) => l.name === name('long'));
-    assert.deepEqual(long.map((l) => [l.head, l.length, l.flags]), [
-      ['L40-', 4 + 40960, []],
-      ['L2M-', 1024 * 1024, ['truncated']],
-    ]);
+    const script = "printf 'L40-'; head -c 40960 /dev/zero | tr '\\0' a; echo; printf 'L2M-'; head -c 2097152 /dev/zero | tr '\\0' b; echo; echo after-long; exec sleep 3600";
+    await run('long', script);
+    // With a TTY the stream is raw: the daemon's 16 KiB pieces show only by the timestamp in the middle of the line.
+    await run('long-tty', script, ['-t']);
+    for (const suffix of ['long', 'long-tty']) {
+      await waitFor(`the line after them (${suffix})`, () => lines.count(name(suffix), 'stdout', 'after-long') > 0, 30_000);
+      const long = lines.long.filter((l) => l.name === name(suffix));
+      assert.deepEqual(long.map((l) => [l.head, l.length, l.flags]), [
+        ['L40-', 4 + 40960, []],
+        ['L2M-', 1024 * 1024, ['truncated']],
+      ], suffix);
+    }
   });
 
   void it('a Java stack trace on stdout: one event with error.*, counted in /v1/exceptions for the container (id, name, image)', { timeout: 60_000 }, async (t) => {

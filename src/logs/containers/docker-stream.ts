@@ -25,6 +25,11 @@ const NL = 0x0a;
 const CR = 0x0d;
 const SPACE = 0x20;
 const HEADER = 8;
+/** The daemon's cut of a long line (its log copier's buffer). */
+const PARTIAL = 16 * 1024;
+/** Longest and shortest timestamp (`2026-12-01T07:53:53.123456789Z`, `2026-12-01T07:53:53Z`). */
+const TS_MAX = 35;
+const TS_MIN = 20;
 const EMPTY = Buffer.alloc(0);
 
 export class DockerLogParser {
@@ -84,26 +89,58 @@ export class DockerLogParser {
     if (p < chunk.length) this.#take(chunk, p, chunk.length - p);
   }
 
+  /**
+   * TTY: each message is `<timestamp> <content>`; a line is `\n`-terminated, but the daemon cuts a
+   * line longer than 16 KiB into partial messages of exactly PARTIAL bytes, each with its own
+   * timestamp and no `\n` — so a long line shows the next piece's timestamp in the middle. A
+   * message whose content has no `\n` in its first PARTIAL bytes, followed by a timestamp, is such
+   * a piece. Worked on carry + chunk; the carry holds at most a piece and a timestamp.
+   */
   #pushRaw(chunk: Buffer): void {
-    let p = 0;
+    let buf = chunk;
+    let n = chunk.length;
     if (this.#carryLen > 0) {
-      const nl = chunk.indexOf(NL);
-      if (nl < 0) {
-        this.#take(chunk, 0, chunk.length);
-        return;
+      this.#take(chunk, 0, chunk.length);
+      buf = this.#carry;
+      n = this.#carryLen;
+    }
+    let p = 0;
+    while (p < n) {
+      const sp = buf.indexOf(SPACE, p);
+      const c = sp >= 0 && sp < n && sp - p <= TS_MAX ? sp + 1 : -1;
+      if (c < 0) {
+        // No timestamp in sight: a line as it is (the payload parser counts the bad timestamp).
+        if (n - p <= TS_MAX) break;
+        const nl = buf.indexOf(NL, p);
+        if (nl < 0 || nl >= n) break;
+        this.#payload(1, buf, p, nl + 1, false);
+        p = nl + 1;
+        continue;
       }
-      p = this.#take(chunk, 0, nl + 1);
-      const len = this.#carryLen;
-      this.#carryLen = 0;
-      this.#payload(1, this.#carry, 0, len, false);
+      const window = Math.min(n, c + PARTIAL);
+      const nl = window - c < 4096 ? buf.indexOf(NL, c) : buf.subarray(c, window).indexOf(NL);
+      const end = nl < 0 ? -1 : window - c < 4096 ? nl : c + nl;
+      if (end >= 0 && end < window) {
+        this.#payload(1, buf, p, end + 1, false);
+        p = end + 1;
+        continue;
+      }
+      if (n - c < PARTIAL + TS_MIN) break; // wait: a piece and the next timestamp
+      if (isTimestamp(buf, c + PARTIAL)) {
+        this.#payload(1, buf, p, c + PARTIAL, true);
+        p = c + PARTIAL;
+        continue;
+      }
+      // Not the daemon's cut: a long line, up to its newline.
+      const far = buf.indexOf(NL, c + PARTIAL);
+      if (far < 0 || far >= n) break;
+      this.#payload(1, buf, p, far + 1, false);
+      p = far + 1;
     }
-    for (;;) {
-      const nl = chunk.indexOf(NL, p);
-      if (nl < 0) break;
-      this.#payload(1, chunk, p, nl + 1, false);
-      p = nl + 1;
-    }
-    if (p < chunk.length) this.#take(chunk, p, chunk.length - p);
+    if (buf === this.#carry) {
+      this.#carry.copyWithin(0, p, n);
+      this.#carryLen = n - p;
+    } else if (p < n) this.#take(chunk, p, n - p);
   }
 
   /** `buf[from, to)` is one payload: timestamp, space, content (with its `\n` unless partial). */
@@ -163,4 +200,13 @@ export class DockerLogParser {
     this.#carryLen = need;
     return p + count;
   }
+}
+
+/** Whether `buf` at `i` starts like a Docker timestamp (`YYYY-MM-DDTHH:MM:SS`). */
+function isTimestamp(buf: Buffer, i: number): boolean {
+  const digit = (k: number): boolean => {
+    const b = buf[i + k] as number;
+    return b >= 0x30 && b <= 0x39;
+  };
+  return digit(0) && digit(1) && digit(2) && digit(3) && buf[i + 4] === 0x2d && buf[i + 7] === 0x2d && buf[i + 10] === 0x54 && buf[i + 13] === 0x3a && buf[i + 16] === 0x3a && digit(17) && digit(18);
 }

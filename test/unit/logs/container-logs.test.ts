@@ -61,6 +61,30 @@ test('TTY: raw lines, CRLF stripped, a last line without newline is partial', ()
   ]);
 });
 
+test('TTY: a line over 16 KiB comes as pieces of exactly 16 KiB, each with its own timestamp: split there, whatever the chunking', () => {
+  // As dockerd 20.10 returns `head -c 40000 | tr; echo; echo short; 16384 b's; echo` from a TTY container.
+  const ts = (n: number): string => `2026-12-01T07:53:5${n}.00000000${n}Z `;
+  const raw = Buffer.from(`${ts(1)}${'a'.repeat(16384)}${ts(2)}${'a'.repeat(16384)}${ts(3)}${'a'.repeat(7232)}\r\n${ts(4)}short\r\n${ts(5)}${'b'.repeat(16384)}${ts(6)}\r\n${ts(7)}${'c'.repeat(16383)}\n`);
+  const expected = [
+    ['a'.repeat(16384), true],
+    ['a'.repeat(16384), true],
+    ['a'.repeat(7232), false],
+    ['short', false],
+    ['b'.repeat(16384), true],
+    ['', false],
+    ['c'.repeat(16383), false],
+  ];
+  assert.deepEqual(parse(true, [raw]).map((m) => [m.text, m.partial]), expected);
+  for (const size of [1000, 4096, 16384, 16400, 20000]) {
+    const chunks: Buffer[] = [];
+    for (let i = 0; i < raw.length; i += size) chunks.push(raw.subarray(i, i + size));
+    assert.deepEqual(parse(true, chunks).map((m) => [m.text, m.partial]), expected, `chunks of ${size}`);
+  }
+  // A long line the daemon did not cut (no timestamp 16 KiB in) is one line, up to its newline.
+  const uncut = Buffer.from(`${ts(1)}${'d'.repeat(20000)}\n`);
+  assert.deepEqual(parse(true, [uncut.subarray(0, 9000), uncut.subarray(9000)]).map((m) => [m.text.length, m.partial]), [[20000, false]]);
+});
+
 test('a payload without a readable timestamp is still delivered whole, and counted', () => {
   const out: string[] = [];
   const p = new DockerLogParser(false, (_s, buf, from, to) => out.push(buf.toString('utf8', from, to)));
