@@ -79,7 +79,15 @@ async function timed(): Promise<void> {
   console.log(`  per second: ${perSecond.map((n) => f(n / 1000, 0) + 'k').join(' ')}`);
   console.log(`  agent CPU ${f(agentCpu, 1)} s = ${f((agentCpu / shipped) * 1e6, 2)} µs/line; dockerd CPU ${f(dockerdCpu, 1)} s = ${f((dockerdCpu / shipped) * 1e6, 2)} µs/line shipped`);
   console.log(`  agent peak RSS ${f(Math.max(peakRss, hwm))} MB`);
+  await printStreams(agent);
   await agent.stop();
+}
+
+/** What the streams went through: reopens (stalls and gaps) and messages the daemon sent twice. */
+async function printStreams(agent: Awaited<ReturnType<typeof startLogsAgent>>): Promise<void> {
+  const view = await agent.get<{ containers: { stalls: number; resentDropped: number }[] }>('/v1/logs');
+  const sum = (k: 'stalls' | 'resentDropped'): number => view.containers.reduce((a, c) => a + c[k], 0);
+  console.log(`  streams reopened ${sum('stalls')} times; messages the daemon sent twice (dropped): ${sum('resentDropped')}`);
 }
 
 async function cleanup(): Promise<void> {
@@ -129,5 +137,6 @@ async function fixed(): Promise<void> {
   console.log(`the same followed through the Docker API and shipped through Beats with ACKs: ${f(shipped)} lines in ${f(wallS, 1)} s = ${f(shipped / wallS)} lines/s`);
   console.log(`  agent CPU ${f(agentCpu, 1)} s = ${f((agentCpu / shipped) * 1e6, 2)} µs/line; dockerd CPU ${f(dockerdCpu, 1)} s = ${f((dockerdCpu / shipped) * 1e6, 2)} µs/line (${f(((dockerdCpu - aloneCpu) / shipped) * 1e6, 2)} µs/line more than logging alone: the API stream)`);
   console.log(`  agent peak RSS ${f(Math.max(peakRss, procFigures(pid).hwmMb))} MB`);
+  await printStreams(agent);
   await agent.stop();
 }

@@ -3,11 +3,15 @@
  * and handed on together (one turn of the event loop each), not awaited one by one. The daemon
  * writes each message on its own, so a reader that keeps up would wake once per line: as for
  * files (READ_COALESCE_MS), a stream that delivers again within that long of its last batch waits
- * for the rest, paused — the kernel's socket buffer holds it — and is then read many lines at a
- * time. It adds at most that much latency. The connection is also paused while the queue is full.
+ * for the rest — its reads are gathered, not parsed — and is then parsed and queued many lines at
+ * a time (up to LINGER_MAX_BYTES). It adds at most that much latency. The connection is paused
+ * while the queue is full.
  */
 import type { RawBody } from '../../docker/raw-stream.ts';
 import { READ_COALESCE_MS } from '../read-pumps.ts';
+
+/** Parsing waits for more reads only while less than this is waiting. */
+const LINGER_MAX_BYTES = 1024 * 1024;
 
 export interface BatchHandler {
   /** Parses and queues a batch of reads; resolves once its events are in the queue. */
@@ -34,13 +38,14 @@ export function readBatches(body: RawBody, signal: AbortSignal, handler: BatchHa
       try {
         while (chunks.length > 0 && !signal.aborted) {
           batchAt = performance.now();
+          pendingBytes = 0;
           const queued = handler.batch(chunks.splice(0));
           full = handler.full();
           if (full) body.pause();
           await queued;
           if (full) {
             full = false;
-            if (!lingering) body.resume();
+            body.resume();
           }
           handler.idle();
         }
@@ -57,19 +62,24 @@ export function readBatches(body: RawBody, signal: AbortSignal, handler: BatchHa
       scheduled = true;
       setImmediate(() => void step());
     };
+    let pendingBytes = 0;
     body.on('data', (chunk: Buffer) => {
       chunks.push(chunk);
-      if (scheduled || lingering) return;
+      pendingBytes += chunk.length;
+      if (scheduled || lingering) {
+        if (lingering && pendingBytes >= LINGER_MAX_BYTES) schedule();
+        return;
+      }
       const wait = batchAt + READ_COALESCE_MS - performance.now();
       if (wait <= 0) {
         schedule();
         return;
       }
+      // The socket keeps being read (pausing it would hold the daemon back: a unix socket buffers
+      // only a few hundred small messages); only the parsing waits.
       lingering = true;
-      body.pause();
       setTimeout(() => {
         lingering = false;
-        if (!full) body.resume();
         schedule();
       }, wait).unref();
     });
