@@ -176,16 +176,30 @@ export class ContainerStream {
   /** Opens the stream from the acknowledged position and reads it to its end. Call only with nothing pending. */
   async follow(): Promise<FollowEnd> {
     const abort = (this.#abort = new AbortController());
+    let end: FollowEnd;
     try {
-      return await this.#follow(abort.signal);
+      end = await this.#follow(abort.signal);
     } catch (err) {
-      if (abort.signal.aborted) return this.#stalled ? { kind: 'stalled' } : { kind: 'stopped' };
-      return classify(err);
+      end = abort.signal.aborted ? (this.#stalled ? { kind: 'stalled' } : { kind: 'stopped' }) : classify(err);
+    }
+    try {
+      // Given up mid-stream (a stall, a broken connection): what was read and is still held (a
+      // multiline event, a line in pieces) is shipped now — the stream is reopened only once
+      // everything read is acknowledged, and the reopen drops what was read.
+      if (end.kind === 'stalled' || end.kind === 'error') await this.#flushHeld();
     } finally {
       this.#stalled = false;
       this.#abort = undefined;
       this.busy = false;
     }
+    return end;
+  }
+
+  async #flushHeld(): Promise<void> {
+    if (this.#lines === undefined) return;
+    this.#now = Date.now();
+    for (const l of this.#lines) l.flush(this.#now);
+    await this.#drainOut();
   }
 
   /**
@@ -247,9 +261,7 @@ export class ContainerStream {
     await this.#read(body, parser, signal);
     if (signal.aborted) return this.#stalled ? { kind: 'stalled' } : { kind: 'stopped' };
     parser.end();
-    this.#now = Date.now();
-    for (const l of this.#lines) l.flush(this.#now);
-    await this.#drainOut();
+    await this.#flushHeld();
     // Docker 20.10 can end a follow early when the container stops while the reader is behind:
     // if it still holds newer output, reopen from the acknowledged position.
     const early = await dockerNewest(this.#d.docker, this.id, this.tty ?? false, signal).then((n) => n.sec > this.lastSec || (n.sec === this.lastSec && n.nanos > this.lastNanos)).catch(() => false);
@@ -290,7 +302,7 @@ export class ContainerStream {
     // follow had it; shipped when it had not (a part the follower skipped, delivered late).
     const s = stream - 1;
     const lastSec = this.#streamSec[s] as number;
-    if (ts.sec < lastSec || (ts.sec === lastSec && ts.nanos < (this.#streamNanos[s] as number))) {
+    if (ts.sec < lastSec || (ts.sec === lastSec && ts.nanos <= (this.#streamNanos[s] as number))) {
       if (ts.sec < this.saved.since || (this.#resent ??= this.#seen.lookup())(ts.sec, ts.nanos)) {
         this.resentDropped++;
         return;
