@@ -15,8 +15,13 @@
  * - `--max-semi-space-size=4`: young-generation semi-spaces up to 4 MiB. At 1 MiB (the setting
  *   until December 2026) scavenges ran so often under full load that GC was the largest item of
  *   the profile: 4 MiB costs 23-28 % less CPU per line (tcp 2.23-2.33 -> 1.58-1.67 µs, beats
- *   2.38-2.57 -> 1.87-1.95, three alternating runs each) for ~6 MB more idle RSS (81.5 -> 87.8 MB,
- *   bench/idle) and the same peak RSS; 16 MiB gains nothing more and adds ~25 MB of peak.
+ *   2.38-2.57 -> 1.87-1.95, three alternating runs each) for ~5 MB more idle RSS (bench/idle)
+ *   and the same peak RSS; 16 MiB gains nothing more and adds ~25 MB of peak. The idle cost is
+ *   not the semi-spaces (the young generation shrinks back to 1 MB when idle) but the pages they
+ *   grew into at start, which V8 keeps in its page pool (`--trace-gc`: "pooled: 7 MB") until a
+ *   memory-reducing GC that its memory reducer, judging the allocation rate high, never starts.
+ *   `--optimize-for-size` releases them but caps the semi-spaces at 1 MiB again (4× the
+ *   scavenges), so it is not used.
  * - `--heap-growing-percent=50`: after a major GC the old generation may grow 1.5×, not up to 4×,
  *   before the next one: peak RSS ~195 → ~155 MB for ~7 % more CPU per line.
  * - `MALLOC_ARENA_MAX=2`: glibc gives each of Node's ~10 threads (libuv pool, V8 GC and compiler

@@ -3,7 +3,6 @@
  * lives in routes.ts; how failures look lives in http-errors.ts. Graceful `close()` and immediate
  * `destroy()` are separate idempotent methods (undici's split).
  */
-import { createServer as createHttpServer } from 'node:http';
 import type { IncomingMessage, Server, ServerOptions, ServerResponse } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import type { Socket } from 'node:net';
@@ -24,6 +23,8 @@ import { formatHostPort, listenOn } from './listen.ts';
 import { coreRoutes, parseRequestTarget, RouteTable } from './routes.ts';
 import type { RouteAccess, RouteDefinition, RouteHandler, RouteMethod, RouteResponse } from './routes.ts';
 import type { AgentView } from './view.ts';
+// not `import`: node:http's ESM facade loads Node's bundled undici (test/unit/api/builtin-imports.test.ts)
+const { createServer: createHttpServer } = process.getBuiltinModule('node:http');
 
 export interface ApiOptions {
   listen: { host: string; port: number };

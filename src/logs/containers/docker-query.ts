@@ -1,9 +1,11 @@
 /**
  * One-off questions to the Docker API about a container's stored output, to check a follow
  * against it: the newest message's time (`tail=1`: the daemon reads the log backwards), and
- * whether it holds messages from a given second on that the follow did not deliver.
+ * whether it holds messages from a given second on that the follow did not deliver. The answer
+ * can be megabytes of log: it is parsed as it arrives (raw-stream.ts), never held whole.
  */
 import type Docker from 'dockerode';
+import { rawGet } from '../../docker/raw-stream.ts';
 import { DockerLogParser } from './docker-stream.ts';
 import type { DockerTime } from './docker-stream.ts';
 
@@ -11,15 +13,26 @@ function later(a: DockerTime, b: DockerTime): boolean {
   return a.sec > b.sec || (a.sec === b.sec && a.nanos > b.nanos);
 }
 
+/** Reads `GET /containers/{id}/logs?<query>` (not followed) through `parser`, to its end. */
+async function readLogs(docker: Docker, id: string, query: string, parser: DockerLogParser, signal: AbortSignal): Promise<void> {
+  const body = await rawGet(docker, `/containers/${encodeURIComponent(id)}/logs?stdout=1&stderr=1&timestamps=1&${query}`, signal);
+  await new Promise<void>((resolve, reject) => {
+    body.on('data', (chunk: Buffer) => parser.push(chunk));
+    body.on('end', resolve);
+    body.on('error', reject);
+    body.on('close', () => reject(new Error('the Docker API closed the log stream')));
+    body.start();
+  });
+  parser.end();
+}
+
 /** The time of the newest message Docker holds (0 when none). */
 export async function dockerNewest(docker: Docker, id: string, tty: boolean, signal: AbortSignal): Promise<DockerTime> {
   const newest = { sec: 0, nanos: 0 };
-  const body = await docker.getContainer(id).logs({ follow: false, stdout: true, stderr: true, timestamps: true, tail: 1, abortSignal: signal });
   const parser = new DockerLogParser(tty, (_s, _b, _f, _t, _p, ts) => {
     if (later(ts, newest)) Object.assign(newest, ts);
   });
-  parser.push(body);
-  parser.end();
+  await readLogs(docker, id, 'tail=1', parser, signal);
   return newest;
 }
 
@@ -27,12 +40,10 @@ export async function dockerNewest(docker: Docker, id: string, tty: boolean, sig
 export async function dockerSince(docker: Docker, id: string, tty: boolean, since: number, known: (sec: number, nanos: number) => boolean, signal: AbortSignal): Promise<{ unknown: number; newest: DockerTime }> {
   const newest = { sec: 0, nanos: 0 };
   let unknown = 0;
-  const body = await docker.getContainer(id).logs({ follow: false, stdout: true, stderr: true, timestamps: true, since, abortSignal: signal });
   const parser = new DockerLogParser(tty, (_s, _b, _f, _t, _p, ts) => {
     if (ts.sec >= since && !known(ts.sec, ts.nanos)) unknown++;
     if (later(ts, newest)) Object.assign(newest, ts);
   });
-  parser.push(body);
-  parser.end();
+  await readLogs(docker, id, `since=${since}`, parser, signal);
   return { unknown, newest };
 }
