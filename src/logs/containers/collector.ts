@@ -28,6 +28,7 @@ const RETRY_MAX_MS = 30_000;
 const REOPEN_RUNNING_MS = 5_000;
 /** A followed container silent this long is asked for its newest message (is the follow stuck?). */
 const STALL_CHECK_MS = 5_000;
+const STALL_CHECK_MAX_MS = 300_000;
 
 export interface ContainerLogCollectorOptions {
   config: ContainerLogsConfig;
@@ -111,7 +112,10 @@ export class ContainerLogCollector {
         if (this.#shouldFollow(stream, record, now)) this.#follow(stream);
         else {
           await stream.flushDue(now);
-          if (stream.following && now - stream.lastDataAt > STALL_CHECK_MS && now - stream.stallCheckedAt > STALL_CHECK_MS) {
+          const silent = now - stream.lastDataAt;
+          // Checked 5 s into a quiet spell, then ever more rarely (half the silence, at most every 5 min):
+          // a follow gets stuck while its container logs (a rotation), and each check is a request to the daemon.
+          if (stream.following && silent > STALL_CHECK_MS && now - stream.stallCheckedAt > Math.min(STALL_CHECK_MAX_MS, Math.max(STALL_CHECK_MS, silent / 2))) {
             stream.stallCheckedAt = now;
             void stream.checkStalled().catch(() => false);
           }

@@ -24,19 +24,15 @@ import type { JoinedEvent } from '../multiline.ts';
 import type { ContainerOffsetState, LogFileRegistry } from '../registry.ts';
 import { readBatches } from './body-batches.ts';
 import { DockerLogParser } from './docker-stream.ts';
-import { dockerNewest, dockerSince } from './docker-query.ts';
+import { dockerNewest, lookForStall } from './docker-query.ts';
 import type { DockerTime } from './docker-stream.ts';
 import { ContainerPositions } from './positions.ts';
 import { SeenTimes } from './seen-times.ts';
 import { StreamLines } from './stream-lines.ts';
-import type { StreamLineSettings } from './stream-lines.ts';
+import type { ContainerLogMetrics, ContainerStreamState, ContainerStreamView, FollowEnd } from './stream-types.ts';
 
-export interface ContainerLogMetrics {
-  containerLinesRead(n: number, bytes: number): void;
-  containerEventsQueued(n: number): void;
-  containerTruncated(): void;
-  containerUnreadable(driver: string): void;
-}
+export type { ContainerLogMetrics, ContainerStreamState, ContainerStreamView, FollowEnd } from './stream-types.ts';
+import type { StreamLineSettings } from './stream-lines.ts';
 
 export interface ContainerStreamDeps {
   docker: Docker;
@@ -48,30 +44,6 @@ export interface ContainerStreamDeps {
   metrics?: ContainerLogMetrics;
   /** Stack traces in joined events (logs.exceptions); absent = off. */
   exceptions?: ExceptionInspector;
-}
-
-/** How a follow ended: the end of the stream, the container gone, its driver unreadable, an error to retry, or a stop. */
-export type FollowEnd = { kind: 'eof' } | { kind: 'gone' } | { kind: 'unreadable'; reason: string } | { kind: 'error'; reason: string } | { kind: 'stopped' } | { kind: 'stalled' };
-
-export type ContainerStreamState = 'waiting' | 'streaming' | 'ended' | 'unreadable';
-
-/** What /v1/logs shows for one container. */
-export interface ContainerStreamView {
-  id: string;
-  name: string;
-  image: string;
-  source: 'api';
-  state: ContainerStreamState;
-  reason: string | null;
-  driver: string | null;
-  tty: boolean | null;
-  position: { since: string; skip: number };
-  messagesRead: number;
-  eventsQueued: number;
-  stalls: number;
-  /** Messages the daemon sent twice within one follow (its follower re-reading a rotated file), dropped. */
-  resentDropped: number;
-  pendingMessages: number;
 }
 
 /** Log drivers that keep nothing to read back (without Docker's dual logging the others answer "does not support reading"). */
@@ -108,6 +80,8 @@ export class ContainerStream {
   #seen = new SeenTimes();
   /** Follows reopened because Docker held messages the follow had skipped. */
   gaps = 0;
+  /** `lastDataAt` when Docker's messages were last counted against the ones read (no new reads: no new gap). */
+  #gapCheckedFor = -1;
   /** Messages the daemon sent a second time in one follow (re-sent after a rotation), dropped. */
   resentDropped = 0;
   /** Time of the newest message of each stream (stdout, stderr) in this follow. */
@@ -211,15 +185,20 @@ export class ContainerStream {
   async checkStalled(): Promise<boolean> {
     const abort = this.#abort;
     if (abort === undefined || this.busy) return false;
+    // A gap (messages skipped, later ones delivered) can only be new if something was read since
+    // the last look: what Docker holds from the oldest time kept is counted once per quiet spell.
+    const lookForGap = this.lastDataAt !== this.#gapCheckedFor;
+    const readAt = this.lastDataAt;
     this.#trimSeen();
-    const from = Math.min(this.#seen.oldestSec, this.lastSec);
-    // The lookup is built when Docker's answer is in, so it includes what the follow read meanwhile.
+    // The lookup is built when Docker's answer arrives, so it includes what the follow read meanwhile.
     let seen: ((sec: number, nanos: number) => boolean) | undefined;
-    const docker = await dockerSince(this.#d.docker, this.id, this.tty ?? false, from, (sec, nanos) => (seen ??= this.#seen.lookup())(sec, nanos), abort.signal);
-    if (this.#abort !== abort || Date.now() - this.lastDataAt <= 1000) return false;
-    const stuck = docker.newest.sec > this.lastSec || (docker.newest.sec === this.lastSec && docker.newest.nanos > this.lastNanos);
-    if (!stuck && docker.unknown === 0) return false;
-    if (stuck) this.stalls++;
+    const known = (sec: number, nanos: number): boolean => (seen ??= this.#seen.lookup())(sec, nanos);
+    const quiet = (): boolean => this.#abort === abort && Date.now() - this.lastDataAt > 1000;
+    const verdict = await lookForStall(this.#d.docker, this.id, this.tty ?? false, { sec: this.lastSec, nanos: this.lastNanos }, lookForGap ? Math.min(this.#seen.oldestSec, this.lastSec) : null, known, quiet, abort.signal);
+    if (verdict === null) return false;
+    if (lookForGap && !verdict.stuck) this.#gapCheckedFor = readAt;
+    if (!verdict.stuck && !verdict.gap) return false;
+    if (verdict.stuck) this.stalls++;
     else this.gaps++;
     this.#stalled = true;
     abort.abort();

@@ -47,3 +47,19 @@ export async function dockerSince(docker: Docker, id: string, tty: boolean, sinc
   await readLogs(docker, id, `since=${since}`, parser, signal);
   return { unknown, newest };
 }
+
+/**
+ * Whether a quiet follow is stuck (Docker holds a message newer than `last`: `tail=1`, cheap) or
+ * has a gap (Docker holds messages from `gapFrom` on that `known` does not know — asked only when
+ * `gapFrom` is given, as that reads everything from there). `quiet()` is asked after each answer:
+ * when the follow read something meanwhile, the verdict is void (null).
+ */
+export async function lookForStall(docker: Docker, id: string, tty: boolean, last: DockerTime, gapFrom: number | null, known: (sec: number, nanos: number) => boolean, quiet: () => boolean, signal: AbortSignal): Promise<{ stuck: boolean; gap: boolean } | null> {
+  const newest = await dockerNewest(docker, id, tty, signal);
+  if (!quiet()) return null;
+  if (later(newest, last)) return { stuck: true, gap: false };
+  if (gapFrom === null) return { stuck: false, gap: false };
+  const held = await dockerSince(docker, id, tty, gapFrom, known, signal);
+  if (!quiet()) return null;
+  return { stuck: later(held.newest, last), gap: held.unknown > 0 };
+}
