@@ -147,14 +147,14 @@ void describe('container output through the Docker API', () => {
     assert.deepEqual(receiver.errors, []);
   });
 
-  void it('a 40 KiB line (three partial messages) arrives whole; a 2 MiB line is cut at max_line_bytes and flagged; also with a TTY', { timeout: 60_000 }, async (t) => {
+  void it('a 40 KiB line (three partial messages) arrives whole; a 2 MiB line is cut at max_line_bytes and flagged; also with a TTY', { timeout: 120_000 }, async (t) => {
     if (!host) return missing(t, 'no Docker engine');
     const script = "printf 'L40-'; head -c 40960 /dev/zero | tr '\\0' a; echo; printf 'L2M-'; head -c 2097152 /dev/zero | tr '\\0' b; echo; echo after-long; exec sleep 3600";
     await run('long', script);
     // With a TTY the stream is raw: the daemon's 16 KiB pieces show only by the timestamp in the middle of the line.
     await run('long-tty', script, ['-t']);
     for (const suffix of ['long', 'long-tty']) {
-      await waitFor(`the line after them (${suffix})`, () => lines.count(name(suffix), 'stdout', 'after-long') > 0, 30_000);
+      await waitFor(`the line after them (${suffix})`, () => lines.count(name(suffix), 'stdout', 'after-long') > 0, 90_000);
       const long = lines.long.filter((l) => l.name === name(suffix));
       assert.deepEqual(long.map((l) => [l.head, l.length, l.flags]), [
         ['L40-', 4 + 40960, []],
@@ -297,7 +297,7 @@ void describe('container output through the Docker API', () => {
   });
 
   void it('rotation by --log-opt max-size=1m --log-opt max-file=2 under a fast writer: every line Docker kept arrives, none twice', {
-    timeout: 90_000,
+    timeout: 180_000,
     // dockerd 20.10's json-file follower, reading while files rotate, both re-sends whole files (measured with `docker
     // logs -f`: 20-40k of ~100k lines twice) and jumps over parts of others: re-sent messages are dropped (older than
     // the last of their stream and already read), skipped ones are found by the gap check and read on a reopen.
@@ -305,7 +305,7 @@ void describe('container output through the Docker API', () => {
     if (!host) return missing(t, 'no Docker engine');
     const n = 200_000;
     const id = await run('rotate', `${numbered('r-', n)}; echo rotate-done; exec sleep 3600`, ['--log-opt', 'max-size=1m', '--log-opt', 'max-file=2']);
-    await waitFor('the last line', () => lines.count(name('rotate'), 'stdout', 'rotate-done') > 0, 60_000, 200);
+    await waitFor('the last line', () => lines.count(name('rotate'), 'stdout', 'rotate-done') > 0, 120_000, 200);
     await waitFor('nothing left to send', settled, 30_000);
     const kept = (await docker(host, ['logs', id])).stdout.split('\n').filter((l) => l.startsWith('r-'));
     assert.ok(kept.length > 1000 && kept.length < n, `Docker rotated (kept ${kept.length} of ${n})`);

@@ -276,12 +276,16 @@ export class ContainerStream {
 
   #message(stream: 1 | 2, buf: Buffer, from: number, to: number, partial: boolean, ts: DockerTime): void {
     // One stream's messages are stored in time order (one copier stamps them as it reads), so a
-    // message no newer than the last of its stream is one the daemon sends again: json-file's
+    // message older than the last of its stream is one the daemon sends again: json-file's
     // follower re-sends part of a file that rotated under it (dockerd 20.10). Dropped when this
     // follow had it; shipped when it had not (a part the follower skipped, delivered late).
     const s = stream - 1;
     const lastSec = this.#streamSec[s] as number;
-    if (ts.sec < lastSec || (ts.sec === lastSec && ts.nanos <= (this.#streamNanos[s] as number))) {
+    const lastNanos = this.#streamNanos[s] as number;
+    const older = ts.sec < lastSec || (ts.sec === lastSec && ts.nanos < lastNanos);
+    // Equal times are normal (the daemon stamps every piece of a long line with the first one's
+    // time), except within a re-send, which can end with the last message already delivered.
+    if (older || (this.#resent !== undefined && ts.sec === lastSec && ts.nanos === lastNanos)) {
       if (ts.sec < this.saved.since || (this.#resent ??= this.#seen.lookup())(ts.sec, ts.nanos)) {
         this.resentDropped++;
         return;
