@@ -8,8 +8,8 @@
  * `container.*`, `@timestamp` and `log.timestamp_ns` from Docker's own timestamp) → the shared
  * EventQueue, acknowledged into the same registry as the files. The body is read a batch of socket
  * reads at a time (body-batches.ts): a full queue pauses reading and the socket holds the daemon
- * back (backpressure). A joined event goes
- * through the exception inspector as a file's does, counted for the container (docs/exceptions.md).
+ * back (backpressure). A joined event goes through the exception inspector as a file's does,
+ * counted for the container (docs/exceptions.md).
  */
 import type Docker from 'dockerode';
 import type { Logger } from 'pino';
@@ -23,16 +23,16 @@ import type { EncodedPrefix, EventEncoder } from '../event-encoder.ts';
 import type { JoinedEvent } from '../multiline.ts';
 import type { ContainerOffsetState, LogFileRegistry } from '../registry.ts';
 import { readBatches } from './body-batches.ts';
-import { DockerLogParser } from './docker-stream.ts';
+import { DockerLogParser, later } from './docker-stream.ts';
 import { dockerNewest, lookForStall } from './docker-query.ts';
 import type { DockerTime } from './docker-stream.ts';
 import { ContainerPositions } from './positions.ts';
 import { SeenTimes } from './seen-times.ts';
 import { StreamLines } from './stream-lines.ts';
+import type { StreamLineSettings } from './stream-lines.ts';
 import type { ContainerLogMetrics, ContainerStreamState, ContainerStreamView, FollowEnd } from './stream-types.ts';
 
 export type { ContainerLogMetrics, ContainerStreamState, ContainerStreamView, FollowEnd } from './stream-types.ts';
-import type { StreamLineSettings } from './stream-lines.ts';
 
 export interface ContainerStreamDeps {
   docker: Docker;
@@ -243,7 +243,7 @@ export class ContainerStream {
     await this.#flushHeld();
     // Docker 20.10 can end a follow early when the container stops while the reader is behind:
     // if it still holds newer output, reopen from the acknowledged position.
-    const early = await dockerNewest(this.#d.docker, this.id, this.tty ?? false, signal).then((n) => n.sec > this.lastSec || (n.sec === this.lastSec && n.nanos > this.lastNanos)).catch(() => false);
+    const early = await dockerNewest(this.#d.docker, this.id, this.tty ?? false, signal).then((n) => later(n, { sec: this.lastSec, nanos: this.lastNanos })).catch(() => false);
     if (early) {
       this.stalls++;
       return { kind: 'stalled' };

@@ -6,12 +6,8 @@
  */
 import type Docker from 'dockerode';
 import { rawGet } from '../../docker/raw-stream.ts';
-import { DockerLogParser } from './docker-stream.ts';
+import { DockerLogParser, later } from './docker-stream.ts';
 import type { DockerTime } from './docker-stream.ts';
-
-function later(a: DockerTime, b: DockerTime): boolean {
-  return a.sec > b.sec || (a.sec === b.sec && a.nanos > b.nanos);
-}
 
 /** Reads `GET /containers/{id}/logs?<query>` (not followed) through `parser`, to its end. */
 async function readLogs(docker: Docker, id: string, query: string, parser: DockerLogParser, signal: AbortSignal): Promise<void> {

@@ -21,6 +21,11 @@ export interface DockerTime {
   nanos: number;
 }
 
+/** Whether `a` is later than `b`. */
+export function later(a: DockerTime, b: DockerTime): boolean {
+  return a.sec > b.sec || (a.sec === b.sec && a.nanos > b.nanos);
+}
+
 const NL = 0x0a;
 const CR = 0x0d;
 const SPACE = 0x20;
@@ -117,12 +122,12 @@ export class DockerLogParser {
         p = nl + 1;
         continue;
       }
-      const window = Math.min(n, c + PARTIAL);
-      const nl = window - c < 4096 ? buf.indexOf(NL, c) : buf.subarray(c, window).indexOf(NL);
-      const end = nl < 0 ? -1 : window - c < 4096 ? nl : c + nl;
-      if (end >= 0 && end < window) {
-        this.#payload(1, buf, p, end + 1, false);
-        p = end + 1;
+      // A newline within PARTIAL bytes of the content ends the message (one found past n is a
+      // stale byte of the carry).
+      const nl = buf.indexOf(NL, c);
+      if (nl >= 0 && nl < Math.min(n, c + PARTIAL)) {
+        this.#payload(1, buf, p, nl + 1, false);
+        p = nl + 1;
         continue;
       }
       if (n - c < PARTIAL + TS_MIN) break; // wait: a piece and the next timestamp
