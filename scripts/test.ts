@@ -8,7 +8,7 @@
 //   node scripts/test.ts --test-name-pattern=x    arguments starting with -- go to node
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
-import { glob, stat } from 'node:fs/promises';
+import { glob, mkdir, readFile, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ensureTestImage, findDockerd, pingDocker, reapOrphanedDockerds, startPrivateDockerd } from '../test/helpers/docker-engine.ts';
@@ -19,6 +19,10 @@ import { ensureReleases } from '../test/helpers/release.ts';
 const DEFAULT_PATTERNS = ['test/unit/**/*.test.ts', 'test/integration/**/*.test.ts', 'test/release/**/*.test.ts'];
 // Integration tests restart daemons and wait on timeouts; a hung test must still end the run.
 const TEST_TIMEOUT_MS = 300_000;
+const FILE_TIMES = path.join('.tmp', 'test-file-times.txt');
+const FILE_TIMES_REPORTER = './scripts/file-times-reporter.ts';
+// How many of the slowest files to print after a run that took more than a minute.
+const SLOWEST_SHOWN = 12;
 const SIGNAL_NUMBERS: Record<string, number> = { SIGINT: 2, SIGTERM: 15 };
 
 interface Engine { host: string; owned?: PrivateDockerd }
@@ -97,13 +101,23 @@ function runTests(files: string[], nodeArgs: string[], host: string | undefined,
   const env = { ...process.env };
   if (host) env.DOCKHAND_TEST_DOCKER_HOST = host;
   else delete env.DOCKHAND_TEST_DOCKER_HOST;
-  const args = ['--test', '--test-concurrency=1', `--test-timeout=${TEST_TIMEOUT_MS}`, ...nodeArgs, ...files];
+  // The default reporter on stdout, and the seconds each file took in FILE_TIMES (printed after).
+  const reporters = nodeArgs.some((a) => a.startsWith('--test-reporter')) ? [] : ['--test-reporter=spec', '--test-reporter-destination=stdout', `--test-reporter=${FILE_TIMES_REPORTER}`, `--test-reporter-destination=${FILE_TIMES}`];
+  const args = ['--test', '--test-concurrency=1', `--test-timeout=${TEST_TIMEOUT_MS}`, ...reporters, ...nodeArgs, ...files];
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, args, { stdio: 'inherit', env });
     onSpawn(child);
     child.on('error', reject);
     child.on('exit', (code, signal) => resolve(code ?? 128 + (SIGNAL_NUMBERS[signal ?? ''] ?? 1)));
   });
+}
+
+async function printSlowestFiles(): Promise<void> {
+  const lines = (await readFile(FILE_TIMES, 'utf8').catch(() => '')).split('\n').filter(Boolean);
+  const total = Number.parseFloat(lines[0] ?? '');
+  if (!(total > 60)) return;
+  log(`time per file: ${lines[0]} (all in ${FILE_TIMES})`);
+  for (const line of lines.slice(1, 1 + SLOWEST_SHOWN)) log(line);
 }
 
 async function main(): Promise<number> {
@@ -149,7 +163,10 @@ async function main(): Promise<number> {
       return 0;
     }
     if (interrupted) return 128 + (SIGNAL_NUMBERS[interrupted] ?? 1);
+    await mkdir(path.dirname(FILE_TIMES), { recursive: true });
+    await rm(FILE_TIMES, { force: true });
     const code = await runTests(files, nodeArgs, engine?.host, (c) => { child = c; });
+    await printSlowestFiles();
     await fixtures;
     return code;
   } finally {
