@@ -9,7 +9,8 @@
 //   npm run bench:container-logs -- --lines 200000 [--containers 10]
 // With --lines each container prints exactly that many lines and exits; the same is first run
 // without the agent, so dockerd's CPU for logging alone (json-file) is measured apart from what
-// serving the API stream adds.
+// serving the API stream adds. --read-from files reads the json-file logs directly instead
+// (container_logs.read_from; the benchmark runs as root).
 import { parseArgs } from 'node:util';
 import { BeatsReceiver } from '../test/helpers/beats-receiver.ts';
 import { TEST_IMAGE, docker, ensureTestImage, startPrivateDockerd } from '../test/helpers/docker-engine.ts';
@@ -17,7 +18,7 @@ import { logsSetup, startLogsAgent } from '../test/helpers/logs-agent.ts';
 import { procFigures } from './proc-figures.ts';
 
 const { values } = parseArgs({
-  options: { containers: { type: 'string', default: '10' }, seconds: { type: 'string', default: '30' }, lines: { type: 'string' }, 'agent-env': { type: 'string', multiple: true, default: [] } },
+  options: { 'read-from': { type: 'string', default: 'api' }, containers: { type: 'string', default: '10' }, seconds: { type: 'string', default: '30' }, lines: { type: 'string' }, 'agent-env': { type: 'string', multiple: true, default: [] } },
 });
 // --agent-env K=V (repeatable): extra environment for the agent, e.g. NODE_OPTIONS=--cpu-prof
 const AGENT_ENV = Object.fromEntries(values['agent-env'].map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]));
@@ -25,6 +26,10 @@ const CONTAINERS = Number(values.containers);
 const SECONDS = Number(values.seconds);
 const FIXED = values.lines === undefined ? 0 : Number(values.lines);
 const LINE = 'x'.repeat(199); // + "\n" = 200 bytes
+const READ_FROM = values['read-from'];
+if (READ_FROM !== 'api' && READ_FROM !== 'files') throw new Error('--read-from is api or files');
+const EXTRA_YAML = `container_logs:\n  read_from: ${READ_FROM}`;
+const PATH_NAME = READ_FROM === 'api' ? 'Docker API' : 'json-file logs read directly';
 
 const dockerd = await startPrivateDockerd({ name: 'bench-clogs' });
 const setup = await logsSetup();
@@ -46,7 +51,7 @@ try {
 
 /** Lines printed as fast as they can for SECONDS. */
 async function timed(): Promise<void> {
-  const agent = await startLogsAgent(setup, receiver.address, { dockerHost: dockerd.host, env: AGENT_ENV });
+  const agent = await startLogsAgent(setup, receiver.address, { dockerHost: dockerd.host, env: AGENT_ENV, extraYaml: EXTRA_YAML });
   const pid = agent.agent.child.pid as number;
   const agent0 = procFigures(pid).cpuS;
   const dockerd0 = procFigures(dockerd.pid).cpuS;
@@ -74,7 +79,7 @@ async function timed(): Promise<void> {
   const metrics = await (await fetch(`http://127.0.0.1:${agent.port}/metrics`)).text();
   const read = Number(/^dockhand_log_lines_read_total\{source="container"\} (\S+)/m.exec(metrics)?.[1]);
   const f = (n: number, d = 0): string => n.toLocaleString('en-US', { maximumFractionDigits: d, minimumFractionDigits: d });
-  console.log(`container output, ${CONTAINERS} containers x ${SECONDS} s of 200-byte lines (yes), Docker API -> Beats with ACKs:`);
+  console.log(`container output, ${CONTAINERS} containers x ${SECONDS} s of 200-byte lines (yes), ${PATH_NAME} -> Beats with ACKs:`);
   console.log(`  shipped ${f(shipped)} lines in ${f(wallS, 1)} s = ${f(shipped / wallS)} lines/s (${f((shipped * 200) / wallS / 1048576, 1)} MiB/s of message); read ${f(read)} messages`);
   console.log(`  per second: ${perSecond.map((n) => f(n / 1000, 0) + 'k').join(' ')}`);
   console.log(`  agent CPU ${f(agentCpu, 1)} s = ${f((agentCpu / shipped) * 1e6, 2)} µs/line; dockerd CPU ${f(dockerdCpu, 1)} s = ${f((dockerdCpu / shipped) * 1e6, 2)} µs/line shipped`);
@@ -118,7 +123,7 @@ async function fixed(): Promise<void> {
   console.log(`dockerd logging ${f(total)} lines of 200 bytes from ${CONTAINERS} containers (json-file), no reader: ${f(aloneS, 1)} s, dockerd CPU ${f(aloneCpu, 1)} s = ${f((aloneCpu / total) * 1e6, 2)} µs/line`);
   await docker(dockerd.host, ['rm', '-f', ...Array.from({ length: CONTAINERS }, (_, i) => `alone-${i}`)]);
   // the same with the agent following and shipping
-  const agent = await startLogsAgent(setup, receiver.address, { dockerHost: dockerd.host, env: AGENT_ENV });
+  const agent = await startLogsAgent(setup, receiver.address, { dockerHost: dockerd.host, env: AGENT_ENV, extraYaml: EXTRA_YAML });
   const pid = agent.agent.child.pid as number;
   const a0 = procFigures(pid).cpuS;
   d0 = procFigures(dockerd.pid).cpuS;
@@ -134,8 +139,8 @@ async function fixed(): Promise<void> {
   const shipped = lines - lines0;
   const agentCpu = procFigures(pid).cpuS - a0;
   const dockerdCpu = procFigures(dockerd.pid).cpuS - d0;
-  console.log(`the same followed through the Docker API and shipped through Beats with ACKs: ${f(shipped)} lines in ${f(wallS, 1)} s = ${f(shipped / wallS)} lines/s`);
-  console.log(`  agent CPU ${f(agentCpu, 1)} s = ${f((agentCpu / shipped) * 1e6, 2)} µs/line; dockerd CPU ${f(dockerdCpu, 1)} s = ${f((dockerdCpu / shipped) * 1e6, 2)} µs/line (${f(((dockerdCpu - aloneCpu) / shipped) * 1e6, 2)} µs/line more than logging alone: the API stream)`);
+  console.log(`the same followed (${PATH_NAME}) and shipped through Beats with ACKs: ${f(shipped)} lines in ${f(wallS, 1)} s = ${f(shipped / wallS)} lines/s`);
+  console.log(`  agent CPU ${f(agentCpu, 1)} s = ${f((agentCpu / shipped) * 1e6, 2)} µs/line; dockerd CPU ${f(dockerdCpu, 1)} s = ${f((dockerdCpu / shipped) * 1e6, 2)} µs/line (${f(((dockerdCpu - aloneCpu) / shipped) * 1e6, 2)} µs/line more than logging alone: serving what the agent reads)`);
   console.log(`  agent peak RSS ${f(Math.max(peakRss, procFigures(pid).hwmMb))} MB`);
   await printStreams(agent);
   await agent.stop();

@@ -14,10 +14,11 @@ import type { RecentEvents } from '../../docker/recent-events.ts';
 import type { ContainerRecord } from '../../docker/types.ts';
 import type { ExceptionInspector } from '../../exceptions/inspector.ts';
 import type { EventQueue } from '../../pipeline/event-queue.ts';
+import { SyncReads } from '../chunk-reader.ts';
 import type { EventEncoder } from '../event-encoder.ts';
 import type { LogFileRegistry } from '../registry.ts';
 import type { ContainerLogsConfig } from './config.ts';
-import { ContainerStream } from './container-stream.ts';
+import { ContainerStream, isRunning } from './container-stream.ts';
 import type { ContainerLogMetrics, ContainerStreamView, FollowEnd } from './container-stream.ts';
 import { ContainerSelection } from './selectors.ts';
 
@@ -47,6 +48,7 @@ export interface ContainerLogCollectorOptions {
 export class ContainerLogCollector {
   readonly #o: ContainerLogCollectorOptions;
   readonly #selection: ContainerSelection;
+  readonly #syncReads: SyncReads;
   readonly #streams = new Map<string, ContainerStream>();
   readonly #follows = new Set<Promise<void>>();
   readonly #startedAt = new Date().toISOString();
@@ -57,6 +59,7 @@ export class ContainerLogCollector {
 
   constructor(options: ContainerLogCollectorOptions) {
     this.#o = options;
+    this.#syncReads = new SyncReads(options.logger);
     this.#selection = new ContainerSelection(options.config.include, options.config.exclude);
   }
 
@@ -106,7 +109,7 @@ export class ContainerLogCollector {
           const known = this.#o.registry.getContainer(record.id) !== undefined;
           // A stopped container is read when the agent saw it run, or followed it before a restart.
           if (!isRunning(record) && !known && !(record.startedAt !== null && record.startedAt >= this.#startedAt)) continue;
-          stream = new ContainerStream(record, { ...this.#o, settings: this.#settings() });
+          stream = new ContainerStream(record, { ...this.#o, readFrom: this.#o.config.read_from, syncReads: this.#syncReads, settings: this.#settings() });
           this.#streams.set(record.id, stream);
         } else stream.updateRecord(record);
         if (this.#shouldFollow(stream, record, now)) this.#follow(stream);
@@ -200,8 +203,4 @@ export class ContainerLogCollector {
       multiline: { pattern: c.multiline.pattern === '' ? null : c.multiline.pattern, negate: c.multiline.negate, match: c.multiline.match, maxLines: c.multiline.max_lines, timeoutMs: c.multiline.timeout },
     };
   }
-}
-
-function isRunning(record: ContainerRecord | undefined): boolean {
-  return record !== undefined && (record.state === 'running' || record.state === 'paused' || record.state === 'restarting');
 }

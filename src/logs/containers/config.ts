@@ -19,10 +19,11 @@ export function selectorProblem(s: string): string | undefined {
   return undefined;
 }
 
-export const containerLogsConfig = obj('Collection of what containers print on stdout/stderr, through the Docker API (docs/logs.md). A container opts out with the label `dockhand.logs=false`.', {
+export const containerLogsConfig = obj('Collection of what containers print on stdout/stderr, through the Docker API or from json-file logs (docs/logs.md). A container opts out with the label `dockhand.logs=false`.', {
   enabled: bool('Collect running containers\' stdout and stderr.', true),
   include: list('Containers collected: selectors `name:<glob>`, `image:<glob>`, `label:<key>` or `label:<key>=<glob>` (a bare glob is a name); a container matching one of them is collected.', requiredStr('selector', selectorProblem), ['*'], '["*"]'),
   exclude: list('Containers skipped (same selectors as include); wins over include.', requiredStr('selector', selectorProblem), [], '[]'),
+  read_from: oneOf('Where output is read: `api`, the Docker API (works with the docker group alone, for every driver that supports reading); `files`, json-file logs read directly (less CPU for the agent and for dockerd; needs read access to /var/lib/docker/containers: root, or the CAP_DAC_READ_SEARCH drop-in of docs/logs.md). With `files`, a container whose driver is not json-file, whose rotated files are compressed, or whose file cannot be read is read through the API.', ['api', 'files'], 'api'),
   max_line_bytes: size('Docker splits lines over 16 KiB into partial messages; they are joined back up to this size, the rest is cut and the event flagged `truncated`.', '1MiB', 1024),
   multiline: obj('Joining continuation lines (Java stack traces) of one stream into one event, as for files.', {
     pattern: str('Regular expression of a continuation line ("" = no multiline joining).', JAVA_CONTINUATION, multilinePattern),

@@ -13,21 +13,25 @@
  */
 import type Docker from 'dockerode';
 import type { Logger } from 'pino';
-import { errorMessage } from '../../core/errors.ts';
+import type { ContainerInventory } from '../../docker/inventory.ts';
 import { rawGet } from '../../docker/raw-stream.ts';
 import type { RawBody } from '../../docker/raw-stream.ts';
 import type { ContainerRecord } from '../../docker/types.ts';
 import type { ExceptionInspector } from '../../exceptions/inspector.ts';
 import type { EventQueue } from '../../pipeline/event-queue.ts';
+import type { SyncReads } from '../chunk-reader.ts';
 import type { EncodedPrefix, EventEncoder } from '../event-encoder.ts';
 import type { JoinedEvent } from '../multiline.ts';
 import type { ContainerOffsetState, LogFileRegistry } from '../registry.ts';
 import { readBatches } from './body-batches.ts';
-import { DockerLogParser, later } from './docker-stream.ts';
-import { dockerNewest, lookForStall } from './docker-query.ts';
-import type { DockerTime } from './docker-stream.ts';
+import { classifyFollowError, dockerNewest, lookForStall } from './docker-query.ts';
+import { DockerLogParser } from './docker-stream.ts';
+import { later } from './docker-time.ts';
+import type { DockerTime } from './docker-time.ts';
+import { JsonLogFiles, readableJsonLog } from './json-log-files.ts';
+import { JsonLogParser } from './json-log-parser.ts';
 import { ContainerPositions } from './positions.ts';
-import { SeenTimes } from './seen-times.ts';
+import { Resends, SeenTimes } from './seen-times.ts';
 import { StreamLines } from './stream-lines.ts';
 import type { StreamLineSettings } from './stream-lines.ts';
 import type { ContainerLogMetrics, ContainerStreamState, ContainerStreamView, FollowEnd } from './stream-types.ts';
@@ -36,6 +40,12 @@ export type { ContainerLogMetrics, ContainerStreamState, ContainerStreamView, Fo
 
 export interface ContainerStreamDeps {
   docker: Docker;
+  /** Whether the container still runs (a json-file read ends once it has stopped and its file is read). */
+  inventory: Pick<ContainerInventory, 'byId'>;
+  /** `container_logs.read_from`. */
+  readFrom: 'api' | 'files';
+  /** Whether json-file reads may still be synchronous (shared by the containers). */
+  syncReads?: SyncReads;
   queue: EventQueue;
   encoder: EventEncoder;
   registry: LogFileRegistry;
@@ -56,6 +66,10 @@ export class ContainerStream {
   reason: string | null = null;
   driver: string | null = null;
   tty: boolean | null = null;
+  /** Where the last follow read from; with `read_from: files`, why a container is read through the API. */
+  source: 'api' | 'file' = 'api';
+  fileNote: string | null = null;
+  #files: JsonLogFiles | undefined;
   /** `startedAt` of the run whose output was read to its end (no reopen until the container starts again). */
   drainedRun: string | null | undefined;
   endedAt = 0;
@@ -84,11 +98,7 @@ export class ContainerStream {
   #gapCheckedFor = -1;
   /** Messages the daemon sent a second time in one follow (re-sent after a rotation), dropped. */
   resentDropped = 0;
-  /** Time of the newest message of each stream (stdout, stderr) in this follow. */
-  readonly #streamSec = [0, 0];
-  readonly #streamNanos = [0, 0];
-  /** Built at the first message that goes back in time, kept while they do. */
-  #resent: ((sec: number, nanos: number) => boolean) | undefined;
+  #resends = new Resends();
   readonly saved: ContainerOffsetState;
   #positions: ContainerPositions;
   #lines: [StreamLines, StreamLines] | undefined;
@@ -127,9 +137,10 @@ export class ContainerStream {
       id: this.id,
       name: this.record.name,
       image: this.record.image,
-      source: 'api',
+      source: this.source,
+      path: this.source === 'file' ? (this.#files?.path ?? null) : null,
       state: this.state,
-      reason: this.reason,
+      reason: this.reason ?? this.fileNote,
       driver: this.driver,
       tty: this.tty,
       position: { since: new Date(this.saved.since * 1000).toISOString(), skip: this.saved.skip },
@@ -154,7 +165,7 @@ export class ContainerStream {
     try {
       end = await this.#follow(abort.signal);
     } catch (err) {
-      end = abort.signal.aborted ? (this.#stalled ? { kind: 'stalled' } : { kind: 'stopped' }) : classify(err);
+      end = abort.signal.aborted ? (this.#stalled ? { kind: 'stalled' } : { kind: 'stopped' }) : classifyFollowError(err);
     }
     try {
       // Given up mid-stream (a stall, a broken connection): what was read and is still held (a
@@ -184,7 +195,7 @@ export class ContainerStream {
    */
   async checkStalled(): Promise<boolean> {
     const abort = this.#abort;
-    if (abort === undefined || this.busy) return false;
+    if (abort === undefined || this.busy || this.source === 'file') return false;
     // A gap (messages skipped, later ones delivered) can only be new if something was read since
     // the last look: what Docker holds from the oldest time kept is counted once per quiet spell.
     const lookForGap = this.lastDataAt !== this.#gapCheckedFor;
@@ -225,13 +236,15 @@ export class ContainerStream {
     this.tty = info.Config.Tty;
     if (this.driver !== null && NOTHING_KEPT.has(this.driver)) return { kind: 'unreadable', reason: `log driver "${this.driver}" keeps no output to read` };
     this.#positions = this.#newPositions();
-    this.#streamSec.fill(0);
-    this.#streamNanos.fill(0);
-    this.#resent = undefined;
+    this.#resends = new Resends();
     const settings = this.#d.settings;
     this.#lines = [new StreamLines(settings, (ev, idx, ms, subMs) => this.#event(0, ev, idx, ms, subMs)), new StreamLines(settings, (ev, idx, ms, subMs) => this.#event(1, ev, idx, ms, subMs))];
     this.#prefixes = undefined;
     const since = this.saved.since;
+    const file = this.#d.readFrom === 'files' ? await readableJsonLog(info) : null;
+    this.fileNote = file !== null && 'why' in file ? `read through the API: ${file.why}` : null;
+    if (file !== null && 'path' in file) return this.#followFile(file.path, since, signal);
+    this.source = 'api';
     const body = await rawGet(this.#d.docker, `/containers/${encodeURIComponent(this.id)}/logs?follow=1&stdout=1&stderr=1&timestamps=1&since=${since}`, signal);
     this.state = 'streaming';
     this.reason = null;
@@ -251,20 +264,44 @@ export class ContainerStream {
     return { kind: 'eof' };
   }
 
+  /** Reads the json-file log (json-log-files.ts) until the container has stopped and all of it is read. */
+  async #followFile(path: string, since: number, signal: AbortSignal): Promise<FollowEnd> {
+    this.state = 'streaming';
+    this.reason = null;
+    this.source = 'file';
+    const parser = new JsonLogParser(this.tty ?? false, since, (stream, buf, from, to, partial, ts) => this.#message(stream, buf, from, to, partial, ts));
+    this.lastDataAt = Date.now();
+    const files = (this.#files = new JsonLogFiles(path, since, {
+      entries: (buf, from, to) => this.#parsed(() => parser.parse(buf, from, to), (end) => end - from),
+      drain: async () => {
+        await this.#drainOut();
+        this.busy = false;
+      },
+      running: () => isRunning(this.#d.inventory.byId(this.id)),
+    }, signal, this.#d.syncReads));
+    await files.run();
+    if (parser.badLines > 0) this.#d.logger.warn({ container: this.record.name, id: this.id, path, lines: parser.badLines }, 'lines of a json-file log that are not log entries were skipped');
+    if (signal.aborted) return { kind: 'stopped' };
+    await this.#flushHeld();
+    return { kind: 'eof' };
+  }
+
+  /** Input arrived: `parse` turns it into messages (then events); counted as `bytes(result)` bytes read. */
+  #parsed(parse: () => number, bytes: (result: number) => number): number {
+    this.busy = true;
+    this.#now = this.lastDataAt = Date.now();
+    const before = this.messagesRead;
+    const result = parse();
+    this.#d.metrics?.containerLinesRead(this.messagesRead - before, bytes(result));
+    this.#trimSeen();
+    return result;
+  }
+
   /** Reads the body to its end, a batch of socket reads at a time (body-batches.ts). */
   #read(body: RawBody, parser: DockerLogParser, signal: AbortSignal): Promise<void> {
     return readBatches(body, signal, {
       batch: (chunks) => {
-        this.busy = true;
-        this.#now = this.lastDataAt = Date.now();
-        const before = this.messagesRead;
-        let bytes = 0;
-        for (const chunk of chunks) {
-          parser.push(chunk);
-          bytes += chunk.length;
-        }
-        this.#d.metrics?.containerLinesRead(this.messagesRead - before, bytes);
-        this.#trimSeen();
+        this.#parsed(() => chunks.reduce((bytes, chunk) => (parser.push(chunk), bytes + chunk.length), 0), (bytes) => bytes);
         return this.#drainOut();
       },
       full: () => this.#d.queue.full,
@@ -275,25 +312,9 @@ export class ContainerStream {
   }
 
   #message(stream: 1 | 2, buf: Buffer, from: number, to: number, partial: boolean, ts: DockerTime): void {
-    // One stream's messages are stored in time order (one copier stamps them as it reads), so a
-    // message older than the last of its stream is one the daemon sends again: json-file's
-    // follower re-sends part of a file that rotated under it (dockerd 20.10). Dropped when this
-    // follow had it; shipped when it had not (a part the follower skipped, delivered late).
-    const s = stream - 1;
-    const lastSec = this.#streamSec[s] as number;
-    const lastNanos = this.#streamNanos[s] as number;
-    const older = ts.sec < lastSec || (ts.sec === lastSec && ts.nanos < lastNanos);
-    // Equal times are normal (the daemon stamps every piece of a long line with the first one's
-    // time), except within a re-send, which can end with the last message already delivered.
-    if (older || (this.#resent !== undefined && ts.sec === lastSec && ts.nanos === lastNanos)) {
-      if (ts.sec < this.saved.since || (this.#resent ??= this.#seen.lookup())(ts.sec, ts.nanos)) {
-        this.resentDropped++;
-        return;
-      }
-    } else {
-      this.#streamSec[s] = ts.sec;
-      this.#streamNanos[s] = ts.nanos;
-      this.#resent = undefined;
+    if (this.#resends.resent(stream === 1 ? 0 : 1, ts, this.saved.since, this.#seen)) {
+      this.resentDropped++;
+      return;
     }
     if (ts.sec > this.lastSec || (ts.sec === this.lastSec && ts.nanos > this.lastNanos)) {
       this.lastSec = ts.sec;
@@ -374,10 +395,6 @@ export class ContainerStream {
   }
 }
 
-function classify(err: unknown): FollowEnd {
-  const status = (err as { statusCode?: unknown }).statusCode;
-  const message = errorMessage(err);
-  if (status === 404) return { kind: 'gone' };
-  if (status === 501 || /does not support reading/i.test(message)) return { kind: 'unreadable', reason: message.replace(/^\(HTTP code \d+\)\s*\S*\s*-\s*/, '').trim() };
-  return { kind: 'error', reason: message };
+export function isRunning(record: ContainerRecord | undefined): boolean {
+  return record !== undefined && (record.state === 'running' || record.state === 'paused' || record.state === 'restarting');
 }

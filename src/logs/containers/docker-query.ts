@@ -5,9 +5,12 @@
  * can be megabytes of log: it is parsed as it arrives (raw-stream.ts), never held whole.
  */
 import type Docker from 'dockerode';
+import { errorMessage } from '../../core/errors.ts';
 import { rawGet } from '../../docker/raw-stream.ts';
-import { DockerLogParser, later } from './docker-stream.ts';
-import type { DockerTime } from './docker-stream.ts';
+import { DockerLogParser } from './docker-stream.ts';
+import { later } from './docker-time.ts';
+import type { DockerTime } from './docker-time.ts';
+import type { FollowEnd } from './stream-types.ts';
 
 /** Reads `GET /containers/{id}/logs?<query>` (not followed) through `parser`, to its end. */
 async function readLogs(docker: Docker, id: string, query: string, parser: DockerLogParser, signal: AbortSignal): Promise<void> {
@@ -58,4 +61,13 @@ export async function lookForStall(docker: Docker, id: string, tty: boolean, las
   const held = await dockerSince(docker, id, tty, gapFrom, known, signal);
   if (!quiet()) return null;
   return { stuck: later(held.newest, last), gap: held.unknown > 0 };
+}
+
+/** How a follow that threw ended: the container gone, its driver unreadable, or an error to retry. */
+export function classifyFollowError(err: unknown): FollowEnd {
+  const status = (err as { statusCode?: unknown }).statusCode;
+  const message = errorMessage(err);
+  if (status === 404) return { kind: 'gone' };
+  if (status === 501 || /does not support reading/i.test(message)) return { kind: 'unreadable', reason: message.replace(/^\(HTTP code \d+\)\s*\S*\s*-\s*/, '').trim() };
+  return { kind: 'error', reason: message };
 }

@@ -11,20 +11,11 @@
  *
  * Each payload starts with the message's timestamp, RFC 3339 with nanoseconds, then a space.
  */
+import { DockerTimeParser } from './docker-time.ts';
+import type { DockerTime } from './docker-time.ts';
 
 /** One message: the content is `buf[from, to)` without its `\n`; valid only during the call. */
 export type MessageHandler = (stream: 1 | 2, buf: Buffer, from: number, to: number, partial: boolean, ts: DockerTime) => void;
-
-/** A Docker timestamp: whole seconds since the epoch and the nanoseconds within that second. */
-export interface DockerTime {
-  sec: number;
-  nanos: number;
-}
-
-/** Whether `a` is later than `b`. */
-export function later(a: DockerTime, b: DockerTime): boolean {
-  return a.sec > b.sec || (a.sec === b.sec && a.nanos > b.nanos);
-}
 
 const NL = 0x0a;
 const CR = 0x0d;
@@ -43,10 +34,7 @@ export class DockerLogParser {
   /** A frame (or TTY line) split across chunks. */
   #carry: Buffer = EMPTY;
   #carryLen = 0;
-  readonly #ts: DockerTime = { sec: 0, nanos: 0 };
-  /** Cache: the `YYYY-MM-DDTHH:MM:SS` of the last timestamp and its epoch seconds. */
-  #secText = Buffer.alloc(19);
-  #secValue = Number.NaN;
+  readonly #time = new DockerTimeParser();
   /** Payloads whose timestamp could not be read (shipped with the time they were read). */
   badTimestamps = 0;
   bytes = 0;
@@ -152,12 +140,10 @@ export class DockerLogParser {
   #payload(stream: 1 | 2, buf: Buffer, from: number, to: number, forcePartial: boolean): void {
     const space = buf.indexOf(SPACE, from);
     let start = from;
-    if (space > from && space < to && this.#parseTime(buf, from, space)) start = space + 1;
+    if (space > from && space < to && this.#time.parse(buf, from, space)) start = space + 1;
     else {
       this.badTimestamps++;
-      const now = Date.now();
-      this.#ts.sec = Math.floor(now / 1000);
-      this.#ts.nanos = (now % 1000) * 1_000_000;
+      this.#time.now();
     }
     let end = to;
     const partial = forcePartial || end === start || buf[end - 1] !== NL;
@@ -165,31 +151,7 @@ export class DockerLogParser {
       end--;
       if (this.#tty && end > start && buf[end - 1] === CR) end--;
     }
-    this.#onMessage(stream, buf, start, end, partial, this.#ts);
-  }
-
-  /** `2026-12-01T07:53:53.123456789Z` (UTC, as the daemon writes it; fewer fraction digits accepted). */
-  #parseTime(buf: Buffer, from: number, to: number): boolean {
-    if (to - from < 20 || buf[from + 10] !== 0x54 || buf[to - 1] !== 0x5a) return false;
-    if (Number.isNaN(this.#secValue) || buf.compare(this.#secText, 0, 19, from, from + 19) !== 0) {
-      const sec = Date.parse(`${buf.toString('latin1', from, from + 19)}Z`);
-      if (Number.isNaN(sec)) return false;
-      buf.copy(this.#secText, 0, from, from + 19);
-      this.#secValue = sec / 1000;
-    }
-    let nanos = 0;
-    let digits = 0;
-    if (buf[from + 19] === 0x2e) {
-      for (let i = from + 20; i < to - 1 && digits < 9; i++, digits++) {
-        const d = (buf[i] as number) - 0x30;
-        if (d < 0 || d > 9) return false;
-        nanos = nanos * 10 + d;
-      }
-    }
-    for (; digits < 9; digits++) nanos *= 10;
-    this.#ts.sec = this.#secValue;
-    this.#ts.nanos = nanos;
-    return true;
+    this.#onMessage(stream, buf, start, end, partial, this.#time.time);
   }
 
   /** Appends up to `n` bytes of `chunk` from `p` to the carry; returns the position after them. */

@@ -4,6 +4,8 @@
  * for every message, asked about rarely (a quiet spell, a reopen): so two typed arrays in a ring
  * per message, and a lookup built only when asked — not a Set entry per message.
  */
+import type { DockerTime } from './docker-time.ts';
+
 export class SeenTimes {
   #secs = new Float64Array(1024);
   #nanos = new Int32Array(1024);
@@ -60,5 +62,36 @@ export class SeenTimes {
     }
     this.#secs = secs;
     this.#nanos = nanos;
+  }
+}
+
+/**
+ * Messages the daemon sends a second time within one follow. One stream's messages are stored in
+ * time order (one copier stamps them as it reads), so a message older than the last of its
+ * stream is one sent again: json-file's follower re-sends part of a file that rotated under it
+ * (dockerd 20.10). Dropped when this follow had it; shipped when it had not (a part the follower
+ * skipped, delivered late).
+ */
+export class Resends {
+  /** Time of the newest message of each stream (stdout, stderr) in this follow. */
+  readonly #sec = [0, 0];
+  readonly #nanos = [0, 0];
+  /** Built at the first message that goes back in time, kept while they do. */
+  #lookup: ((sec: number, nanos: number) => boolean) | undefined;
+
+  /** Whether the message of stream `s` (0, 1) stamped `ts` was sent before in this follow (`seen`, or before `since`). */
+  resent(s: 0 | 1, ts: DockerTime, since: number, seen: SeenTimes): boolean {
+    const lastSec = this.#sec[s] as number;
+    const lastNanos = this.#nanos[s] as number;
+    const older = ts.sec < lastSec || (ts.sec === lastSec && ts.nanos < lastNanos);
+    // Equal times are normal (the daemon stamps every piece of a long line with the first one's
+    // time), except within a re-send, which can end with the last message already delivered.
+    if (older || (this.#lookup !== undefined && ts.sec === lastSec && ts.nanos === lastNanos)) {
+      return ts.sec < since || (this.#lookup ??= seen.lookup())(ts.sec, ts.nanos);
+    }
+    this.#sec[s] = ts.sec;
+    this.#nanos[s] = ts.nanos;
+    this.#lookup = undefined;
+    return false;
   }
 }

@@ -8,7 +8,7 @@
  */
 import { MultilineJoiner } from '../multiline.ts';
 import type { JoinedEvent } from '../multiline.ts';
-import type { DockerTime } from './docker-stream.ts';
+import type { DockerTime } from './docker-time.ts';
 
 export interface StreamLineSettings {
   maxLineBytes: number;

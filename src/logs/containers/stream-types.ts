@@ -17,7 +17,9 @@ export interface ContainerStreamView {
   id: string;
   name: string;
   image: string;
-  source: 'api';
+  /** Where the bytes come from: the Docker API, or the json-file log read directly (`path`). */
+  source: 'api' | 'file';
+  path: string | null;
   state: ContainerStreamState;
   reason: string | null;
   driver: string | null;
