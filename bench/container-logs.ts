@@ -90,9 +90,10 @@ async function timed(): Promise<void> {
 
 /** What the streams went through: reopens (stalls and gaps) and messages the daemon sent twice. */
 async function printStreams(agent: Awaited<ReturnType<typeof startLogsAgent>>): Promise<void> {
-  const view = await agent.get<{ containers: { stalls: number; resentDropped: number }[] }>('/v1/logs');
+  const view = await agent.get<{ containers: { stalls: number; resentDropped: number; source: string; reason: string | null }[] }>('/v1/logs');
   const sum = (k: 'stalls' | 'resentDropped'): number => view.containers.reduce((a, c) => a + c[k], 0);
-  console.log(`  streams reopened ${sum('stalls')} times; messages the daemon sent twice (dropped): ${sum('resentDropped')}`);
+  const sources = view.containers.map((c) => c.source + (c.reason === null ? '' : ` (${c.reason})`));
+  console.log(`  streams reopened ${sum('stalls')} times; messages the daemon sent twice (dropped): ${sum('resentDropped')}; read from: ${[...new Set(sources)].map((s) => `${sources.filter((x) => x === s).length}× ${s}`).join(', ')}`);
 }
 
 async function cleanup(): Promise<void> {

@@ -30,6 +30,7 @@ const REOPEN_RUNNING_MS = 5_000;
 /** A followed container silent this long is asked for its newest message (is the follow stuck?). */
 const STALL_CHECK_MS = 5_000;
 const STALL_CHECK_MAX_MS = 300_000;
+const WAKE_AFTER_STOP_MS = 100;
 
 export interface ContainerLogCollectorOptions {
   config: ContainerLogsConfig;
@@ -66,7 +67,10 @@ export class ContainerLogCollector {
   start(): void {
     this.#timer = setInterval(() => void this.#sweep(), 1000);
     this.#unsubscribe = this.#o.events.subscribe((e) => {
-      if (e.kind === 'container' && (e.action === 'start' || e.action === 'restart' || e.action === 'destroy')) setImmediate(() => void this.#sweep());
+      if (e.kind !== 'container') return;
+      if (e.action === 'start' || e.action === 'restart' || e.action === 'destroy') setImmediate(() => void this.#sweep());
+      // After the inventory took the event in: a json-file follow then sees the container stopped.
+      if (e.action === 'die' || e.action === 'destroy') setTimeout(() => this.#streams.get(e.containerId)?.wake(), WAKE_AFTER_STOP_MS);
     });
     void this.#sweep();
   }

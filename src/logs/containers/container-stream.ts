@@ -11,18 +11,12 @@
  * back (backpressure). A joined event goes through the exception inspector as a file's does,
  * counted for the container (docs/exceptions.md).
  */
-import type Docker from 'dockerode';
-import type { Logger } from 'pino';
-import type { ContainerInventory } from '../../docker/inventory.ts';
 import { rawGet } from '../../docker/raw-stream.ts';
 import type { RawBody } from '../../docker/raw-stream.ts';
 import type { ContainerRecord } from '../../docker/types.ts';
-import type { ExceptionInspector } from '../../exceptions/inspector.ts';
-import type { EventQueue } from '../../pipeline/event-queue.ts';
-import type { SyncReads } from '../chunk-reader.ts';
-import type { EncodedPrefix, EventEncoder } from '../event-encoder.ts';
+import type { EncodedPrefix } from '../event-encoder.ts';
 import type { JoinedEvent } from '../multiline.ts';
-import type { ContainerOffsetState, LogFileRegistry } from '../registry.ts';
+import type { ContainerOffsetState } from '../registry.ts';
 import { readBatches } from './body-batches.ts';
 import { classifyFollowError, dockerNewest, lookForStall } from './docker-query.ts';
 import { DockerLogParser } from './docker-stream.ts';
@@ -33,28 +27,9 @@ import { JsonLogParser } from './json-log-parser.ts';
 import { ContainerPositions } from './positions.ts';
 import { Resends, SeenTimes } from './seen-times.ts';
 import { StreamLines } from './stream-lines.ts';
-import type { StreamLineSettings } from './stream-lines.ts';
-import type { ContainerLogMetrics, ContainerStreamState, ContainerStreamView, FollowEnd } from './stream-types.ts';
+import type { ContainerStreamDeps, ContainerStreamState, ContainerStreamView, FollowEnd } from './stream-types.ts';
 
-export type { ContainerLogMetrics, ContainerStreamState, ContainerStreamView, FollowEnd } from './stream-types.ts';
-
-export interface ContainerStreamDeps {
-  docker: Docker;
-  /** Whether the container still runs (a json-file read ends once it has stopped and its file is read). */
-  inventory: Pick<ContainerInventory, 'byId'>;
-  /** `container_logs.read_from`. */
-  readFrom: 'api' | 'files';
-  /** Whether json-file reads may still be synchronous (shared by the containers). */
-  syncReads?: SyncReads;
-  queue: EventQueue;
-  encoder: EventEncoder;
-  registry: LogFileRegistry;
-  settings: StreamLineSettings;
-  logger: Logger;
-  metrics?: ContainerLogMetrics;
-  /** Stack traces in joined events (logs.exceptions); absent = off. */
-  exceptions?: ExceptionInspector;
-}
+export type { ContainerLogMetrics, ContainerStreamDeps, ContainerStreamState, ContainerStreamView, FollowEnd } from './stream-types.ts';
 
 /** Log drivers that keep nothing to read back (without Docker's dual logging the others answer "does not support reading"). */
 const NOTHING_KEPT = new Set(['none']);
@@ -152,6 +127,11 @@ export class ContainerStream {
     };
   }
 
+  /** The container stopped or went away: a json-file follow looks at once whether it has read everything. */
+  wake(): void {
+    this.#files?.wake();
+  }
+
   /** Stops a follow in progress (what was read stays unacknowledged unless it is shipped). */
   abort(): void {
     this.#closing = true;
@@ -230,8 +210,9 @@ export class ContainerStream {
   }
 
   async #follow(signal: AbortSignal): Promise<FollowEnd> {
-    const container = this.#d.docker.getContainer(this.id);
-    const info = await container.inspect({ abortSignal: signal });
+    // Until the file is known to be unreadable: no stall checks (they ask the API about its follow).
+    this.source = this.#d.readFrom === 'files' ? 'file' : 'api';
+    const info = await this.#d.docker.getContainer(this.id).inspect({ abortSignal: signal });
     this.driver = info.HostConfig.LogConfig?.Type ?? null;
     this.tty = info.Config.Tty;
     if (this.driver !== null && NOTHING_KEPT.has(this.driver)) return { kind: 'unreadable', reason: `log driver "${this.driver}" keeps no output to read` };
@@ -242,7 +223,9 @@ export class ContainerStream {
     this.#prefixes = undefined;
     const since = this.saved.since;
     const file = this.#d.readFrom === 'files' ? await readableJsonLog(info) : null;
-    this.fileNote = file !== null && 'why' in file ? `read through the API: ${file.why}` : null;
+    const note = file !== null && 'why' in file ? `read through the API: ${file.why}` : null;
+    if (note !== null && note !== this.fileNote) this.#d.logger.warn({ event: 'logs.container_file_unread', container: this.record.name, id: this.id, reason: note }, `container_logs.read_from is files, but the output of container ${this.record.name} is ${note}`);
+    this.fileNote = note;
     if (file !== null && 'path' in file) return this.#followFile(file.path, since, signal);
     this.source = 'api';
     const body = await rawGet(this.#d.docker, `/containers/${encodeURIComponent(this.id)}/logs?follow=1&stdout=1&stderr=1&timestamps=1&since=${since}`, signal);
@@ -268,7 +251,6 @@ export class ContainerStream {
   async #followFile(path: string, since: number, signal: AbortSignal): Promise<FollowEnd> {
     this.state = 'streaming';
     this.reason = null;
-    this.source = 'file';
     const parser = new JsonLogParser(this.tty ?? false, since, (stream, buf, from, to, partial, ts) => this.#message(stream, buf, from, to, partial, ts));
     this.lastDataAt = Date.now();
     const files = (this.#files = new JsonLogFiles(path, since, {

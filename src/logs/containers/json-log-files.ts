@@ -35,8 +35,8 @@ import { entryTime } from './json-log-parser.ts';
 const READ_BYTES = 256 * 1024;
 /** After a read that found data: the writer is likely busy, gather a batch before the next read (as for files). */
 const BUSY_WAIT_MS = READ_COALESCE_MS;
-/** After an empty read: wait for a change of the directory, or this long. */
-const IDLE_CHECK_MS = 2000;
+/** After an empty read: wait for a change of the directory (or a wake(): the container stopped), or this long. */
+const IDLE_CHECK_MS = 5000;
 /** An entry this much older than `since` (seconds) has nothing at or after `since` before it (positions.ts LAG_SECONDS + 1). */
 const SEEK_MARGIN_S = 3;
 /** The binary search stops when the range is this small, and reads this much per probe. */
@@ -109,6 +109,8 @@ export class JsonLogFiles {
       while (!this.#signal.aborted) {
         const read = await this.#readToEnd();
         if (this.#signal.aborted) return;
+        // Busy: no watch (it would cost a callback per write of the daemon's).
+        if (read > 0) this.#stopWatching();
         const now = await stat(this.path).catch(() => null);
         const file = this.#file as OpenFile;
         if (now !== null && now.ino === file.ino) {
@@ -281,6 +283,11 @@ export class JsonLogFiles {
     await file.handle.close().catch(() => undefined);
   }
 
+  /** Looks at the file at once (the container stopped: no more writes will wake the watch). */
+  wake(): void {
+    this.#wake?.();
+  }
+
   /** Waits for a change in the container's directory, or IDLE_CHECK_MS. */
   #idle(): Promise<void> {
     return new Promise((resolve) => {
@@ -289,18 +296,19 @@ export class JsonLogFiles {
         clearTimeout(timer);
         this.#signal.removeEventListener('abort', done);
         this.#wake = undefined;
-        // Not kept between idle spells: a busy file would cost a callback per write.
-        this.#stopWatching();
         resolve();
       };
       const timer = setTimeout(done, IDLE_CHECK_MS);
       this.#signal.addEventListener('abort', done, { once: true });
       this.#wake = done;
       try {
-        this.#watcher = watch(dirname(this.path), { persistent: false }, () => this.#wake?.());
-        this.#watcher.on('error', () => this.#wake?.());
+        // Kept while the file stays quiet (run() drops it once a read finds data).
+        this.#watcher ??= watch(dirname(this.path), { persistent: false }, () => this.#wake?.()).on('error', () => {
+          this.#stopWatching();
+          this.#wake?.();
+        });
       } catch {
-        // Not watchable: the timer alone.
+        // Not watchable (no read access to the directory): the timer alone.
       }
       // Written between the last look and the watch: no event will come for it.
       const ino = this.#file?.ino;

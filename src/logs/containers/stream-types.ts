@@ -1,4 +1,13 @@
-/** What a container stream reports: its metrics, how a follow ended, what /v1/logs shows. */
+/** What a container stream needs and reports: its dependencies, its metrics, how a follow ended, what /v1/logs shows. */
+import type Docker from 'dockerode';
+import type { Logger } from 'pino';
+import type { ContainerInventory } from '../../docker/inventory.ts';
+import type { ExceptionInspector } from '../../exceptions/inspector.ts';
+import type { EventQueue } from '../../pipeline/event-queue.ts';
+import type { SyncReads } from '../chunk-reader.ts';
+import type { EventEncoder } from '../event-encoder.ts';
+import type { LogFileRegistry } from '../registry.ts';
+import type { StreamLineSettings } from './stream-lines.ts';
 
 export interface ContainerLogMetrics {
   containerLinesRead(n: number, bytes: number): void;
@@ -31,4 +40,22 @@ export interface ContainerStreamView {
   /** Messages the daemon sent twice within one follow (its follower re-reading a rotated file), dropped. */
   resentDropped: number;
   pendingMessages: number;
+}
+
+export interface ContainerStreamDeps {
+  docker: Docker;
+  /** Whether the container still runs (a json-file read ends once it has stopped and its file is read). */
+  inventory: Pick<ContainerInventory, 'byId'>;
+  /** `container_logs.read_from`. */
+  readFrom: 'api' | 'files';
+  /** Whether json-file reads may still be synchronous (shared by the containers). */
+  syncReads?: SyncReads;
+  queue: EventQueue;
+  encoder: EventEncoder;
+  registry: LogFileRegistry;
+  settings: StreamLineSettings;
+  logger: Logger;
+  metrics?: ContainerLogMetrics;
+  /** Stack traces in joined events (logs.exceptions); absent = off. */
+  exceptions?: ExceptionInspector;
 }
