@@ -3,7 +3,7 @@
 // a few sleeping containers on a real Docker engine, a few quiet log files. Prints RSS, V8 heap,
 // external memory and the share of a core over the measured window. Asserts nothing.
 //
-//   npm run build && node bench/idle.ts [--containers 5] [--settle-seconds 30] [--seconds 120]
+//   npm run build && node bench/idle.ts [--containers 5] [--settle-seconds 30] [--seconds 120] [--read-from files]
 // Docker: DOCKHAND_BENCH_DOCKER_HOST, else a private dockerd (test/helpers/docker-engine.ts).
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -21,6 +21,8 @@ const { values } = parseArgs({
     containers: { type: 'string', default: '5' },
     'settle-seconds': { type: 'string', default: '30' },
     seconds: { type: 'string', default: '120' },
+    // container_logs.read_from (the default configuration reads through the API)
+    'read-from': { type: 'string', default: 'api' },
   },
 });
 
@@ -39,7 +41,7 @@ try {
   const port = await freePort();
   const deadPort = await freePort(); // nothing listens: Logstash is down
   const config = join(dir, 'dockhand.yaml');
-  await writeFile(config, `state_dir: ${join(dir, 'state')}\ndocker:\n  host: ${host}\napi:\n  listen: 127.0.0.1:${port}\n  metrics_auth: false\nlogs:\n  roots: [${logs}, ${join(logs, 'tracing')}]\noutputs:\n  - type: beats\n    hosts: [127.0.0.1:${deadPort}]\n`);
+  await writeFile(config, `state_dir: ${join(dir, 'state')}\ndocker:\n  host: ${host}\napi:\n  listen: 127.0.0.1:${port}\n  metrics_auth: false\nlogs:\n  roots: [${logs}, ${join(logs, 'tracing')}]\noutputs:\n  - type: beats\n    hosts: [127.0.0.1:${deadPort}]\ncontainer_logs:\n  read_from: ${values['read-from']}\n`);
   agent = new AgentProcess(['run', '--config', config], cleanEnv());
   const a = agent;
   await waitFor('agent started', () => a.find('dockhand started') ?? a.child.exitCode !== null, 30_000);
@@ -52,7 +54,7 @@ try {
   const mb = (name: string): string => (Number(new RegExp(`^${name} (\\S+)`, 'm').exec(text)?.[1] ?? NaN) / 1e6).toFixed(1);
   const rollup = await readFile(`/proc/${pid}/smaps_rollup`, 'utf8');
   const kb = (k: string): string => (Number(new RegExp(`^${k}:\\s+(\\d+)`, 'm').exec(rollup)?.[1] ?? NaN) / 1024).toFixed(1);
-  console.log(`idle agent, ${values.containers} containers, Logstash unreachable, ${w.wallS.toFixed(0)} s after ${values['settle-seconds']} s settling:`);
+  console.log(`idle agent, ${values.containers} containers (output read from ${values['read-from']}), Logstash unreachable, ${w.wallS.toFixed(0)} s after ${values['settle-seconds']} s settling:`);
   console.log(`  CPU ${((w.cpuS / w.wallS) * 100).toFixed(3)} % of a core; RSS ${after.rssMb.toFixed(1)} MB (peak ${w.rssPeakMb.toFixed(1)}; anonymous ${kb('Anonymous')} MB)`);
   console.log(`  V8 heap total ${mb('dockhand_nodejs_heap_size_total_bytes')} MB (used ${mb('dockhand_nodejs_heap_size_used_bytes')}), external ${mb('dockhand_nodejs_external_memory_bytes')} MB`);
 } finally {

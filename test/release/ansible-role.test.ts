@@ -19,7 +19,7 @@ import type { TestContext } from 'node:test';
 import { BeatsReceiver } from '../helpers/beats-receiver.ts';
 import { DebianHost } from '../helpers/debian-host.ts';
 import { ensureDebianImage } from '../helpers/debian-images.ts';
-import { resolveTestDockerHost } from '../helpers/docker-engine.ts';
+import { TEST_IMAGE, TEST_LABEL, docker, resolveTestDockerHost } from '../helpers/docker-engine.ts';
 import { createPki } from '../helpers/pki.ts';
 import { freePort } from '../helpers/ports.ts';
 import { REPO, ensureReleases } from '../helpers/release.ts';
@@ -44,6 +44,8 @@ interface Fixture {
   b: BeatsReceiver;
   /** What the role writes for b: the CA of b's certificate, the agent's client certificate and key. */
   tlsFiles: { path: string; content: string }[];
+  /** The engine's DockerRootDir: its containers/ is mounted at the same path, as on a Docker host. */
+  dockerRoot: string;
   /** The API port of the first configuration, and the one a restart moves it to. */
   port: number;
   movedPort: number;
@@ -61,7 +63,8 @@ before(async () => {
   const logs = mkdtempSync(path.join(work, 'logs-'));
   chmodSync(logs, 0o755);
   const socket = engine.slice('unix://'.length);
-  const host = await DebianHost.start(engine, 'systemd', { mounts: [`${logs}:/data/application/logs:ro`, `${socket}:/var/run/docker.sock`] });
+  const dockerRoot = (await docker(engine, ['info', '--format', '{{.DockerRootDir}}'])).stdout.trim();
+  const host = await DebianHost.start(engine, 'systemd', { mounts: [`${logs}:/data/application/logs:ro`, `${socket}:/var/run/docker.sock`, `${dockerRoot}/containers:${dockerRoot}/containers:ro`] });
   // a Docker host: Docker (installed before dockhand) made the docker group that owns the socket
   await host.sh(`groupadd --system --non-unique --gid ${statSync(socket).gid} docker`);
   const pki = await createPki({ cas: ['ca', 'client-ca'], leaves: [['logstash', 'ca', 'server'], ['agent', 'client-ca', 'client']] });
@@ -70,7 +73,7 @@ before(async () => {
   const [a, b, port, movedPort] = await Promise.all([BeatsReceiver.start(), BeatsReceiver.start({ tls }), freePort(), freePort()]);
   const tlsFiles = [['tls/logstash-ca.crt', 'ca.crt'], ['tls/agent.crt', 'agent.crt'], ['tls/agent.key', 'agent.key']]
     .map(([dest, file]) => ({ path: `/etc/dockhand/${dest}`, content: pki.pem(file as string).toString() }));
-  fixture = { engine, releases, host, logs, a, b, tlsFiles, port, movedPort };
+  fixture = { engine, releases, host, logs, a, b, tlsFiles, dockerRoot, port, movedPort };
 }, { timeout: 600_000 });
 
 after(async () => {
@@ -366,6 +369,47 @@ void test('systemctl stop: a graceful stop within the bounds of the unit, the of
   const got = new Set(receivedLines(f.b.events, log));
   const missingBefore = Array.from({ length: saved.offset / 121 }, (_, i) => i).filter((i) => !got.has(i));
   assert.deepEqual(missingBefore, []);
+});
+
+void test('dockhand_read_docker_log_files: the drop-in gives the agent CAP_DAC_READ_SEARCH and containers\' output is read from their json-file logs; false takes it away', async (t) => {
+  const f = ready(t);
+  if (!f) return;
+  const dropIns = '/etc/systemd/system/dockhand.service.d';
+  // The suite's private dockerd keeps its data under /tmp, which the unit's PrivateTmp= hides from
+  // the agent (a host's /var/lib/docker is not under /tmp): for this test only, a drop-in lifts it.
+  const testDropIn = `${dropIns}/zz-test-docker-under-tmp.conf`;
+  if (f.dockerRoot.startsWith('/tmp/')) await f.host.sh(`mkdir -p ${dropIns} && printf '[Service]\\nPrivateTmp=no\\n' > ${testDropIn}`);
+  t.after(() => f.host.sh(`rm -f ${testDropIn} && systemctl daemon-reload`).then(() => undefined));
+  const settings = config(f, { port: f.movedPort, receiver: f.b, interval: '3s' });
+  const run = await timedPlay(t, f, { ...vars(f, settings), dockhand_read_docker_log_files: true });
+  assert.equal(run.code, 0, run.output);
+  assert.equal(run.recap.failed, 0, run.output);
+  assert.equal(taskOutcome(run.output, 'Let dockhand read Docker\'s log files (drop-in)'), 'changed', run.output);
+  assert.equal(await isActive(f), 'active');
+  assert.match((await f.host.sh('systemctl show dockhand -p DropInPaths')).stdout, /docker-log-files\.conf/);
+  // the capability in force, nothing more: CAP_DAC_READ_SEARCH is bit 2
+  const status = (await f.host.sh(`cat /proc/${await mainPid(f)}/status`)).stdout;
+  assert.match(status, /^CapEff:\s+0000000000000004$/m);
+  assert.match(status, /^CapBnd:\s+0000000000000004$/m);
+  assert.match((await f.host.sh('cat /etc/dockhand/dockhand.yaml')).stdout, /read_from: files/);
+  // a container printing numbered lines: read from its json-file log, every line at the receiver
+  const name = `dockhand-role-files-${randomBytes(3).toString('hex')}`;
+  const id = (await docker(f.engine, ['run', '-d', '--name', name, '--label', TEST_LABEL, '--network', 'none', TEST_IMAGE, 'sh', '-c', "seq 1 500 | sed 's/^/rf-/'; exec sleep 3600"])).stdout.trim();
+  t.after(() => docker(f.engine, ['rm', '-f', id], { allowFail: true }).then(() => undefined));
+  interface View { id: string; source: string; path: string | null; reason: string | null }
+  const view = await waitFor('the container in /v1/logs', async () => (await getJson<{ containers: View[] }>(f.movedPort, '/v1/logs')).containers.find((c) => c.id === id), 60_000, 250);
+  assert.deepEqual([view.source, view.reason], ['file', null], JSON.stringify(view));
+  assert.match(view.path ?? '', new RegExp(`/${id}-json\\.log$`));
+  const lines = (): Set<string> => new Set(f.b.events.filter((e) => (e.json.container as { name?: string } | undefined)?.name === name).map((e) => String(e.json.message)));
+  await waitFor('500 lines of the container at the receiver', () => lines().size === 500, 60_000, 250);
+  assert.ok([...lines()].every((l) => /^rf-\d+$/.test(l)));
+
+  // false: the drop-in goes, and the agent runs without any capability again
+  const back = await timedPlay(t, f, vars(f, settings));
+  assert.equal(back.code, 0, back.output);
+  assert.equal(taskOutcome(back.output, 'Withdraw the drop-in that lets dockhand read Docker\'s log files'), 'changed', back.output);
+  assert.equal(await isActive(f), 'active');
+  assert.match((await f.host.sh(`cat /proc/${await mainPid(f)}/status`)).stdout, /^CapEff:\s+0000000000000000$/m);
 });
 
 void test('dockhand_package_source: url installs release N+1 from an HTTP URL (an upgrade), and the service runs it', async (t) => {
