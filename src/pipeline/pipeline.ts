@@ -8,7 +8,8 @@
  * Each output retries on its own backoff (its `backoff_base`/`backoff_max`).
  *
  * The outputs can be replaced while running (a configuration reload): batches in flight to the
- * old outputs are called back, what every old output had acknowledged stays acknowledged, and
+ * old outputs get up to REPLACE_GRACE_MS to be acknowledged there, then are called back; what
+ * every old output had acknowledged stays acknowledged, and
  * the rest goes to the new outputs first, before anything newer — no event lost, none sent twice
  * to an output that had it (with several outputs, an event only some of them had acknowledged is
  * sent to all the new ones).
@@ -19,6 +20,9 @@ import { sleep } from '../core/timers.ts';
 import type { EncodedEvent, Output } from '../outputs/types.ts';
 import type { Batch, EventQueue } from './event-queue.ts';
 
+/** Replaced outputs: how long batches in flight to them may still take (a Logstash that answers does so in milliseconds). */
+export const REPLACE_GRACE_MS = 2000;
+
 export interface PipelineMetrics {
   acked(events: number, bytes: number): void;
   dropped(events: number, reason: string): void;
@@ -28,6 +32,8 @@ export interface PipelineMetrics {
 export interface PipelineOptions {
   queue: EventQueue;
   outputs: readonly Output[];
+  /** How long batches in flight to replaced outputs may take to be acknowledged there before they are called back (REPLACE_GRACE_MS). */
+  replaceGraceMs?: number;
   logger: Logger;
   /** Events per batch at most. A batch goes to every output, so this is the smallest bulk_max_size. */
   bulkMaxSize: number;
@@ -51,6 +57,8 @@ export class Pipeline {
   readonly #o: PipelineOptions;
   readonly #abort = new AbortController();
   readonly #inFlight = new Set<Promise<void>>();
+  /** Set while the outputs are being replaced: no new batch starts until it resolves. */
+  #hold: Promise<void> | undefined;
   #outputs: readonly Output[];
   /** Aborted when the outputs are replaced: deliveries to the old ones stop. */
   #generation = new AbortController();
@@ -84,11 +92,22 @@ export class Pipeline {
   async replaceOutputs(next: readonly Output[]): Promise<void> {
     if (next.length === 0) throw new RangeError('a pipeline needs at least one output');
     const inFlight = [...this.#inFlight];
+    const replaced = this.#generation;
+    let resume!: () => void;
+    this.#hold = new Promise((resolve) => (resume = resolve));
     this.#outputs = next;
-    this.#generation.abort();
     this.#generation = new AbortController();
     this.#sendSignal = AbortSignal.any([this.#abort.signal, this.#generation.signal]);
+    // A batch in flight has usually reached the old output, its acknowledgement on the way: called
+    // back at once, it would be sent to the new one too, and the old receiver had it. So the old
+    // outputs get a moment to acknowledge; newer batches wait, so each file's lines keep their order.
+    const grace = new AbortController();
+    await Promise.race([Promise.allSettled(inFlight), sleep(this.#o.replaceGraceMs ?? REPLACE_GRACE_MS, AbortSignal.any([grace.signal, this.#abort.signal]))]);
+    grace.abort();
+    replaced.abort();
     await Promise.allSettled(inFlight);
+    this.#hold = undefined;
+    resume();
     this.#wake?.();
   }
 
@@ -146,6 +165,8 @@ export class Pipeline {
       }
       if (signal.aborted) break;
       await this.#linger(signal);
+      // The outputs are being replaced: batches in flight to the old ones finish first.
+      if (this.#hold !== undefined) await this.#hold;
       if (signal.aborted) break;
       const redo = this.#redo.shift();
       const batch = redo?.batch ?? this.#o.queue.take(this.#o.bulkMaxSize, this.#o.bulkMaxBytes);

@@ -16,6 +16,8 @@ import { waitFor } from './wait.ts';
 export interface DebianHostOptions {
   /** `host:container[:ro]` bind mounts. */
   mounts?: string[];
+  /** Capabilities beyond Docker's default set (a real host's root has them all). */
+  capAdd?: string[];
 }
 
 let n = 0;
@@ -32,7 +34,8 @@ export class DebianHost {
   static async start(engine: string, flavour: DebianFlavour, options: DebianHostOptions = {}): Promise<DebianHost> {
     const name = `dockhand-test-${flavour}-${process.pid}-${++n}`;
     const mounts = (options.mounts ?? []).flatMap((m) => ['-v', m]);
-    const common = ['run', '-d', '--name', name, '--label', TEST_LABEL, '--hostname', name.slice(0, 60), ...mounts];
+    const caps = (options.capAdd ?? []).flatMap((c) => ['--cap-add', c]);
+    const common = ['run', '-d', '--name', name, '--label', TEST_LABEL, '--hostname', name.slice(0, 60), ...mounts, ...caps];
     const args = flavour === 'systemd'
       ? [...common, '--cap-add', 'SYS_ADMIN', '--security-opt', 'seccomp=unconfined', '--cgroupns', 'host',
         '-v', '/sys/fs/cgroup:/sys/fs/cgroup:rw', '--tmpfs', '/run', '--tmpfs', '/run/lock', '--network', 'host',

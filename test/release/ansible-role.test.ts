@@ -64,7 +64,9 @@ before(async () => {
   chmodSync(logs, 0o755);
   const socket = engine.slice('unix://'.length);
   const dockerRoot = (await docker(engine, ['info', '--format', '{{.DockerRootDir}}'])).stdout.trim();
-  const host = await DebianHost.start(engine, 'systemd', { mounts: [`${logs}:/data/application/logs:ro`, `${socket}:/var/run/docker.sock`, `${dockerRoot}/containers:${dockerRoot}/containers:ro`] });
+  // DAC_READ_SEARCH: Docker's default set lacks it, so systemd in the container could not grant it
+  // (dockhand_read_docker_log_files); a host's systemd has every capability.
+  const host = await DebianHost.start(engine, 'systemd', { mounts: [`${logs}:/data/application/logs:ro`, `${socket}:/var/run/docker.sock`, `${dockerRoot}/containers:${dockerRoot}/containers:ro`], capAdd: ['DAC_READ_SEARCH'] });
   // a Docker host: Docker (installed before dockhand) made the docker group that owns the socket
   await host.sh(`groupadd --system --non-unique --gid ${statSync(socket).gid} docker`);
   const pki = await createPki({ cas: ['ca', 'client-ca'], leaves: [['logstash', 'ca', 'server'], ['agent', 'client-ca', 'client']] });

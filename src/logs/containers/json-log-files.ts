@@ -16,7 +16,9 @@
  *   cannot be read; it is counted.
  * - **Waking**: at the end of the file after a read that found data the next read is a short
  *   sleep away (the writer is busy: a batch per read); after an empty one it waits for an
- *   inotify event on the container's directory, or IDLE_CHECK_MS, then looks again.
+ *   inotify event on the container's directory, a wake() (the container stopped), or
+ *   IDLE_CHECK_MS, then looks again. The watch stays while the file is quiet or trickles, and is
+ *   dropped while it is busy (a callback per write of the daemon's would cost more than it saves).
  */
 import { constants, readSync, watch } from 'node:fs';
 import type { FSWatcher } from 'node:fs';
@@ -35,6 +37,8 @@ import { entryTime } from './json-log-parser.ts';
 const READ_BYTES = 256 * 1024;
 /** After a read that found data: the writer is likely busy, gather a batch before the next read (as for files). */
 const BUSY_WAIT_MS = READ_COALESCE_MS;
+/** A read step this large means a busy writer: the directory's watch is dropped until the file is quiet again. */
+const BUSY_READ_BYTES = 64 * 1024;
 /** After an empty read: wait for a change of the directory (or a wake(): the container stopped), or this long. */
 const IDLE_CHECK_MS = 5000;
 /** An entry this much older than `since` (seconds) has nothing at or after `since` before it (positions.ts LAG_SECONDS + 1). */
@@ -105,25 +109,21 @@ export class JsonLogFiles {
     try {
       await this.#readRotated();
       if (!(await this.#openLive())) return;
-      let foundData = true;
       while (!this.#signal.aborted) {
         const read = await this.#readToEnd();
         if (this.#signal.aborted) return;
-        // Busy: no watch (it would cost a callback per write of the daemon's).
-        if (read > 0) this.#stopWatching();
+        // A busy file has no watch: it would cost a callback per write of the daemon's.
+        if (read >= BUSY_READ_BYTES) this.#stopWatching();
         const now = await stat(this.path).catch(() => null);
         const file = this.#file as OpenFile;
         if (now !== null && now.ino === file.ino) {
-          if (now.size > this.offset || read > 0) {
-            foundData = true;
-            continue;
-          }
+          if (now.size > this.offset) continue;
           if (!this.#hooks.running()) {
             await this.#readToEnd(); // the daemon closes the log before it reports the stop
             return;
           }
-          await (foundData ? sleep(BUSY_WAIT_MS) : this.#idle());
-          foundData = false;
+          // After a read that found data, the next batch is a short sleep away; else wait for a change.
+          await (read > 0 ? sleep(BUSY_WAIT_MS) : this.#idle());
           continue;
         }
         // Rotated (or the container removed): this file to its end, then the ones after it.
@@ -132,7 +132,6 @@ export class JsonLogFiles {
         this.rotations++;
         await this.#readRotated();
         if (!(await this.#openLive())) return;
-        foundData = true;
       }
     } finally {
       await this.#close();

@@ -180,6 +180,41 @@ test('replaced outputs: batches in flight are called back, the new output gets e
   assert.deepEqual(next.received, ['e4', 'e5', 'e6', 'e7', 'e8', 'e9', 'e10', 'e11', 'e12'], 'the rest once, in order, then the newer events');
 });
 
+test('replaced outputs: a batch in flight that the old output acknowledges within the grace is not sent again to the new one (its receiver had it); newer batches wait for it', async () => {
+  const queue = new EventQueue({ maxEvents: 100, maxBytes: 10_000 });
+  const tracker = new OffsetTracker(0, () => undefined);
+  fill(queue, tracker, 6);
+  // old: receives a batch at once, its acknowledgement takes 100 ms (Logstash answering)
+  const old: Output & { received: string[] } = {
+    name: 'old', maxInFlight: 1, backoff: { baseMs: 1, maxMs: 2 }, received: [],
+    start() {},
+    send(events, signal) {
+      old.received.push(...events.map(String));
+      return new Promise((resolve) => {
+        const timer = setTimeout(() => resolve({ kind: 'acked' }), 100);
+        signal.addEventListener('abort', () => {
+          clearTimeout(timer);
+          resolve({ kind: 'retry', acked: 0, error: err });
+        }, { once: true });
+      });
+    },
+    stats: () => ({ state: 'connected', hosts: [], eventsAcked: 0, batchesInFlight: 0, lastAckAt: null, reconnects: 0 }),
+    close: () => Promise.resolve(),
+    destroy() {},
+  };
+  const next = new ScriptedOutput('new', () => ({ kind: 'acked' }));
+  const p = new Pipeline({ queue, outputs: [old], logger, bulkMaxSize: 4, bulkMaxBytes: 1 << 20, replaceGraceMs: 2000 });
+  p.start();
+  await until(() => old.received.length === 4);
+  const replaced = p.replaceOutputs([next]);
+  for (const i of [7, 8]) assert.ok(queue.push(Buffer.from(`e${i}`), tracker, tracker.register(i * 10)));
+  await replaced;
+  await until(() => tracker.committed === 80);
+  await p.stop();
+  assert.deepEqual(old.received, ['e1', 'e2', 'e3', 'e4']);
+  assert.deepEqual(next.received, ['e5', 'e6', 'e7', 'e8'], 'nothing twice; the newer events after the old batch was acknowledged');
+});
+
 test('flush_interval: a batch that is not full waits for more events (one batch, not one per event); a full one goes at once', async () => {
   const queue = new EventQueue({ maxEvents: 1000, maxBytes: 100_000 });
   const tracker = new OffsetTracker(0, () => undefined);
