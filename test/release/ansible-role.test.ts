@@ -398,12 +398,17 @@ void test('dockhand_read_docker_log_files: the drop-in gives the agent CAP_DAC_R
   const name = `dockhand-role-files-${randomBytes(3).toString('hex')}`;
   const id = (await docker(f.engine, ['run', '-d', '--name', name, '--label', TEST_LABEL, '--network', 'none', TEST_IMAGE, 'sh', '-c', "seq 1 500 | sed 's/^/rf-/'; exec sleep 3600"])).stdout.trim();
   t.after(() => docker(f.engine, ['rm', '-f', id], { allowFail: true }).then(() => undefined));
-  interface View { id: string; source: string; path: string | null; reason: string | null }
-  const view = await waitFor('the container in /v1/logs', async () => (await getJson<{ containers: View[] }>(f.movedPort, '/v1/logs')).containers.find((c) => c.id === id), 60_000, 250);
+  interface View { id: string; state: string; source: string; path: string | null; reason: string | null }
+  const view = await waitFor('the container followed, in /v1/logs', async () => (await getJson<{ containers: View[] }>(f.movedPort, '/v1/logs')).containers.find((c) => c.id === id && c.state === 'streaming'), 60_000, 250);
   assert.deepEqual([view.source, view.reason], ['file', null], JSON.stringify(view));
   assert.match(view.path ?? '', new RegExp(`/${id}-json\\.log$`));
-  const lines = (): Set<string> => new Set(f.b.events.filter((e) => (e.json.container as { name?: string } | undefined)?.name === name).map((e) => String(e.json.message)));
-  await waitFor('500 lines of the container at the receiver', () => lines().size === 500, 60_000, 250);
+  // the container's output (not its lifecycle events, which name it too)
+  const lines = (): Set<string> => new Set(f.b.events.filter((e) => (e.json.event as { dataset?: string } | undefined)?.dataset === 'docker.container_logs' && (e.json.container as { name?: string } | undefined)?.name === name).map((e) => String(e.json.message)));
+  await waitFor('500 lines of the container at the receiver', () => lines().size === 500, 60_000, 250).catch(async (err: unknown) => {
+    const now = (await getJson<{ containers: View[] }>(f.movedPort, '/v1/logs')).containers.find((c) => c.id === id);
+    const journal = (await f.host.sh('journalctl -u dockhand -n 40 --no-pager', { allowFail: true })).stdout;
+    throw new Error(`${(err as Error).message}: ${lines().size} lines; receiver errors ${JSON.stringify(f.b.errors)}; /v1/logs ${JSON.stringify(now)}\n${journal}`);
+  });
   assert.ok([...lines()].every((l) => /^rf-\d+$/.test(l)));
 
   // false: the drop-in goes, and the agent runs without any capability again

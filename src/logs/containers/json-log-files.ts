@@ -20,9 +20,9 @@
  *   IDLE_CHECK_MS, then looks again. The watch stays while the file is quiet or trickles, and is
  *   dropped while it is busy (a callback per write of the daemon's would cost more than it saves).
  */
-import { constants, readSync, watch } from 'node:fs';
+import { readSync, watch } from 'node:fs';
 import type { FSWatcher } from 'node:fs';
-import { access, open, stat } from 'node:fs/promises';
+import { open, stat } from 'node:fs/promises';
 import type { FileHandle } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import type Docker from 'dockerode';
@@ -70,7 +70,9 @@ export async function readableJsonLog(info: Docker.ContainerInspectInfo): Promis
   const options = info.HostConfig.LogConfig?.Config as Record<string, string> | undefined;
   if (options?.compress === 'true') return { why: 'its rotated files are compressed' };
   if (!info.LogPath) return { why: 'Docker names no log file' };
-  const denied = await access(info.LogPath, constants.R_OK).then(() => null, (err: unknown) => errorMessage(err));
+  // Opened, not access(2): that checks with the real uid and no capabilities, so it refuses a
+  // user whose CAP_DAC_READ_SEARCH (the unit's drop-in) would let it read.
+  const denied = await open(info.LogPath, 'r').then((h) => h.close().then(() => null), (err: unknown) => errorMessage(err));
   return denied === null ? { path: info.LogPath } : { why: `${denied} (reading Docker's log files needs root or CAP_DAC_READ_SEARCH)` };
 }
 
