@@ -47,6 +47,8 @@ const SEEK_MARGIN_S = 3;
 const PROBE_BYTES = 64 * 1024;
 /** Rotated files looked for (`max-file` above this is unusual). */
 const MAX_ROTATED = 100;
+/** Listings of the rotated files in a row while the daemon keeps rotating under the reader. */
+const MAX_PASSES = 20;
 
 export interface JsonLogHooks {
   /** Whole entries in `buf[from, to)`: parse them; returns where the first incomplete one starts. */
@@ -109,7 +111,6 @@ export class JsonLogFiles {
   /** Reads until the container has stopped and everything is read, or the signal aborts. */
   async run(): Promise<void> {
     try {
-      await this.#readRotated();
       if (!(await this.#openLive())) return;
       while (!this.#signal.aborted) {
         const read = await this.#readToEnd();
@@ -132,7 +133,6 @@ export class JsonLogFiles {
         await this.#readToEnd();
         await this.#close();
         this.rotations++;
-        await this.#readRotated();
         if (!(await this.#openLive())) return;
       }
     } finally {
@@ -141,47 +141,69 @@ export class JsonLogFiles {
     }
   }
 
-  /** Rotated files not read yet, oldest first. */
-  async #readRotated(): Promise<void> {
-    const rotated: string[] = [];
-    const present = new Set<number>();
+  /** The rotated files (`.1`, `.2`, …: newest first) with their inodes. */
+  async #listRotated(): Promise<{ path: string; ino: number }[]> {
+    const listed: { path: string; ino: number }[] = [];
     for (let i = 1; i <= MAX_ROTATED; i++) {
       const p = `${this.path}.${i}`;
       const info = await stat(p).catch(() => null);
       if (info === null) break;
-      rotated.push(p);
-      present.add(info.ino);
+      listed.push({ path: p, ino: info.ino });
     }
-    // Inodes of deleted files are forgotten: the file system may give one to the next live file.
-    for (const ino of this.#done) if (!present.has(ino)) this.#done.delete(ino);
-    for (const p of rotated.reverse()) {
-      if (this.#signal.aborted) return;
-      const handle = await open(p, 'r').catch(() => undefined);
-      if (handle === undefined) {
-        this.filesMissed++;
-        continue;
+    return listed;
+  }
+
+  /**
+   * Reads the rotated files not read yet, oldest first. A name that no longer holds the file
+   * listed (the daemon rotated again meanwhile) starts the listing again.
+   */
+  async #readRotated(): Promise<void> {
+    let vanished: number | undefined;
+    for (let pass = 0; pass < MAX_PASSES && !this.#signal.aborted; pass++) {
+      const listed = await this.#listRotated();
+      const present = new Set(listed.map((f) => f.ino));
+      // Inodes of deleted files are forgotten: the file system may give one to the next live file.
+      for (const ino of this.#done) if (!present.has(ino)) this.#done.delete(ino);
+      if (vanished !== undefined && !present.has(vanished)) this.filesMissed++;
+      vanished = undefined;
+      let moved = false;
+      for (const f of listed.filter((x) => !this.#done.has(x.ino)).reverse()) {
+        if (this.#signal.aborted) return;
+        const handle = await open(f.path, 'r').catch(() => undefined);
+        const info = handle === undefined ? undefined : await handle.stat();
+        if (handle === undefined || info?.ino !== f.ino) {
+          await handle?.close();
+          vanished = f.ino;
+          moved = true;
+          break;
+        }
+        this.#file = { handle, ino: f.ino, path: f.path };
+        this.offset = await this.#startOffset(handle, info.size);
+        await this.#readToEnd();
+        await this.#close();
       }
-      const { ino, size } = await handle.stat();
-      if (this.#done.has(ino)) {
-        await handle.close();
-        continue;
-      }
-      this.#file = { handle, ino, path: p };
-      this.offset = await this.#startOffset(handle, size);
-      await this.#readToEnd();
-      await this.#close();
+      if (!moved) return;
     }
   }
 
-  /** Opens the live file; false when it is gone (the container was removed). */
+  /**
+   * Reads what was rotated and not read yet, then opens the live file; false when it is gone (the
+   * container was removed). A rotation between the two made a file older than the new live one:
+   * it is read first.
+   */
   async #openLive(): Promise<boolean> {
     for (let attempt = 0; ; attempt++) {
+      await this.#readRotated();
       const handle = await open(this.path, 'r').catch((err: NodeJS.ErrnoException) => {
         if (err.code !== 'ENOENT') throw err;
         return undefined;
       });
       if (handle !== undefined) {
         const { ino, size } = await handle.stat();
+        if (attempt < MAX_PASSES && (await this.#listRotated()).some((f) => f.ino !== ino && !this.#done.has(f.ino))) {
+          await handle.close();
+          continue;
+        }
         this.#file = { handle, ino, path: this.path };
         this.offset = this.#done.has(ino) ? size : await this.#startOffset(handle, size);
         return true;
