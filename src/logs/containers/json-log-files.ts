@@ -27,6 +27,7 @@ import type { FileHandle } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import type Docker from 'dockerode';
 import { errorMessage } from '../../core/errors.ts';
+import { sleep } from '../../core/timers.ts';
 import { SYNC_READ_BYTES } from '../chunk-reader.ts';
 import type { SyncReads } from '../chunk-reader.ts';
 import { READ_COALESCE_MS } from '../read-pumps.ts';
@@ -93,7 +94,6 @@ export class JsonLogFiles {
   readonly #done = new Set<number>();
   /** Rotated files deleted before they could be read (the agent was over `max-file` files behind). */
   filesMissed = 0;
-  rotations = 0;
   #watcher: FSWatcher | undefined;
   #wake: (() => void) | undefined;
 
@@ -132,7 +132,6 @@ export class JsonLogFiles {
         // Rotated (or the container removed): this file to its end, then the ones after it.
         await this.#readToEnd();
         await this.#close();
-        this.rotations++;
         if (!(await this.#openLive())) return;
       }
     } finally {
@@ -345,8 +344,4 @@ export class JsonLogFiles {
     this.#watcher?.close();
     this.#watcher = undefined;
   }
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
 }

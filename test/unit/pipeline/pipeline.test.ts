@@ -41,6 +41,18 @@ class ScriptedOutput implements Output {
 const logger = pino({ level: 'silent' });
 const err = new DockhandError('UNAVAILABLE', 'x', { transient: true });
 
+/** An output whose sends are `send` (which may record into `received`); one batch in flight. */
+function outputSending(name: string, send: Output['send']): Output & { received: string[] } {
+  return {
+    name, maxInFlight: 1, backoff: { baseMs: 1, maxMs: 2 }, received: [],
+    start() {},
+    send,
+    stats: () => ({ state: 'connected', hosts: [], eventsAcked: 0, batchesInFlight: 0, lastAckAt: null, reconnects: 0 }),
+    close: () => Promise.resolve(),
+    destroy() {},
+  };
+}
+
 function fill(queue: EventQueue, tracker: OffsetTracker, n: number, prefix = 'e'): void {
   for (let i = 1; i <= n; i++) assert.ok(queue.push(Buffer.from(`${prefix}${i}`), tracker, tracker.register(i * 10)));
 }
@@ -157,17 +169,10 @@ test('replaced outputs: batches in flight are called back, the new output gets e
   const tracker = new OffsetTracker(0, () => undefined);
   fill(queue, tracker, 12);
   // old: acknowledges the first 3 events of what it is given, then hangs until called back
-  const old: Output & { received: string[] } = {
-    name: 'old', maxInFlight: 1, backoff: { baseMs: 1, maxMs: 2 }, received: [],
-    start() {},
-    send(events, signal) {
-      old.received.push(...events.slice(0, 3).map(String));
-      return new Promise((resolve) => signal.addEventListener('abort', () => resolve({ kind: 'retry', acked: 3, error: err }), { once: true }));
-    },
-    stats: () => ({ state: 'connected', hosts: [], eventsAcked: 0, batchesInFlight: 0, lastAckAt: null, reconnects: 0 }),
-    close: () => Promise.resolve(),
-    destroy() {},
-  };
+  const old = outputSending('old', (events, signal) => {
+    old.received.push(...events.slice(0, 3).map(String));
+    return new Promise((resolve) => signal.addEventListener('abort', () => resolve({ kind: 'retry', acked: 3, error: err }), { once: true }));
+  });
   const next = new ScriptedOutput('new', () => ({ kind: 'acked' }));
   const p = new Pipeline({ queue, outputs: [old], logger, bulkMaxSize: 8, bulkMaxBytes: 1 << 20 });
   p.start();
@@ -185,23 +190,16 @@ test('replaced outputs: a batch in flight that the old output acknowledges withi
   const tracker = new OffsetTracker(0, () => undefined);
   fill(queue, tracker, 6);
   // old: receives a batch at once, its acknowledgement takes 100 ms (Logstash answering)
-  const old: Output & { received: string[] } = {
-    name: 'old', maxInFlight: 1, backoff: { baseMs: 1, maxMs: 2 }, received: [],
-    start() {},
-    send(events, signal) {
-      old.received.push(...events.map(String));
-      return new Promise((resolve) => {
-        const timer = setTimeout(() => resolve({ kind: 'acked' }), 100);
-        signal.addEventListener('abort', () => {
-          clearTimeout(timer);
-          resolve({ kind: 'retry', acked: 0, error: err });
-        }, { once: true });
-      });
-    },
-    stats: () => ({ state: 'connected', hosts: [], eventsAcked: 0, batchesInFlight: 0, lastAckAt: null, reconnects: 0 }),
-    close: () => Promise.resolve(),
-    destroy() {},
-  };
+  const old = outputSending('old', (events, signal) => {
+    old.received.push(...events.map(String));
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => resolve({ kind: 'acked' }), 100);
+      signal.addEventListener('abort', () => {
+        clearTimeout(timer);
+        resolve({ kind: 'retry', acked: 0, error: err });
+      }, { once: true });
+    });
+  });
   const next = new ScriptedOutput('new', () => ({ kind: 'acked' }));
   const p = new Pipeline({ queue, outputs: [old], logger, bulkMaxSize: 4, bulkMaxBytes: 1 << 20, replaceGraceMs: 2000 });
   p.start();
