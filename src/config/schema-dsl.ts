@@ -141,6 +141,20 @@ export function int(doc: string, def: number, min: number, max: number): SchemaN
   });
 }
 
+/** An integer in [min, max], or `auto` (the program decides, e.g. from the number of CPUs). */
+export function intOrAuto(doc: string, min: number, max: number): SchemaNode<number | 'auto'> {
+  return scalar<number | 'auto'>({
+    typeName: `auto | integer (${min}–${max})`, doc, default: 'auto', defaultText: 'auto',
+    parse(raw) {
+      if (raw === 'auto') return { value: 'auto' };
+      if (typeof raw !== 'number' || !Number.isInteger(raw)) return { error: `expected auto or an integer, got ${describe(raw)}` };
+      if (raw < min || raw > max) return { error: `must be auto or between ${min} and ${max}, got ${raw}` };
+      return { value: raw };
+    },
+    fromEnv: (text) => (/^-?\d+$/.test(text.trim()) ? Number(text) : text.trim()),
+  });
+}
+
 export function bool(doc: string, def: boolean): SchemaNode<boolean> {
   return scalar<boolean>({
     typeName: 'boolean', doc, default: def, defaultText: String(def),

@@ -19,12 +19,27 @@ export interface ExceptionInspectorOptions {
   config: ExceptionsConfig;
   /** One exception counted for `app` (already folded: a name or `other`). */
   counted?: (app: string) => void;
+  /**
+   * Where a trace found goes instead of this inspector's own summary: a line worker
+   * (src/logs/workers/) parses traces on its thread and hands them to the main thread's
+   * inspector (`foundElsewhere`), which owns the summary.
+   */
+  found?: (trace: FoundTrace) => void;
+}
+
+/** A trace found in an event, as a line worker hands it over. */
+export interface FoundTrace {
+  app: string;
+  source: TraceSource;
+  trace: ParsedTrace;
+  now: number;
 }
 
 export class ExceptionInspector {
   readonly summary: ExceptionSummary;
   readonly #frames: number;
   readonly #counted: ((app: string) => void) | undefined;
+  readonly #found: ((trace: FoundTrace) => void) | undefined;
   #parsed = 0;
   #traces = 0;
   #failures = 0;
@@ -34,6 +49,7 @@ export class ExceptionInspector {
     this.summary = new ExceptionSummary({ maxApps: c.max_apps, topPerApp: c.top_per_app, sampleBytes: c.sample_bytes });
     this.#frames = c.fingerprint_frames;
     this.#counted = options.counted;
+    this.#found = options.found;
   }
 
   /** Joined events looked at, the traces found among them, and parser failures (events shipped without error.*). */
@@ -58,9 +74,22 @@ export class ExceptionInspector {
     }
     if (trace === null) return null;
     this.#traces++;
+    if (this.#found) this.#found({ app, source, trace, now });
+    else this.#record(app, source, trace, now);
+    return Buffer.from(errorFields(trace), 'utf8');
+  }
+
+  /** What a line worker's inspector looked at: its events, failures and the traces it found. */
+  foundElsewhere(found: readonly FoundTrace[], inspected: number, failures: number): void {
+    this.#parsed += inspected;
+    this.#failures += failures;
+    this.#traces += found.length;
+    for (const f of found) this.#record(f.app, f.source, f.trace, f.now);
+  }
+
+  #record(app: string, source: TraceSource, trace: ParsedTrace, now: number): void {
     const { app: counted } = this.summary.record(app, source, trace, now);
     this.#counted?.(counted);
-    return Buffer.from(errorFields(trace), 'utf8');
   }
 }
 

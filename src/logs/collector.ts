@@ -36,7 +36,7 @@ export interface LogCollectorMetrics extends FileEventMetrics {
   offsetsExpired(n: number): void;
 }
 
-export interface LogCollectorOptions extends Pick<FileEventWriterOptions, 'exceptions'> {
+export interface LogCollectorOptions extends Pick<FileEventWriterOptions, 'exceptions' | 'workers' | 'workerBacklog'> {
   roots: readonly string[];
   include: readonly string[];
   exclude: readonly string[];
@@ -77,6 +77,9 @@ export class LogCollector {
       encoder: options.encoder,
       inventory: options.inventory,
       ...(options.metrics ? { metrics: options.metrics } : {}), ...(options.exceptions ? { exceptions: options.exceptions } : {}),
+      ...(options.workers ? { workers: options.workers } : {}),
+      ...(options.workerBacklog !== undefined ? { workerBacklog: options.workerBacklog } : {}),
+      logger: options.logger,
       stopped: () => this.#stopped,
     });
     this.#deleted = new DeletedFiles({
@@ -130,6 +133,7 @@ export class LogCollector {
     const scanned = this.#discovery.reconfigure(next);
     for (const file of [...this.#files.values()].filter((f) => !this.#discovery.takes(f.path))) {
       await file.exclusive(() => this.#close(file, 'closed'));
+      file.leaveRemote();
       this.#files.delete(file.key);
       this.#o.logger.info({ path: file.path }, 'log file no longer collected (configuration reloaded)');
     }
@@ -315,6 +319,7 @@ export class LogCollector {
       this.#truncated(file);
       return true;
     }
+    this.#events.chooseLane(file, st.size - file.readOffset);
     await file.widenFingerprint(handle, st.size);
     const { chunk, bytesRead } = await reader.read(handle, file.readOffset, st.size - file.readOffset, file.currentPath);
     if (bytesRead > 0) {
@@ -323,8 +328,8 @@ export class LogCollector {
       const start = file.readOffset;
       file.readOffset += bytesRead;
       file.size = Math.max(file.size, file.readOffset);
-      await this.#events.lines(file, chunk.subarray(0, bytesRead), start, now);
-      if (bytesRead === chunk.length) return true;
+      const rewound = await this.#events.lines(file, chunk.subarray(0, bytesRead), start, now);
+      if (rewound || bytesRead === chunk.length) return true;
     }
     // At its end (for now).
     if (st.nlink === 0 && file.readOffset >= st.size) {
@@ -371,6 +376,7 @@ export class LogCollector {
 
   #forgetWhenAcked(file: TrackedFile): void {
     if (file.ackedOffset >= file.readOffset || file.state === 'released') {
+      file.leaveRemote();
       this.#files.delete(file.key);
       this.#o.registry.remove(file.identity.dev, file.identity.ino);
     }
@@ -382,7 +388,8 @@ export class LogCollector {
     for (const file of [...this.#files.values()]) {
       // A pending multiline event is flushed on timeout only while the file is idle at its
       // end: a read step paused by backpressure must not split a stack trace.
-      if (file.joiner.dueAt !== undefined && file.joiner.dueAt <= now && !file.scheduled) {
+      const dueAt = file.joinerDueAt;
+      if (dueAt !== undefined && dueAt <= now && !file.scheduled) {
         await file.exclusive(() => this.#events.flushJoiner(file, true));
       }
       if (file.state === 'deleted' || file.state === 'released') {

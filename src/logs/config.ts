@@ -5,7 +5,7 @@
  */
 import { catastrophicBacktrackingRisk } from '../core/regex-safety.ts';
 import type { Infer } from '../config/schema-dsl.ts';
-import { bool, duration, int, list, obj, oneOf, requiredStr, size, str } from '../config/schema-dsl.ts';
+import { bool, duration, int, intOrAuto, list, obj, oneOf, requiredStr, size, str } from '../config/schema-dsl.ts';
 import { DAY, HOUR, TEN_MINUTES, WEEK } from '../config/units.ts';
 import { requiredPath } from '../config/values.ts';
 import { exceptionsConfig } from '../exceptions/config.ts';
@@ -46,6 +46,8 @@ export const logsConfig = obj('Log collection from the conventional directory (d
   release_deleted_after: duration('A deleted file still held open (output down) is released after this long; its unread bytes are counted as lost.', '30m', 1000, WEEK),
   queue_max_events: int('Events buffered in memory between files and outputs; reading pauses when full (batches in flight come on top).', 4096, 64, 10_000_000),
   queue_max_bytes: size('Bytes buffered in memory between files and outputs; reading pauses when full.', '16MiB', 65_536),
+  workers: intOrAuto('Threads that split, join and encode the lines of busy files (a file with a backlog moves to one; files that trickle stay on the main thread, and no thread starts until a file is busy). `auto`: 1 when the host has two CPUs or more, else 0 (everything on the main thread).', 0, 16),
+  worker_backlog: size('A read step that finds more than this unread in a file moves the file to a line worker (logs.workers); 0 moves every file that has anything to read.', '256KiB', 0),
   flush_interval: duration('A batch that is not full yet waits up to this long for more events before it is sent (0 = at once): at a trickle, one batch and one ACK for many lines instead of one per line. A full queue never waits.', '100ms', 0, TEN_MINUTES),
   env_codes: list('Environment codes in file names (first three letters of the environment).', requiredStr('code'), ['dev', 'nor', 'eme', 'spe', 'mir', 'pro'], '[dev, nor, eme, spe, mir, pro]'),
 });

@@ -50,6 +50,14 @@ export interface EventEncoderOptions {
   hostName: string;
   hostIps: readonly string[];
   agentVersion: string;
+  /**
+   * Where slabs come from (default: Buffer.allocUnsafeSlow). A line worker's slabs are shared
+   * memory (src/logs/workers/), so the thread that owns the outputs reads its events in place;
+   * `dropped` tells it a slab left the encoder (not kept for reuse).
+   */
+  slabs?: { allocate(bytes: number): Buffer; dropped(buf: Buffer): void };
+  /** Finished slabs kept for reuse (default MAX_FREE_SLABS). */
+  keepFreeSlabs?: number;
 }
 
 /** ECS version of the field set (as Filebeat 8.x sends in `ecs.version`). */
@@ -79,7 +87,9 @@ export class EventEncoder {
   #hostIps: readonly string[];
   readonly #agentVersion: string;
   #generation = 0;
-  #slab: Slab = { buf: Buffer.allocUnsafeSlow(SLAB_BYTES), refs: 0, full: false };
+  readonly #allocator: EventEncoderOptions['slabs'];
+  readonly #keepFree: number;
+  #slab: Slab;
   #pos = 0;
   /** By backing store: the slab an event (a subarray of it) came from. */
   readonly #slabs = new WeakMap<ArrayBufferLike, Slab>();
@@ -93,6 +103,9 @@ export class EventEncoder {
   readonly #flagBytes = new Map<readonly string[], Buffer>();
 
   constructor(options: EventEncoderOptions) {
+    this.#allocator = options.slabs;
+    this.#keepFree = options.keepFreeSlabs ?? MAX_FREE_SLABS;
+    this.#slab = { buf: this.#allocate(), refs: 0, full: false };
     this.#slabs.set(this.#slab.buf.buffer, this.#slab);
     this.#hostName = options.hostName;
     this.#hostIps = [...options.hostIps];
@@ -191,9 +204,14 @@ export class EventEncoder {
    * may be overwritten. Events not cut from a slab (large ones, records) are ignored.
    */
   release(event: Buffer): void {
-    const slab = this.#slabs.get(event.buffer);
+    this.releaseFrom(event.buffer, 1);
+  }
+
+  /** `count` events cut from the slab whose backing store is `backing` are done with (a line worker's batched release). */
+  releaseFrom(backing: ArrayBufferLike, count: number): void {
+    const slab = this.#slabs.get(backing);
     if (!slab || slab.refs <= 0) return;
-    slab.refs--;
+    slab.refs = Math.max(0, slab.refs - count);
     if (slab.refs === 0 && slab.full) this.#recycle(slab);
   }
 
@@ -209,7 +227,7 @@ export class EventEncoder {
     let buf = this.#free.pop();
     if (buf) this.#slabsReused++;
     else {
-      buf = Buffer.allocUnsafeSlow(SLAB_BYTES);
+      buf = this.#allocate();
       this.#slabsAllocated++;
     }
     this.#slab = { buf, refs: 0, full: false };
@@ -219,7 +237,12 @@ export class EventEncoder {
 
   #recycle(slab: Slab): void {
     this.#slabs.delete(slab.buf.buffer);
-    if (this.#free.length < MAX_FREE_SLABS) this.#free.push(slab.buf);
+    if (this.#free.length < this.#keepFree) this.#free.push(slab.buf);
+    else this.#allocator?.dropped(slab.buf);
+  }
+
+  #allocate(): Buffer {
+    return this.#allocator ? this.#allocator.allocate(SLAB_BYTES) : Buffer.allocUnsafeSlow(SLAB_BYTES);
   }
 
   /**

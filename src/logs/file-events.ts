@@ -4,13 +4,17 @@
  * offset tracker so its offset advances only on Logstash's ACK. Waits when the queue is full:
  * that wait is the backpressure that pauses reading.
  */
+import type { Logger } from 'pino';
+import { errorMessage } from '../core/errors.ts';
 import type { ContainerInventory } from '../docker/inventory.ts';
 import type { ExceptionInspector } from '../exceptions/inspector.ts';
 import type { EventQueue } from '../pipeline/event-queue.ts';
-import type { EncodedPrefix, EventEncoder } from './event-encoder.ts';
+import type { EncodedPrefix, EventEncoder, FileFields } from './event-encoder.ts';
 import { FILENAME_UNPARSED_TAG, labelsForLogFile } from './filename.ts';
 import type { JoinedEvent } from './multiline.ts';
-import type { TrackedFile } from './tracked-file.ts';
+import type { RemoteLines, TrackedFile } from './tracked-file.ts';
+import type { LineWorker, LineWorkers, StepEvents } from './workers/line-workers.ts';
+import type { FileStep } from './workers/protocol.ts';
 
 export interface FileEventMetrics {
   linesRead(n: number, bytes: number): void;
@@ -27,7 +31,20 @@ export interface FileEventWriterOptions {
   exceptions?: ExceptionInspector;
   /** True once the collector stops: a wait for queue space gives up. */
   stopped(): boolean;
+  /** Line workers for busy files (logs.workers); absent = every file on this thread. */
+  workers?: LineWorkers;
+  /** The backlog that moves a file to a line worker (logs.worker_backlog; default BUSY_BYTES). */
+  workerBacklog?: number;
+  logger?: Logger;
 }
+
+/**
+ * A read step that finds more unread than this (a backlog, not a trickle: a trickle's steps read
+ * a few KiB) moves its file to a line worker; a file that has not had one for QUIET_MS comes back,
+ * so a file written at a trickle costs no cross-thread messages. (logs.worker_backlog's default.)
+ */
+export const BUSY_BYTES = 256 * 1024;
+const QUIET_MS = 5000;
 
 export class FileEventWriter {
   readonly #o: FileEventWriterOptions;
@@ -36,8 +53,34 @@ export class FileEventWriter {
     this.#o = options;
   }
 
-  /** A chunk read at `chunkOffset`: its complete lines become events. */
-  async lines(file: TrackedFile, chunk: Buffer, chunkOffset: number, now: number): Promise<void> {
+  /**
+   * Before a read step with `unread` bytes waiting: a file with a backlog moves its line state to
+   * a line worker, one without a backlog for QUIET_MS comes back. Either way the new lane starts
+   * from the file's resume point (the partial line or pending multiline event is read again), so
+   * the step may move `file.readOffset` back; events before it are already queued.
+   */
+  chooseLane(file: TrackedFile, unread: number): void {
+    const workers = this.#o.workers;
+    if (workers === undefined) return;
+    const t = performance.now();
+    const busy = unread > (this.#o.workerBacklog ?? BUSY_BYTES);
+    if (busy) file.busyAt = t;
+    if (file.remote === undefined) {
+      if (!busy) return;
+      const worker = workers.pick();
+      if (worker === undefined) return;
+      const resume = file.linesResume;
+      file.resetLines(resume);
+      const id = workers.laneId();
+      file.remote = { worker, id, reset: resume, sentPrefix: undefined, resume, dueAt: -1, leave: () => workers.forget(worker, id) };
+    } else if (t - file.busyAt > QUIET_MS) {
+      file.resetLines(file.remote.resume);
+    }
+  }
+
+  /** A chunk read at `chunkOffset`: its complete lines become events. True when the file was rewound (read again from `file.readOffset`). */
+  async lines(file: TrackedFile, chunk: Buffer, chunkOffset: number, now: number): Promise<boolean> {
+    if (file.remote) return this.#remote(file, now, (workers, worker, step) => workers.chunk(worker, { ...step, offset: chunkOffset }, chunk), chunk.length);
     const { emit, encoded, ends } = this.#sink(file, now);
     let lines = 0;
     file.splitter.push(chunk, chunkOffset, (buf, from, to, start, end, truncated) => {
@@ -47,15 +90,50 @@ export class FileEventWriter {
     file.linesRead += lines;
     this.#o.metrics?.linesRead(lines, chunk.length);
     await this.#enqueue(file, encoded, ends);
+    return false;
   }
 
   /** Emits the pending multiline event: when its timeout is due, or unconditionally. */
   async flushJoiner(file: TrackedFile, onlyIfDue: boolean): Promise<void> {
     const now = Date.now();
+    if (file.remote) {
+      await this.#remote(file, now, (workers, worker, step) => workers.flush(worker, { ...step, onlyIfDue }), 0);
+      return;
+    }
     const { emit, encoded, ends } = this.#sink(file, now);
     if (onlyIfDue) file.joiner.flushIfDue(now, emit);
     else file.joiner.flush(emit);
     await this.#enqueue(file, encoded, ends);
+  }
+
+  /**
+   * One step of a file on a line worker's lane. A failed step (the worker died, or threw) moves
+   * the file back to this thread at its last resume point, from where it is read again (true).
+   */
+  async #remote(file: TrackedFile, now: number, send: (workers: LineWorkers, worker: LineWorker, step: Omit<FileStep, 'id'>) => Promise<StepEvents>, bytes: number): Promise<boolean> {
+    const r = file.remote as RemoteLines;
+    const workers = this.#o.workers as LineWorkers;
+    const prefix = this.#prefixFor(file);
+    const step = { file: r.id, now, app: appOf(file), path: file.path, ...(r.reset !== undefined ? { reset: r.reset } : {}), ...(r.sentPrefix !== prefix ? { fields: prefix.fields as FileFields } : {}) };
+    let out: StepEvents;
+    try {
+      out = await send(workers, r.worker, step);
+    } catch (err) {
+      this.#o.logger?.warn({ path: file.currentPath, err: errorMessage(err), resumeAt: r.resume }, 'a line worker step failed; the file is read again from its last complete event on the main thread');
+      if (file.remote === r) file.resetLines(r.resume);
+      return true;
+    }
+    r.reset = undefined;
+    r.sentPrefix = prefix;
+    const reply = out.reply;
+    r.resume = reply.resume;
+    r.dueAt = reply.dueAt;
+    file.linesRead += reply.lines;
+    if (reply.lines > 0 || bytes > 0) this.#o.metrics?.linesRead(reply.lines, bytes);
+    for (let i = 0; i < reply.truncated; i++) this.#o.metrics?.truncatedLine();
+    if (reply.inspected > 0) this.#o.exceptions?.foundElsewhere(reply.traces, reply.inspected, reply.failures);
+    await this.#enqueue(file, out.events, out.ends);
+    return false;
   }
 
   /** Collects a file's joined events as encoded bytes and end offsets, for #enqueue. */
@@ -76,7 +154,7 @@ export class FileEventWriter {
     return { emit, encoded, ends };
   }
 
-  async #enqueue(file: TrackedFile, encoded: Buffer[], ends: number[]): Promise<void> {
+  async #enqueue(file: TrackedFile, encoded: readonly Buffer[], ends: ArrayLike<number>): Promise<void> {
     const queue = this.#o.queue;
     const tracker = file.tracker;
     for (let i = 0; i < encoded.length; i++) {

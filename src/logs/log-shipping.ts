@@ -27,6 +27,7 @@ import type { LogsConfig } from './config.ts';
 import type { LogFileView } from './tracked-file.ts';
 import { EventEncoder } from './event-encoder.ts';
 import { LogFileRegistry } from './registry.ts';
+import { LineWorkers, lineWorkerCount } from './workers/line-workers.ts';
 import { ContainerLogCollector } from './containers/collector.ts';
 import type { ContainerLogsConfig } from './containers/config.ts';
 import type { ContainerLogMetrics, ContainerStreamView } from './containers/container-stream.ts';
@@ -71,6 +72,9 @@ export interface LogGaugeSnapshot {
   lags: Iterable<[string, number]>;
   containerStreams: number;
   containerPending: number;
+  /** Line workers running, and the files whose lines they hold. */
+  lineWorkers: number;
+  filesOnLineWorkers: number;
 }
 
 export class LogShipping {
@@ -82,6 +86,8 @@ export class LogShipping {
   readonly #collector: LogCollector;
   readonly #containers: ContainerLogCollector | undefined;
   readonly #encoder: EventEncoder;
+  /** Line workers for busy files (logs.workers); undefined when there are none. */
+  readonly #workers: LineWorkers | undefined;
   /** Stack traces in joined events; null when logs.exceptions.enabled is false. */
   readonly exceptions: ExceptionInspector | null;
   readonly #exceptionStore: ExceptionStore | null;
@@ -112,11 +118,29 @@ export class LogShipping {
       bulkMaxBytes: Math.min(...config.outputs.map((o) => o.bulk_max_bytes)),
       flushIntervalMs: logs.flush_interval,
       metrics: this.#metrics,
-      release: (event) => this.#encoder.release(event),
+      release: (event) => {
+        if (!this.#workers?.release(event)) this.#encoder.release(event);
+      },
     });
     this.#encoder = new EventEncoder({ hostName: os.hostname(), hostIps: hostIps(), agentVersion: options.version });
     this.exceptions = logs.exceptions.enabled ? new ExceptionInspector({ config: logs.exceptions, counted: (app) => this.#metrics.exceptionSeen(app) }) : null;
     this.#exceptionStore = this.exceptions && new ExceptionStore({ stateDir: config.state_dir, summary: this.exceptions.summary, logger, ...(options.stateMetrics ? { metrics: options.stateMetrics } : {}) });
+    const lines = {
+      maxLineBytes: logs.max_line_bytes,
+      multiline: {
+        pattern: logs.multiline.pattern === '' ? null : logs.multiline.pattern,
+        negate: logs.multiline.negate,
+        match: logs.multiline.match,
+        maxLines: logs.multiline.max_lines,
+        timeoutMs: logs.multiline.timeout,
+      },
+    };
+    const workers = lineWorkerCount(logs.workers);
+    this.#workers = workers === 0 ? undefined : new LineWorkers({
+      max: workers,
+      setup: { lines, hostName: os.hostname(), hostIps: hostIps(), agentVersion: options.version, exceptions: logs.exceptions.enabled ? logs.exceptions : null },
+      logger,
+    });
     this.#collector = new LogCollector({
       roots: logs.roots,
       include: logs.include,
@@ -127,16 +151,7 @@ export class LogShipping {
       rescanIntervalMs: logs.rescan_interval,
       releaseDeletedAfterMs: logs.release_deleted_after,
       envCodes: logs.env_codes,
-      lines: {
-        maxLineBytes: logs.max_line_bytes,
-        multiline: {
-          pattern: logs.multiline.pattern === '' ? null : logs.multiline.pattern,
-          negate: logs.multiline.negate,
-          match: logs.multiline.match,
-          maxLines: logs.multiline.max_lines,
-          timeoutMs: logs.multiline.timeout,
-        },
-      },
+      lines,
       queue: this.#queue,
       registry: this.#offsets,
       encoder: this.#encoder,
@@ -144,6 +159,7 @@ export class LogShipping {
       logger,
       metrics: this.#metrics,
       ...(this.exceptions ? { exceptions: this.exceptions } : {}),
+      ...(this.#workers ? { workers: this.#workers, workerBacklog: logs.worker_backlog } : {}),
     });
     if (config.container_logs.enabled && options.docker) {
       this.#containers = new ContainerLogCollector({
@@ -180,6 +196,8 @@ export class LogShipping {
       clearInterval(this.#timer);
       this.#unsubscribe?.();
       await Promise.all([this.#collector.stop(), this.#containers?.stop()]);
+      // Events already queued stay readable: they live in shared memory the queue still references.
+      await this.#workers?.stop();
       // With no output connected there is nobody to deliver to: do not spend the stop bound
       // waiting (systemd's TimeoutStopSec is only a little above ours).
       const connected = this.#outputs.some((o) => o.stats().state === 'connected');
@@ -291,6 +309,8 @@ export class LogShipping {
       lags: this.#collector.lags(),
       containerStreams: this.#containers?.streams ?? 0,
       containerPending: this.#containers?.pendingMessages ?? 0,
+      lineWorkers: this.#workers?.running ?? 0,
+      filesOnLineWorkers: this.#workers?.files ?? 0,
     };
   }
 

@@ -51,7 +51,13 @@ export class ReadPumps {
 
   /** Queues a read step for `file` after a change: at once, or READ_COALESCE_MS after its last read step. */
   scheduleChanged(file: TrackedFile): void {
-    if (file.scheduled || file.coalescing) return;
+    // A change while its step runs may come after the step took the file's size: one more step
+    // after it (a renamed file is seen by watch events only, the rescan no longer lists it).
+    if (file.scheduled) {
+      file.changedDuringStep = true;
+      return;
+    }
+    if (file.coalescing) return;
     const wait = file.readAt + READ_COALESCE_MS - performance.now();
     if (wait <= 0) {
       this.schedule(file);
@@ -82,6 +88,7 @@ export class ReadPumps {
       }
       let more = false;
       file.readAt = performance.now();
+      file.changedDuringStep = false;
       try {
         // exclusive: a read step and a multiline timeout flush of one file never interleave
         more = await file.exclusive(() => this.#step(file, reader));
@@ -90,6 +97,7 @@ export class ReadPumps {
       }
       file.scheduled = false;
       if (more) this.schedule(file);
+      else if (file.changedDuringStep) this.scheduleChanged(file);
     }
   }
 }

@@ -17,6 +17,23 @@ import type { FileIdentity } from './identity.ts';
 import type { FileOffsetState } from './registry.ts';
 import { LineSplitter } from './line-splitter.ts';
 import { MultilineJoiner } from './multiline.ts';
+import type { LineWorker } from './workers/line-workers.ts';
+
+/** A file whose lines are split, joined and encoded on a line worker (file-events.ts moves it there and back). */
+export interface RemoteLines {
+  worker: LineWorker;
+  /** Its id on the worker. */
+  id: number;
+  /** Set until the first step: the worker's line state starts at this offset. */
+  reset: number | undefined;
+  /** The prefix last sent (fields are sent again when it changes). */
+  sentPrefix: EncodedPrefix | undefined;
+  /** From the last reply: where the line state could start over, and when a pending multiline event is due (-1: none). */
+  resume: number;
+  dueAt: number;
+  /** Drops its line state on the worker. */
+  leave: () => void;
+}
 
 export type TrackedFileState = 'open' | 'idle' | 'closed' | 'deleted' | 'released';
 
@@ -71,6 +88,8 @@ export class TrackedFile {
   suspectDeleted = false;
   /** Queued for (or in) a read step. */
   scheduled = false;
+  /** A watch event reported a change while it was queued for or in a read step (read-pumps.ts). */
+  changedDuringStep = false;
   /** Waiting to be queued: it changed soon after its last read step (read-pumps.ts). */
   coalescing = false;
   /** performance.now() of its last read step. */
@@ -82,6 +101,10 @@ export class TrackedFile {
   saved!: FileOffsetState;
   splitter: LineSplitter;
   joiner: MultilineJoiner;
+  /** Set while a line worker holds its line state (then `splitter` and `joiner` are idle). */
+  remote: RemoteLines | undefined;
+  /** performance.now() of the last read step that found a backlog (file-events.ts). */
+  busyAt = 0;
   linesRead = 0;
   /** Cached container lookup (by inventory version) and encoded prefix. */
   container: { version: number; record: ContainerRecord | undefined; prefixKey: string } | undefined;
@@ -170,9 +193,37 @@ export class TrackedFile {
   restartAt(offset: number): void {
     this.tracker.detach();
     this.tracker = this.#newTracker(offset);
+    this.resetLines(offset);
+  }
+
+  /**
+   * Fresh line state (on this thread) from `offset`, which must be where no event is half read:
+   * the start of the partial line or pending multiline event, or any offset after a restart.
+   * Events before it stay registered with the tracker.
+   */
+  resetLines(offset: number): void {
+    this.leaveRemote();
     this.readOffset = offset;
     this.splitter = new LineSplitter({ maxLineBytes: this.#settings.maxLineBytes, startOffset: offset });
     this.joiner = this.#newJoiner();
+  }
+
+  /** Where the line state could start over without losing or repeating an event (on whichever thread holds it). */
+  get linesResume(): number {
+    if (this.remote) return this.remote.resume;
+    return this.joiner.pendingSince !== undefined ? (this.joiner.safeOffset as number) : this.splitter.resumeOffset;
+  }
+
+  /** When the pending multiline event is due; undefined when none is pending. */
+  get joinerDueAt(): number | undefined {
+    if (this.remote) return this.remote.dueAt >= 0 ? this.remote.dueAt : undefined;
+    return this.joiner.dueAt;
+  }
+
+  /** Drops the line state a worker holds for it, if any (the file is forgotten, restarted or back on this thread). */
+  leaveRemote(): void {
+    this.remote?.leave();
+    this.remote = undefined;
   }
 
   /**

@@ -87,6 +87,8 @@ export class LogMetrics implements LogShippingMetrics {
     gauge('dockhand_log_last_ack_age_seconds', 'Seconds since the last acknowledgement (-1 before the first).', (s) => (s.lastAckAt === null ? -1 : (Date.now() - s.lastAckAt) / 1000));
     gauge('dockhand_log_files_open', 'Log files held open.', (s) => s.openFiles);
     gauge('dockhand_log_files_tracked', 'Log files followed (open or closed while idle).', (s) => s.trackedFiles);
+    gauge('dockhand_log_line_workers', 'Line worker threads running (logs.workers; started while a file has a backlog).', (s) => s.lineWorkers);
+    gauge('dockhand_log_files_on_line_workers', 'Log files whose lines are split, joined and encoded on a line worker.', (s) => s.filesOnLineWorkers);
     gauge('dockhand_log_watched_directories', 'Directories with a file-system watch.', (s) => s.watchedDirectories);
     gauge('dockhand_log_container_streams', 'Containers whose stdout/stderr is followed through the Docker API.', (s) => s.containerStreams);
     gauge('dockhand_log_container_pending_messages', 'Docker messages read from containers and not yet acknowledged by Logstash (all containers).', (s) => s.containerPending);

@@ -36,6 +36,15 @@ export interface AgentHandle {
   stop(): Promise<number | null>;
 }
 
+/**
+ * DOCKHAND_TEST_LINE_WORKERS=all (in the test's own environment) runs every agent these helpers
+ * start with every file's lines on a line worker (logs.workers 1, worker_backlog 0): the
+ * `*-workers.test.ts` files run whole suites that way.
+ */
+export function lineWorkersEnv(): Record<string, string> {
+  return process.env.DOCKHAND_TEST_LINE_WORKERS === 'all' ? { DOCKHAND_LOGS__WORKERS: '1', DOCKHAND_LOGS__WORKER_BACKLOG: '0' } : {};
+}
+
 /** Starts the built agent on `setup` shipping to `receiverAddress`; `extraYaml` is appended (top-level keys). */
 export async function startLogsAgent(setup: LogsSetup, receiverAddress: string, options: { dockerHost?: string; extraYaml?: string; logsYaml?: string; outputYaml?: string; outputType?: 'beats' | 'tcp' | 'http'; env?: Record<string, string>; closeInactive?: string } = {}): Promise<AgentHandle> {
   const port = await freePort();
@@ -67,7 +76,7 @@ outputs:
 ${options.outputYaml ?? ''}
 ${options.extraYaml ?? ''}`,
   );
-  const agent = new AgentProcess(['run', '--config', config], cleanEnv(options.env));
+  const agent = new AgentProcess(['run', '--config', config], cleanEnv({ ...lineWorkersEnv(), ...options.env }));
   await waitFor('agent started (or exited)', () => agent.find('dockhand started') ?? agent.child.exitCode !== null, 30_000);
   if (agent.child.exitCode !== null) throw new Error(`agent exited with ${agent.child.exitCode}: ${agent.stderr}${JSON.stringify(agent.lines.slice(-5))}`);
   return {

@@ -1,0 +1,185 @@
+/**
+ * A line worker (a worker_threads thread): splits, joins and encodes the chunks of the busy
+ * files the main thread hands it (protocol.ts), the same way the main thread does for the rest
+ * (file-events.ts). Events are written into shared-memory slabs, so the main thread queues and
+ * sends them in place: only their positions cross threads. A slab is reused once the main
+ * thread has released every event cut from it (after every output acknowledged them).
+ */
+import { parentPort, workerData } from 'node:worker_threads';
+import { ExceptionInspector } from '../../exceptions/inspector.ts';
+import type { FoundTrace } from '../../exceptions/inspector.ts';
+import { EventEncoder } from '../event-encoder.ts';
+import type { EncodedPrefix } from '../event-encoder.ts';
+import { LineSplitter } from '../line-splitter.ts';
+import { MultilineJoiner } from '../multiline.ts';
+import type { JoinedEvent } from '../multiline.ts';
+import type { ChunkStep, FlushStep, LineWorkerSetup, StepReply, ToLineWorker } from './protocol.ts';
+
+interface FileLines {
+  splitter: LineSplitter;
+  joiner: MultilineJoiner;
+  prefix: EncodedPrefix | undefined;
+}
+
+const setup = workerData as LineWorkerSetup;
+const port = parentPort;
+if (!port) throw new Error('line-worker.ts runs as a worker thread');
+
+/** Live shared slabs by id (a released count names its slab by id: a posted SharedArrayBuffer arrives as a new object). */
+const slabsById = new Map<number, SharedArrayBuffer>();
+const slabIds = new WeakMap<ArrayBufferLike, number>();
+let nextSlabId = 0;
+const encoder = new EventEncoder({
+  hostName: setup.hostName,
+  hostIps: setup.hostIps,
+  agentVersion: setup.agentVersion,
+  // A shared slab is freed only once the main thread's garbage collector drops its views too, which
+  // external memory alone does not hurry: dropping slabs after a burst and allocating new ones in
+  // the next grew the resident memory by a slab per MiB shipped. Slabs in use are bounded by the
+  // queue (logs.queue_max_bytes) and the batches in flight, so these are kept instead.
+  keepFreeSlabs: 64,
+  slabs: {
+    allocate(bytes) {
+      const sab = new SharedArrayBuffer(bytes);
+      const id = nextSlabId++;
+      slabsById.set(id, sab);
+      slabIds.set(sab, id);
+      return Buffer.from(sab);
+    },
+    dropped(buf) {
+      const id = slabIds.get(buf.buffer);
+      if (id !== undefined) slabsById.delete(id);
+    },
+  },
+});
+let found: FoundTrace[] = [];
+const inspector = setup.exceptions ? new ExceptionInspector({ config: setup.exceptions, found: (t) => found.push(t) }) : null;
+const files = new Map<number, FileLines>();
+
+function fileLines(step: ChunkStep | FlushStep): FileLines {
+  let state = files.get(step.file);
+  if (step.reset !== undefined || state === undefined) {
+    const { maxLineBytes, multiline: m } = setup.lines;
+    state = {
+      splitter: new LineSplitter({ maxLineBytes, startOffset: step.reset ?? 0 }),
+      joiner: new MultilineJoiner({ pattern: m.pattern, negate: m.negate, match: m.match, maxLines: m.maxLines, maxBytes: maxLineBytes, timeoutMs: m.timeoutMs }),
+      prefix: undefined,
+    };
+    files.set(step.file, state);
+  }
+  if (step.fields) state.prefix = encoder.prefixFor(step.fields);
+  return state;
+}
+
+function run(step: ChunkStep | FlushStep): StepReply {
+  const state = fileLines(step);
+  const prefix = state.prefix;
+  if (!prefix) throw new Error('a file step without its fields');
+  const events: Buffer[] = [];
+  const ends: number[] = [];
+  let truncated = 0;
+  const inspected0 = inspector?.stats;
+  const emit = (ev: JoinedEvent): void => {
+    if (ev.to === ev.from) return; // a blank line alone is no event (file-events.ts)
+    if (ev.flags.includes('truncated')) truncated++;
+    const extra = ev.lines > 1 && inspector !== null ? inspector.inspect(step.app, step.path, ev.buf, ev.from, ev.to, step.now) : null;
+    events.push(encoder.encodeLine(prefix, ev.buf, ev.start, step.now, ev.flags, ev.from, ev.to, extra));
+    ends.push(ev.end);
+  };
+  let lines = 0;
+  if (step.t === 'chunk') {
+    const chunk = Buffer.from(step.chunk, 0, step.length);
+    state.splitter.push(chunk, step.offset, (buf, from, to, start, end, cut) => {
+      lines++;
+      state.joiner.pushLine(buf, from, to, start, end, cut, step.now, emit);
+    });
+  } else if (step.onlyIfDue) state.joiner.flushIfDue(step.now, emit);
+  else state.joiner.flush(emit);
+  return reply(step, state, events, ends, lines, truncated, inspected0);
+}
+
+function reply(step: ChunkStep | FlushStep, state: FileLines, events: Buffer[], ends: number[], lines: number, truncated: number, before: ExceptionInspector['stats'] | undefined): StepReply {
+  const n = events.length;
+  const out: StepReply = {
+    id: step.id,
+    slab: new Int32Array(n),
+    start: new Uint32Array(n),
+    length: new Uint32Array(n),
+    end: Float64Array.from(ends),
+    slabs: [],
+    slabIds: [],
+    large: [],
+    lines,
+    truncated,
+    resume: state.joiner.pendingSince !== undefined ? (state.joiner.safeOffset as number) : state.splitter.resumeOffset,
+    dueAt: state.joiner.dueAt ?? -1,
+    traces: found,
+    inspected: 0,
+    failures: 0,
+  };
+  if (step.t === 'chunk') out.chunk = step.chunk;
+  found = [];
+  if (inspector && before) {
+    const after = inspector.stats;
+    out.inspected = after.inspected - before.inspected;
+    out.failures = after.failures - before.failures;
+  }
+  for (let i = 0; i < n; i++) {
+    const ev = events[i] as Buffer;
+    const id = slabIds.get(ev.buffer);
+    if (id === undefined) {
+      // Too large for a slab: its own buffer, moved to the main thread.
+      out.slab[i] = -1 - out.large.length;
+      out.large.push(ev.byteOffset === 0 && ev.length === ev.buffer.byteLength ? (ev.buffer as ArrayBuffer) : ev.buffer.slice(ev.byteOffset, ev.byteOffset + ev.length) as ArrayBuffer);
+      continue;
+    }
+    let k = out.slabIds.lastIndexOf(id);
+    if (k === -1) {
+      k = out.slabIds.push(id) - 1;
+      out.slabs.push(ev.buffer as SharedArrayBuffer);
+    }
+    out.slab[i] = k;
+    out.start[i] = ev.byteOffset;
+    out.length[i] = ev.length;
+  }
+  return out;
+}
+
+function failed(step: ChunkStep | FlushStep, error: string): StepReply {
+  const none = { slab: new Int32Array(0), start: new Uint32Array(0), length: new Uint32Array(0), end: new Float64Array(0) };
+  return { id: step.id, ...none, slabs: [], slabIds: [], large: [], lines: 0, truncated: 0, resume: -1, dueAt: -1, traces: [], inspected: 0, failures: 0, error, ...(step.t === 'chunk' ? { chunk: step.chunk } : {}) };
+}
+
+function transferList(r: StepReply): ArrayBuffer[] {
+  const list: ArrayBuffer[] = [r.slab.buffer as ArrayBuffer, r.start.buffer as ArrayBuffer, r.length.buffer as ArrayBuffer, r.end.buffer as ArrayBuffer, ...r.large];
+  if (r.chunk) list.push(r.chunk);
+  return list;
+}
+
+port.on('message', (msg: ToLineWorker) => {
+  switch (msg.t) {
+    case 'chunk':
+    case 'flush': {
+      let r: StepReply;
+      try {
+        r = run(msg);
+      } catch (err) {
+        // The main thread moves the file back to its own lane and reads it again from its last resume point.
+        files.delete(msg.file);
+        found = [];
+        r = failed(msg, err instanceof Error ? err.message : String(err));
+      }
+      port.postMessage(r, transferList(r));
+      break;
+    }
+    case 'forget':
+      files.delete(msg.file);
+      break;
+    case 'released':
+      for (let i = 0; i < msg.slabs.length; i++) {
+        const sab = slabsById.get(msg.slabs[i] as number);
+        if (sab) encoder.releaseFrom(sab, msg.counts[i] as number);
+      }
+      break;
+  }
+});
