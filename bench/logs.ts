@@ -23,7 +23,9 @@ import { lineText, writeLogFiles } from '../test/helpers/log-files.ts';
 import { logsSetup, startLogsAgent } from '../test/helpers/logs-agent.ts';
 import type { LogsSetup } from '../test/helpers/logs-agent.ts';
 import { waitFor } from '../test/helpers/wait.ts';
+import { spring } from '../test/helpers/exception-traces.ts';
 import { procFigures } from './proc-figures.ts';
+import { LineCounterProcess } from './line-counter.ts';
 
 const { values } = parseArgs({
   options: {
@@ -43,6 +45,11 @@ const { values } = parseArgs({
     // a soak: print RSS and CPU every this many seconds while writing, then idle this long after
     'rss-every': { type: 'string', default: '0' },
     'rest-seconds': { type: 'string', default: '0' },
+    // the tcp and fluent-bit modes' receiver: python (bench/line-counter.py, the cheapest) or node (test/helpers' JsonLinesReceiver)
+    receiver: { type: 'string', default: 'python' },
+    // what the files hold: plain 200-byte lines, or java: every 10th event a Spring stack trace
+    // (12 lines, joined by the default multiline pattern, parsed by the exception summary)
+    content: { type: 'string', default: 'plain' },
   },
 });
 const PROFILE_ENV: Record<string, string> = {
@@ -52,26 +59,56 @@ const PROFILE_ENV: Record<string, string> = {
 const FILES = Number(values.files);
 const LINES = Number(values.lines);
 const LINE_BYTES = 200;
+const JAVA = values.content === 'java';
+/** Events per file: one per line, or for java content one per block of 9 lines and a trace. */
+const EVENTS_PER_FILE = JAVA ? Math.floor(LINES / 10) * 10 : LINES;
+
+/** java content: blocks of 9 plain lines and one 12-line stack trace (one event each). */
+function writeJavaFiles(dir: string): void {
+  for (let f = 0; f < FILES; f++) {
+    const parts: string[] = [];
+    for (let b = 0; b < EVENTS_PER_FILE / 10; b++) {
+      for (let l = 0; l < 9; l++) parts.push(`${lineText(f, b * 10 + l, LINE_BYTES)}\n`);
+      parts.push(`${spring({ line: b % 7, n: b })}\n`);
+    }
+    writeFileSync(join(dir, `java_app${f}_nor_8_778283_20261201.log`), parts.join(''));
+  }
+}
+
 async function throughput(setup: LogsSetup, mode: string): Promise<void> {
-  const total = FILES * LINES;
+  const total = FILES * EVENTS_PER_FILE;
+  // With multiline on (java content), each file's last event waits for the multiline timeout:
+  // the rate is taken up to the one before it.
+  const timed = JAVA ? total - FILES : total;
   let count: () => number;
   let address: string;
   let close: () => Promise<void>;
+  let receiverPid = 0;
   if (mode === 'beats') {
     const r = await BeatsReceiver.start({ record: false });
     count = () => r.eventCount;
     address = r.address;
     close = () => r.close();
+  } else if (values.receiver === 'python') {
+    const r = await LineCounterProcess.start();
+    count = () => r.lineCount;
+    address = r.address;
+    close = () => r.close();
+    receiverPid = r.pid;
   } else {
     const r = await JsonLinesReceiver.start({ record: false });
     count = () => r.lineCount;
     address = r.address;
     close = () => r.close();
   }
-  const agent = await startLogsAgent(setup, address, { outputType: mode === 'tcp' ? 'tcp' : 'beats', env: PROFILE_ENV });
+  // Multiline off, as in the fluent-bit mode: with it on, each file's last line waits for the
+  // multiline timeout and the next sweep, which made the wall time (to the very last line) jump by up to a second.
+  const agent = await startLogsAgent(setup, address, { outputType: mode === 'tcp' ? 'tcp' : 'beats', env: { ...(JAVA ? {} : { DOCKHAND_LOGS__MULTILINE__PATTERN: '' }), ...PROFILE_ENV } });
   const pid = agent.agent.child.pid as number;
   const t0 = performance.now();
   const cpu0 = procFigures(pid).cpuS;
+  const own0 = process.cpuUsage();
+  const receiverCpu0 = receiverPid ? procFigures(receiverPid).cpuS : 0;
   let peak = 0;
   // what the resident memory is made of, sampled from /metrics while it runs (at the RSS peak)
   let breakdown = '';
@@ -96,17 +133,21 @@ async function throughput(setup: LogsSetup, mode: string): Promise<void> {
       peak = rss;
       if (!sampling) void sample(rss);
     }
-    return count() >= total;
+    return count() >= timed;
   }, 900_000, 100);
   const wallS = (performance.now() - t0) / 1000;
   const fig = procFigures(pid);
   const mib = (total * (LINE_BYTES + 1)) / 1024 / 1024;
+  const what = JAVA ? `events (${timed} timed; every 10th a 12-line stack trace)` : `lines (${mib.toFixed(0)} MiB of files)`;
   console.log(
-    `${mode.padEnd(5)}: ${total} lines (${mib.toFixed(0)} MiB of files) in ${wallS.toFixed(1)} s = ${(total / wallS / 1000).toFixed(0)}k lines/s, ${(mib / wallS).toFixed(1)} MiB/s; ` +
-      `agent CPU ${(fig.cpuS - cpu0).toFixed(1)} s (${(((fig.cpuS - cpu0) * 1e6) / total).toFixed(2)} µs/line, ${((fig.cpuS - cpu0) / wallS * 100).toFixed(0)} % of a core), peak RSS ${Math.max(peak, fig.hwmMb).toFixed(0)} MB`,
+    `${mode.padEnd(5)}: ${total} ${what} in ${wallS.toFixed(1)} s = ${(timed / wallS / 1000).toFixed(0)}k ${JAVA ? 'events' : 'lines'}/s, ${(mib / wallS).toFixed(1)} MiB/s; ` +
+      `agent CPU ${(fig.cpuS - cpu0).toFixed(1)} s (${(((fig.cpuS - cpu0) * 1e6) / timed).toFixed(2)} µs/${JAVA ? 'event' : 'line'}, ${((fig.cpuS - cpu0) / wallS * 100).toFixed(0)} % of a core), peak RSS ${Math.max(peak, fig.hwmMb).toFixed(0)} MB`,
   );
+  const own = process.cpuUsage(own0);
+  const receiverS = receiverPid ? procFigures(receiverPid).cpuS - receiverCpu0 : (own.user + own.system) / 1e6;
   console.log(`       memory ${breakdown}`);
-  results.set(mode, { linesPerS: total / wallS, cpuUsPerLine: ((fig.cpuS - cpu0) * 1e6) / total, peakRssMb: Math.max(peak, fig.hwmMb) });
+  console.log(`       receiver (${receiverPid ? 'line-counter.py' : 'this process'}) CPU ${receiverS.toFixed(1)} s, ${((receiverS / wallS) * 100).toFixed(0)} % of a core: the machine's cores are shared by the agent and its receiver`);
+  results.set(mode, { linesPerS: timed / wallS, cpuUsPerLine: ((fig.cpuS - cpu0) * 1e6) / timed, peakRssMb: Math.max(peak, fig.hwmMb) });
   await agent.stop();
   await close();
 }
@@ -116,10 +157,11 @@ interface Figures { linesPerS: number; cpuUsPerLine: number; peakRssMb: number }
 const results = new Map<string, Figures>();
 
 /** Fluent Bit (the binary in $FLUENT_BIT) tailing `paths` into a counting TCP json_lines receiver. */
-async function startFluentBit(dir: string, paths: string): Promise<{ pid: number; receiver: JsonLinesReceiver; stop: () => Promise<void> }> {
+async function startFluentBit(dir: string, paths: string): Promise<{ pid: number; receiver: { lineCount: number; address: string; close(): Promise<void> }; stop: () => Promise<void> }> {
   const bin = process.env.FLUENT_BIT;
   if (!bin) throw new Error('the fluent-bit modes need FLUENT_BIT=/path/to/fluent-bit');
-  const receiver = await JsonLinesReceiver.start({ record: false });
+  // The same receiver as the agent's tcp mode: python for throughput, node for the trickle (as the agent's trickle mode).
+  const receiver = values.receiver === 'python' && !paths.includes('trickle') ? await LineCounterProcess.start() : await JsonLinesReceiver.start({ record: false });
   const [host, port] = receiver.address.split(':');
   const conf = join(dir, 'fluent-bit.conf');
   writeFileSync(conf, `[SERVICE]\n    Flush 1\n    Log_Level warn\n    storage.path ${join(dir, 'fb-storage')}\n[INPUT]\n    Name tail\n    Path ${paths}\n    Read_from_Head On\n    Refresh_Interval 1\n    Buffer_Chunk_Size 256k\n    Buffer_Max_Size 1M\n    Skip_Long_Lines On\n[OUTPUT]\n    Name tcp\n    Match *\n    Host ${host}\n    Port ${port}\n    Format json_lines\n`);
@@ -159,7 +201,8 @@ try {
   if (values.modes.split(',').some((m) => !m.includes('trickle'))) {
     console.log(`writing ${FILES} files x ${LINES} lines of ${LINE_BYTES} B…`);
     const w0 = performance.now();
-    await writeLogFiles(setup.logs, FILES, LINES, LINE_BYTES);
+    if (JAVA) writeJavaFiles(setup.logs);
+    else await writeLogFiles(setup.logs, FILES, LINES, LINE_BYTES);
     console.log(`  written in ${((performance.now() - w0) / 1000).toFixed(1)} s`);
   }
   for (const mode of values.modes.split(',')) {
@@ -169,6 +212,7 @@ try {
       continue;
     }
     if (mode === 'fluent-bit') {
+      if (JAVA) throw new Error('the fluent-bit mode reads plain lines (--content plain)');
       await fluentBitThroughput(setup);
       continue;
     }
@@ -221,13 +265,14 @@ async function trickle(setup: LogsSetup, mode: string): Promise<void> {
   await rm(dir, { recursive: true, force: true }); // each run starts from empty files
   await mkdir(dir, { recursive: true });
   const fds = Array.from({ length: files }, (_, i) => openSync(join(dir, `trickle_app${i}_nor_8_778283_20261201.log`), 'a'));
-  let r: JsonLinesReceiver;
+  let r: { lineCount: number; close(): Promise<void> };
   let pid: number;
   let port = 0; // the agent's API (for its heap figures); none for fluent-bit
   let stop: () => Promise<unknown>;
   if (mode === 'trickle') {
-    r = await JsonLinesReceiver.start({ record: false });
-    const agent = await startLogsAgent({ ...setup, logs: dir }, r.address, { outputType: 'tcp', env: PROFILE_ENV });
+    const receiver = await JsonLinesReceiver.start({ record: false });
+    r = receiver;
+    const agent = await startLogsAgent({ ...setup, logs: dir }, receiver.address, { outputType: 'tcp', env: PROFILE_ENV });
     pid = agent.agent.child.pid as number;
     port = agent.port;
     stop = async () => { await agent.stop(); await r.close(); };

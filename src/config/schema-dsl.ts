@@ -142,9 +142,9 @@ export function int(doc: string, def: number, min: number, max: number): SchemaN
 }
 
 /** An integer in [min, max], or `auto` (the program decides, e.g. from the number of CPUs). */
-export function intOrAuto(doc: string, min: number, max: number): SchemaNode<number | 'auto'> {
+export function intOrAuto(doc: string, def: number | 'auto', min: number, max: number): SchemaNode<number | 'auto'> {
   return scalar<number | 'auto'>({
-    typeName: `auto | integer (${min}–${max})`, doc, default: 'auto', defaultText: 'auto',
+    typeName: `auto | integer (${min}–${max})`, doc, default: def, defaultText: String(def),
     parse(raw) {
       if (raw === 'auto') return { value: 'auto' };
       if (typeof raw !== 'number' || !Number.isInteger(raw)) return { error: `expected auto or an integer, got ${describe(raw)}` };

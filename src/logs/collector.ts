@@ -70,7 +70,7 @@ export class LogCollector {
 
   constructor(options: LogCollectorOptions) {
     this.#o = options;
-    this.#pumps = new ReadPumps((file, reader) => this.#readStep(file, reader), options.logger);
+    this.#pumps = new ReadPumps((file, reader) => this.#readStep(file, reader), options.logger, options.workers?.max ?? 0);
     this.#budget = new OpenFileBudget(options.maxOpenFiles, (file) => this.#pumps.schedule(file));
     this.#events = new FileEventWriter({
       queue: options.queue,

@@ -51,12 +51,11 @@ export interface EventEncoderOptions {
   hostIps: readonly string[];
   agentVersion: string;
   /**
-   * Where slabs come from (default: Buffer.allocUnsafeSlow). A line worker's slabs are shared
-   * memory (src/logs/workers/), so the thread that owns the outputs reads its events in place;
-   * `dropped` tells it a slab left the encoder (not kept for reuse).
+   * Where new slabs come from (default: Buffer.allocUnsafeSlow). A line worker's are shared memory
+   * (src/logs/workers/): the main thread queues and sends its events in place.
    */
-  slabs?: { allocate(bytes: number): Buffer; dropped(buf: Buffer): void };
-  /** Finished slabs kept for reuse (default MAX_FREE_SLABS). */
+  slabs?: { allocate(bytes: number): Buffer };
+  /** Finished slabs kept for reuse (default MAX_FREE_SLABS; more go to the garbage collector). */
   keepFreeSlabs?: number;
 }
 
@@ -207,7 +206,7 @@ export class EventEncoder {
     this.releaseFrom(event.buffer, 1);
   }
 
-  /** `count` events cut from the slab whose backing store is `backing` are done with (a line worker's batched release). */
+  /** `count` events cut from the slab backed by `backing` are done with (a line worker's batched release). */
   releaseFrom(backing: ArrayBufferLike, count: number): void {
     const slab = this.#slabs.get(backing);
     if (!slab || slab.refs <= 0) return;
@@ -238,7 +237,6 @@ export class EventEncoder {
   #recycle(slab: Slab): void {
     this.#slabs.delete(slab.buf.buffer);
     if (this.#free.length < this.#keepFree) this.#free.push(slab.buf);
-    else this.#allocator?.dropped(slab.buf);
   }
 
   #allocate(): Buffer {

@@ -48,6 +48,8 @@ const QUIET_MS = 5000;
 
 export class FileEventWriter {
   readonly #o: FileEventWriterOptions;
+  /** Busy files dealt so far (chooseLane). */
+  #turn = 0;
 
   constructor(options: FileEventWriterOptions) {
     this.#o = options;
@@ -66,7 +68,18 @@ export class FileEventWriter {
     const busy = unread > (this.#o.workerBacklog ?? BUSY_BYTES);
     if (busy) file.busyAt = t;
     if (file.remote === undefined) {
-      if (!busy) return;
+      if (!busy) {
+        if (t - file.busyAt > QUIET_MS) file.busyHere = false;
+        return;
+      }
+      // The main thread is a lane too: busy files are dealt round-robin over it and the workers,
+      // so with one worker half of them stay here (a worker alone took all the encoding and the
+      // trace parsing, and the main thread waited for it).
+      if (file.busyHere) return;
+      if (this.#turn++ % (workers.max + 1) === workers.max) {
+        file.busyHere = true;
+        return;
+      }
       const worker = workers.pick();
       if (worker === undefined) return;
       const resume = file.linesResume;

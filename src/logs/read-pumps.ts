@@ -10,7 +10,9 @@ import { ChunkReader, SyncReads } from './chunk-reader.ts';
 import type { TrackedFile } from './tracked-file.ts';
 
 const CHUNK_BYTES = 1024 * 1024;
+/** Pumps without line workers; with them, PUMPS_PER_WORKER more per worker (see the constructor). */
 const PUMPS = 2;
+const PUMPS_PER_WORKER = 2;
 /**
  * A file that changes again within this long of its last read step waits for the rest of it: a
  * file written one line per write(2) (log4j's immediate flush) is then read a few lines at a time
@@ -32,14 +34,21 @@ export class ReadPumps {
   #pumps: Promise<void>[] = [];
   #stopped = false;
 
-  constructor(step: ReadStep, logger: Logger) {
+  readonly #count: number;
+
+  /**
+   * `workers`: line workers that may hold files. A step of a file on a worker waits for the
+   * worker's reply; more pumps keep other files' chunks in flight meanwhile, so both threads work.
+   */
+  constructor(step: ReadStep, logger: Logger, workers = 0) {
     this.#step = step;
+    this.#count = PUMPS + PUMPS_PER_WORKER * workers;
     this.#logger = logger;
     this.#syncReads = new SyncReads(logger);
   }
 
   start(): void {
-    for (let i = 0; i < PUMPS; i++) this.#pumps.push(this.#pump());
+    for (let i = 0; i < this.#count; i++) this.#pumps.push(this.#pump());
   }
 
   /** Lets the steps in progress finish; nothing more is read. */

@@ -105,6 +105,8 @@ export class TrackedFile {
   remote: RemoteLines | undefined;
   /** performance.now() of the last read step that found a backlog (file-events.ts). */
   busyAt = 0;
+  /** Busy, and dealt to the main thread's own lane (file-events.ts). */
+  busyHere = false;
   linesRead = 0;
   /** Cached container lookup (by inventory version) and encoded prefix. */
   container: { version: number; record: ContainerRecord | undefined; prefixKey: string } | undefined;

@@ -2,8 +2,11 @@
  * A line worker (a worker_threads thread): splits, joins and encodes the chunks of the busy
  * files the main thread hands it (protocol.ts), the same way the main thread does for the rest
  * (file-events.ts). Events are written into shared-memory slabs, so the main thread queues and
- * sends them in place: only their positions cross threads. A slab is reused once the main
- * thread has released every event cut from it (after every output acknowledged them).
+ * sends them in place: only their positions cross threads. A slab is reused once the main thread
+ * has released every event cut from it (every output acknowledged them). Slabs moved with each
+ * reply (transferred ArrayBuffers) were tried and dropped: every reply then brought new buffer
+ * objects and megabytes of external memory to the main thread, and its garbage collector
+ * (major collections, prompted by external memory) took twice the time it takes without workers.
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { ExceptionInspector } from '../../exceptions/inspector.ts';
@@ -25,30 +28,27 @@ const setup = workerData as LineWorkerSetup;
 const port = parentPort;
 if (!port) throw new Error('line-worker.ts runs as a worker thread');
 
-/** Live shared slabs by id (a released count names its slab by id: a posted SharedArrayBuffer arrives as a new object). */
+/**
+ * Slabs are shared memory, allocated on demand and never dropped while the worker runs (the
+ * queue bounds how many are in use at once; an idle worker is stopped, which frees them). Each is
+ * announced to the main thread once, with the reply whose events first use it.
+ */
 const slabsById = new Map<number, SharedArrayBuffer>();
 const slabIds = new WeakMap<ArrayBufferLike, number>();
-let nextSlabId = 0;
+let announce: { id: number; sab: SharedArrayBuffer }[] = [];
 const encoder = new EventEncoder({
   hostName: setup.hostName,
   hostIps: setup.hostIps,
   agentVersion: setup.agentVersion,
-  // A shared slab is freed only once the main thread's garbage collector drops its views too, which
-  // external memory alone does not hurry: dropping slabs after a burst and allocating new ones in
-  // the next grew the resident memory by a slab per MiB shipped. Slabs in use are bounded by the
-  // queue (logs.queue_max_bytes) and the batches in flight, so these are kept instead.
-  keepFreeSlabs: 64,
+  keepFreeSlabs: Number.POSITIVE_INFINITY,
   slabs: {
     allocate(bytes) {
       const sab = new SharedArrayBuffer(bytes);
-      const id = nextSlabId++;
+      const id = slabsById.size;
       slabsById.set(id, sab);
       slabIds.set(sab, id);
+      announce.push({ id, sab });
       return Buffer.from(sab);
-    },
-    dropped(buf) {
-      const id = slabIds.get(buf.buffer);
-      if (id !== undefined) slabsById.delete(id);
     },
   },
 });
@@ -106,8 +106,7 @@ function reply(step: ChunkStep | FlushStep, state: FileLines, events: Buffer[], 
     start: new Uint32Array(n),
     length: new Uint32Array(n),
     end: Float64Array.from(ends),
-    slabs: [],
-    slabIds: [],
+    newSlabs: announce,
     large: [],
     lines,
     truncated,
@@ -119,6 +118,7 @@ function reply(step: ChunkStep | FlushStep, state: FileLines, events: Buffer[], 
   };
   if (step.t === 'chunk') out.chunk = step.chunk;
   found = [];
+  announce = [];
   if (inspector && before) {
     const after = inspector.stats;
     out.inspected = after.inspected - before.inspected;
@@ -130,15 +130,10 @@ function reply(step: ChunkStep | FlushStep, state: FileLines, events: Buffer[], 
     if (id === undefined) {
       // Too large for a slab: its own buffer, moved to the main thread.
       out.slab[i] = -1 - out.large.length;
-      out.large.push(ev.byteOffset === 0 && ev.length === ev.buffer.byteLength ? (ev.buffer as ArrayBuffer) : ev.buffer.slice(ev.byteOffset, ev.byteOffset + ev.length) as ArrayBuffer);
+      out.large.push(ev.byteOffset === 0 && ev.length === ev.buffer.byteLength ? (ev.buffer as ArrayBuffer) : (ev.buffer.slice(ev.byteOffset, ev.byteOffset + ev.length) as ArrayBuffer));
       continue;
     }
-    let k = out.slabIds.lastIndexOf(id);
-    if (k === -1) {
-      k = out.slabIds.push(id) - 1;
-      out.slabs.push(ev.buffer as SharedArrayBuffer);
-    }
-    out.slab[i] = k;
+    out.slab[i] = id;
     out.start[i] = ev.byteOffset;
     out.length[i] = ev.length;
   }
@@ -147,7 +142,9 @@ function reply(step: ChunkStep | FlushStep, state: FileLines, events: Buffer[], 
 
 function failed(step: ChunkStep | FlushStep, error: string): StepReply {
   const none = { slab: new Int32Array(0), start: new Uint32Array(0), length: new Uint32Array(0), end: new Float64Array(0) };
-  return { id: step.id, ...none, slabs: [], slabIds: [], large: [], lines: 0, truncated: 0, resume: -1, dueAt: -1, traces: [], inspected: 0, failures: 0, error, ...(step.t === 'chunk' ? { chunk: step.chunk } : {}) };
+  const newSlabs = announce;
+  announce = [];
+  return { id: step.id, ...none, newSlabs, large: [], lines: 0, truncated: 0, resume: -1, dueAt: -1, traces: [], inspected: 0, failures: 0, error, ...(step.t === 'chunk' ? { chunk: step.chunk } : {}) };
 }
 
 function transferList(r: StepReply): ArrayBuffer[] {

@@ -54,6 +54,8 @@ class LineWorker {
   /** Stopped on purpose (idle): its exit is no failure. */
   retiring = false;
   readonly #pending = new Map<number, { resolve: (r: StepReply) => void; reject: (e: Error) => void }>();
+  /** Its slabs by id (each announced once, with the first reply that used it). */
+  readonly slabs = new Map<number, SharedArrayBuffer>();
   readonly #released = new Map<number, number>();
   #releaseScheduled = false;
 
@@ -90,8 +92,10 @@ class LineWorker {
     if (!this.dead) this.thread.postMessage(msg);
   }
 
-  released(id: number, count: number): void {
-    this.#released.set(id, (this.#released.get(id) ?? 0) + count);
+  /** Counts released events back to the worker: batched, one message per turn of the event loop. */
+  released(id: number): void {
+    if (this.dead) return;
+    this.#released.set(id, (this.#released.get(id) ?? 0) + 1);
     if (this.#releaseScheduled) return;
     this.#releaseScheduled = true;
     setImmediate(() => {
@@ -108,7 +112,7 @@ export class LineWorkers {
   readonly #logger: Logger;
   readonly #url: URL;
   readonly #workers: LineWorker[] = [];
-  /** By shared slab object (one per reply that used it): the worker to release its events to. */
+  /** By shared slab: the worker that wrote it, and its id there (to count released events back). */
   readonly #slabs = new WeakMap<ArrayBufferLike, SlabRef>();
   readonly #chunkBuffers: ArrayBuffer[] = [];
   #nextId = 1;
@@ -123,6 +127,11 @@ export class LineWorkers {
     this.#logger = options.logger;
     // The worker's own module next to this one (.ts when run from source, .js once built).
     this.#url = new URL(import.meta.url.endsWith('.ts') ? './line-worker.ts' : './line-worker.js', import.meta.url);
+  }
+
+  /** Workers at most (logs.workers resolved). */
+  get max(): number {
+    return this.#max;
   }
 
   /** Workers running (started and not dead). */
@@ -182,11 +191,11 @@ export class LineWorkers {
     }
   }
 
-  /** The pipeline is done with `event`: true when it came from a worker (its slab is counted back), else false. */
+  /** The pipeline is done with `event`: true when it came from a worker's slab (counted back to it), else false. */
   release(event: Buffer): boolean {
     const ref = this.#slabs.get(event.buffer);
     if (ref === undefined) return false;
-    ref.worker.released(ref.id, 1);
+    ref.worker.released(ref.id);
     return true;
   }
 
@@ -220,13 +229,17 @@ export class LineWorkers {
   }
 
   #events(worker: LineWorker, reply: StepReply): StepEvents {
+    // Slabs first, also from a failed step: later replies use them.
+    for (const { id, sab } of reply.newSlabs) {
+      worker.slabs.set(id, sab);
+      this.#slabs.set(sab, { worker, id });
+    }
     if (reply.error !== undefined) throw new Error(`line worker ${worker.index}: ${reply.error}`);
-    for (let k = 0; k < reply.slabs.length; k++) this.#slabs.set(reply.slabs[k] as SharedArrayBuffer, { worker, id: reply.slabIds[k] as number });
     const n = reply.slab.length;
     const events = new Array<Buffer>(n);
     for (let i = 0; i < n; i++) {
       const s = reply.slab[i] as number;
-      events[i] = s >= 0 ? Buffer.from(reply.slabs[s] as SharedArrayBuffer, reply.start[i], reply.length[i]) : Buffer.from(reply.large[-1 - s] as ArrayBuffer);
+      events[i] = s >= 0 ? Buffer.from(worker.slabs.get(s) as SharedArrayBuffer, reply.start[i], reply.length[i]) : Buffer.from(reply.large[-1 - s] as ArrayBuffer);
     }
     return { events, ends: reply.end, reply };
   }

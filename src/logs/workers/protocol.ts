@@ -62,15 +62,18 @@ export interface StepReply {
   id: number;
   /** The transferred chunk buffer, back for reuse. */
   chunk?: ArrayBuffer;
-  /** Per event: index into `slabs`, or -1 - index into `large` (an event too big for a slab). */
+  /** Per event: the id of the slab it is in, or -1 - index into `large` (an event too big for a slab). */
   slab: Int32Array;
   start: Uint32Array;
   length: Uint32Array;
   /** Per event: the file offset just after it (what its acknowledgement commits). */
   end: Float64Array;
-  /** The shared slabs these events live in, and the worker's ids for them (for `released`). */
-  slabs: SharedArrayBuffer[];
-  slabIds: number[];
+  /**
+   * Slabs the worker allocated since its last reply (shared memory, announced once: the main
+   * thread keeps them by id, so a reply adds no new buffer objects and no external memory for
+   * its garbage collector to account).
+   */
+  newSlabs: { id: number; sab: SharedArrayBuffer }[];
   large: ArrayBuffer[];
   lines: number;
   truncated: number;

@@ -218,3 +218,13 @@ test('restart policy "no" survives YAML 1.1 habits', () => {
 test('cross-key bounds', () => {
   assert.ok(problems('docker:\n  reconnect_base: 1m\n  reconnect_max: 1s\n').includes('docker.reconnect_base: must not exceed docker.reconnect_max'));
 });
+
+test('logs.workers: off by default, auto or a count, from the file or the environment', () => {
+  assert.equal(loadConfig({ env: {} }).config.logs.workers, 0);
+  assert.equal(loadConfig({ file: file('logs:\n  workers: auto\n'), env: {} }).config.logs.workers, 'auto');
+  assert.equal(loadConfig({ file: file('logs:\n  workers: 2\n'), env: {} }).config.logs.workers, 2);
+  assert.equal(loadConfig({ env: { DOCKHAND_LOGS__WORKERS: 'auto' } }).config.logs.workers, 'auto');
+  assert.equal(loadConfig({ env: { DOCKHAND_LOGS__WORKERS: '1', DOCKHAND_LOGS__WORKER_BACKLOG: '0' } }).config.logs.worker_backlog, 0);
+  assert.deepEqual(problems('logs:\n  workers: -1\n'), ['logs.workers: must be auto or between 0 and 16, got -1']);
+  assert.deepEqual(problems('logs:\n  workers: many\n'), ['logs.workers: expected auto or an integer, got string "many"']);
+});
