@@ -36,7 +36,7 @@ export interface LogCollectorMetrics extends FileEventMetrics {
   offsetsExpired(n: number): void;
 }
 
-export interface LogCollectorOptions extends Pick<FileEventWriterOptions, 'exceptions' | 'workers' | 'workerBacklog'> {
+export interface LogCollectorOptions extends Pick<FileEventWriterOptions, 'exceptions' | 'workers'> {
   roots: readonly string[];
   include: readonly string[];
   exclude: readonly string[];
@@ -70,17 +70,14 @@ export class LogCollector {
 
   constructor(options: LogCollectorOptions) {
     this.#o = options;
-    this.#pumps = new ReadPumps((file, reader) => this.#readStep(file, reader), options.logger, options.workers?.max ?? 0);
+    this.#pumps = new ReadPumps((file, reader) => this.#readStep(file, reader), options.logger, options.workers?.pool.max ?? 0);
     this.#budget = new OpenFileBudget(options.maxOpenFiles, (file) => this.#pumps.schedule(file));
     this.#events = new FileEventWriter({
       queue: options.queue,
       encoder: options.encoder,
       inventory: options.inventory,
-      ...(options.metrics ? { metrics: options.metrics } : {}), ...(options.exceptions ? { exceptions: options.exceptions } : {}),
-      ...(options.workers ? { workers: options.workers } : {}),
-      ...(options.workerBacklog !== undefined ? { workerBacklog: options.workerBacklog } : {}),
-      logger: options.logger,
-      stopped: () => this.#stopped,
+      ...(options.metrics ? { metrics: options.metrics } : {}), ...(options.exceptions ? { exceptions: options.exceptions } : {}), ...(options.workers ? { workers: options.workers } : {}),
+      logger: options.logger, stopped: () => this.#stopped,
     });
     this.#deleted = new DeletedFiles({
       releaseAfterMs: options.releaseDeletedAfterMs,
@@ -328,8 +325,8 @@ export class LogCollector {
       const start = file.readOffset;
       file.readOffset += bytesRead;
       file.size = Math.max(file.size, file.readOffset);
-      const rewound = await this.#events.lines(file, chunk.subarray(0, bytesRead), start, now);
-      if (rewound || bytesRead === chunk.length) return true;
+      // true: the file moved thread and starts over at its resume point (file-events.ts)
+      if ((await this.#events.lines(file, chunk.subarray(0, bytesRead), start, now)) || bytesRead === chunk.length) return true;
     }
     // At its end (for now).
     if (st.nlink === 0 && file.readOffset >= st.size) {
@@ -341,9 +338,7 @@ export class LogCollector {
     } else if (this.#budget.contended) {
       // Others wait for a handle: give this one up (reopened when it grows).
       await this.#close(file, 'closed');
-    } else {
-      file.state = 'idle';
-    }
+    } else file.state = 'idle';
     return false;
   }
 
@@ -389,9 +384,7 @@ export class LogCollector {
       // A pending multiline event is flushed on timeout only while the file is idle at its
       // end: a read step paused by backpressure must not split a stack trace.
       const dueAt = file.joinerDueAt;
-      if (dueAt !== undefined && dueAt <= now && !file.scheduled) {
-        await file.exclusive(() => this.#events.flushJoiner(file, true));
-      }
+      if (dueAt !== undefined && dueAt <= now && !file.scheduled) await file.exclusive(() => this.#events.flushJoiner(file, true));
       if (file.state === 'deleted' || file.state === 'released') {
         this.#forgetWhenAcked(file);
         continue;

@@ -47,7 +47,7 @@ export const logsConfig = obj('Log collection from the conventional directory (d
   queue_max_events: int('Events buffered in memory between files and outputs; reading pauses when full (batches in flight come on top).', 4096, 64, 10_000_000),
   queue_max_bytes: size('Bytes buffered in memory between files and outputs; reading pauses when full.', '16MiB', 65_536),
   workers: intOrAuto('Line worker threads that split, join and encode the lines of busy files: busy files (logs.worker_backlog) are dealt round-robin over the main thread and the workers; files that trickle stay on the main thread, and no thread starts until a file is busy. `auto`: 1 on a host with two CPUs or more, else 0. Off by default: a worker costs CPU per line and helps only where parsing dominates (docs/logs.md, Line workers).', 0, 0, 16),
-  worker_backlog: size('A read step that finds more than this unread in a file moves the file to a line worker (logs.workers); 0 moves every file that has anything to read.', '256KiB', 0),
+  worker_backlog: size('A read step that finds more than this unread in a file makes the file busy, to be dealt to a line worker (logs.workers); 0 makes every file with anything to read busy.', '256KiB', 0),
   flush_interval: duration('A batch that is not full yet waits up to this long for more events before it is sent (0 = at once): at a trickle, one batch and one ACK for many lines instead of one per line. A full queue never waits.', '100ms', 0, TEN_MINUTES),
   env_codes: list('Environment codes in file names (first three letters of the environment).', requiredStr('code'), ['dev', 'nor', 'eme', 'spe', 'mir', 'pro'], '[dev, nor, eme, spe, mir, pro]'),
 });

@@ -12,12 +12,9 @@
  * The hot path (docs/architecture.md, measured with bench/logs.ts): every event is written into a pooled 1 MiB
  * slab and returned as a subarray — no Buffer.from/concat, no string per line; the message is
  * scanned once and copied with one memcpy unless it needs escaping or UTF-8 repair
- * (json-string.ts). A slab counts the events cut from it; the pipeline hands each event back
- * (`release`) once every output acknowledged it, and a full slab whose events all came back is
- * reused. Without that, finished slabs were garbage only a major GC frees — and V8 lets external
- * memory grow ~64 MB before it looks — which was most of the agent's resident memory under load.
- * An event that is never released (lost in a stop) just leaves its slab to the GC: slabs are
- * tracked in a WeakMap. Release an event exactly once, and only when nothing will read it again.
+ * (json-string.ts). The pipeline hands each event back (`release`) once every output acknowledged
+ * it, and a slab whose events all came back is reused (slab-pool.ts). Release an event exactly
+ * once, and only when nothing will read it again.
  *
  * Container label keys are de-dotted (`com.docker.compose.project` → `com_docker_compose_project`)
  * as Filebeat's add_docker_metadata does by default (`labels.dedot: true`): Elasticsearch would
@@ -25,6 +22,8 @@
  */
 import type { ContainerEvent, RecordedEvent } from '../docker/types.ts';
 import { maxEscapedLength, scanPlain, writeEscaped } from './json-string.ts';
+import { SLAB_BYTES, SlabPool } from './slab-pool.ts';
+import type { SlabPoolOptions } from './slab-pool.ts';
 
 export interface FileFields {
   path: string;
@@ -50,30 +49,14 @@ export interface EventEncoderOptions {
   hostName: string;
   hostIps: readonly string[];
   agentVersion: string;
-  /**
-   * Where new slabs come from (default: Buffer.allocUnsafeSlow). A line worker's are shared memory
-   * (src/logs/workers/): the main thread queues and sends its events in place.
-   */
-  slabs?: { allocate(bytes: number): Buffer };
-  /** Finished slabs kept for reuse (default MAX_FREE_SLABS; more go to the garbage collector). */
-  keepFreeSlabs?: number;
+  /** The slabs' source and reuse bound (default: allocUnsafeSlow, a few kept): see slab-pool.ts. */
+  slabs?: SlabPoolOptions;
 }
 
 /** ECS version of the field set (as Filebeat 8.x sends in `ecs.version`). */
 export const ECS_VERSION = '8.11.0';
-const SLAB_BYTES = 1024 * 1024;
 /** Events whose worst case exceeds this get their own buffer instead of a slab slice. */
 const SLAB_MAX_EVENT = SLAB_BYTES / 4;
-/** Finished slabs kept for reuse; more than this go to the GC (a burst is over). */
-const MAX_FREE_SLABS = 4;
-
-interface Slab {
-  buf: Buffer;
-  /** Events cut from it and not released yet. */
-  refs: number;
-  /** No longer the slab being written into. */
-  full: boolean;
-}
 const OPEN = Buffer.from('{"@timestamp":"', 'latin1');
 const LOG_FLAGS_OPEN = Buffer.from(',"flags":', 'latin1');
 const MESSAGE_OPEN = Buffer.from('},"message":"', 'latin1');
@@ -86,15 +69,7 @@ export class EventEncoder {
   #hostIps: readonly string[];
   readonly #agentVersion: string;
   #generation = 0;
-  readonly #allocator: EventEncoderOptions['slabs'];
-  readonly #keepFree: number;
-  #slab: Slab;
-  #pos = 0;
-  /** By backing store: the slab an event (a subarray of it) came from. */
-  readonly #slabs = new WeakMap<ArrayBufferLike, Slab>();
-  readonly #free: Buffer[] = [];
-  #slabsAllocated = 1;
-  #slabsReused = 0;
+  readonly #pool: SlabPool;
   #tsMs = Number.NaN;
   /** `{"@timestamp":"YYYY-MM-DDTHH:MM:SS.mmmZ` of #tsMs (one copy per line for both). */
   #ts = Buffer.from('{"@timestamp":"1970-01-01T00:00:00.000Z', 'latin1');
@@ -102,10 +77,7 @@ export class EventEncoder {
   readonly #flagBytes = new Map<readonly string[], Buffer>();
 
   constructor(options: EventEncoderOptions) {
-    this.#allocator = options.slabs;
-    this.#keepFree = options.keepFreeSlabs ?? MAX_FREE_SLABS;
-    this.#slab = { buf: this.#allocate(), refs: 0, full: false };
-    this.#slabs.set(this.#slab.buf.buffer, this.#slab);
+    this.#pool = new SlabPool(options.slabs);
     this.#hostName = options.hostName;
     this.#hostIps = [...options.hostIps];
     this.#agentVersion = options.agentVersion;
@@ -151,9 +123,8 @@ export class EventEncoder {
     let out: Buffer;
     let start: number;
     if (worst <= SLAB_MAX_EVENT) {
-      if (worst > SLAB_BYTES - this.#pos) this.#nextSlab();
-      out = this.#slab.buf;
-      start = this.#pos;
+      out = this.#pool.room(worst);
+      start = this.#pool.pos;
     } else {
       // A large event gets its own buffer. For a message needing escapes the worst case is 6x
       // its size; allocUnsafeSlow maps it without touching it, and only the written part is
@@ -187,9 +158,8 @@ export class EventEncoder {
     }
     out[p++] = 0x7d; // }
 
-    if (out === this.#slab.buf) {
-      this.#pos = p;
-      this.#slab.refs++;
+    if (this.#pool.isCurrent(out)) {
+      this.#pool.cut(p);
       return out.subarray(start, p);
     }
     if (p === out.length) return out;
@@ -203,44 +173,17 @@ export class EventEncoder {
    * may be overwritten. Events not cut from a slab (large ones, records) are ignored.
    */
   release(event: Buffer): void {
-    this.releaseFrom(event.buffer, 1);
+    this.#pool.release(event.buffer, 1);
   }
 
   /** `count` events cut from the slab backed by `backing` are done with (a line worker's batched release). */
   releaseFrom(backing: ArrayBufferLike, count: number): void {
-    const slab = this.#slabs.get(backing);
-    if (!slab || slab.refs <= 0) return;
-    slab.refs = Math.max(0, slab.refs - count);
-    if (slab.refs === 0 && slab.full) this.#recycle(slab);
+    this.#pool.release(backing, count);
   }
 
   /** Slabs allocated and reused so far (benchmarks, tests). */
   get slabStats(): { allocated: number; reused: number; free: number } {
-    return { allocated: this.#slabsAllocated, reused: this.#slabsReused, free: this.#free.length };
-  }
-
-  #nextSlab(): void {
-    const done = this.#slab;
-    done.full = true;
-    if (done.refs === 0) this.#recycle(done);
-    let buf = this.#free.pop();
-    if (buf) this.#slabsReused++;
-    else {
-      buf = this.#allocate();
-      this.#slabsAllocated++;
-    }
-    this.#slab = { buf, refs: 0, full: false };
-    this.#slabs.set(buf.buffer, this.#slab);
-    this.#pos = 0;
-  }
-
-  #recycle(slab: Slab): void {
-    this.#slabs.delete(slab.buf.buffer);
-    if (this.#free.length < this.#keepFree) this.#free.push(slab.buf);
-  }
-
-  #allocate(): Buffer {
-    return this.#allocator ? this.#allocator.allocate(SLAB_BYTES) : Buffer.allocUnsafeSlow(SLAB_BYTES);
+    return this.#pool.stats;
   }
 
   /**

@@ -31,19 +31,16 @@ export interface FileEventWriterOptions {
   exceptions?: ExceptionInspector;
   /** True once the collector stops: a wait for queue space gives up. */
   stopped(): boolean;
-  /** Line workers for busy files (logs.workers); absent = every file on this thread. */
-  workers?: LineWorkers;
-  /** The backlog that moves a file to a line worker (logs.worker_backlog; default BUSY_BYTES). */
-  workerBacklog?: number;
+  /** Line workers for busy files (logs.workers), and the backlog that makes a file busy (logs.worker_backlog); absent = every file on this thread. */
+  workers?: { pool: LineWorkers; backlog: number };
   logger?: Logger;
 }
 
 /**
- * A read step that finds more unread than this (a backlog, not a trickle: a trickle's steps read
- * a few KiB) moves its file to a line worker; a file that has not had one for QUIET_MS comes back,
- * so a file written at a trickle costs no cross-thread messages. (logs.worker_backlog's default.)
+ * A read step that finds more than logs.worker_backlog unread (a backlog, not a trickle: a
+ * trickle's steps read a few KiB) makes its file busy, to be dealt to a line worker; a file that
+ * has had no backlog for this long comes back, so files that trickle cost no cross-thread messages.
  */
-export const BUSY_BYTES = 256 * 1024;
 const QUIET_MS = 5000;
 
 export class FileEventWriter {
@@ -62,10 +59,10 @@ export class FileEventWriter {
    * the step may move `file.readOffset` back; events before it are already queued.
    */
   chooseLane(file: TrackedFile, unread: number): void {
-    const workers = this.#o.workers;
-    if (workers === undefined) return;
+    if (this.#o.workers === undefined) return;
+    const { pool: workers, backlog } = this.#o.workers;
     const t = performance.now();
-    const busy = unread > (this.#o.workerBacklog ?? BUSY_BYTES);
+    const busy = unread > backlog;
     if (busy) file.busyAt = t;
     if (file.remote === undefined) {
       if (!busy) {
@@ -125,7 +122,7 @@ export class FileEventWriter {
    */
   async #remote(file: TrackedFile, now: number, send: (workers: LineWorkers, worker: LineWorker, step: Omit<FileStep, 'id'>) => Promise<StepEvents>, bytes: number): Promise<boolean> {
     const r = file.remote as RemoteLines;
-    const workers = this.#o.workers as LineWorkers;
+    const workers = (this.#o.workers as { pool: LineWorkers }).pool;
     const prefix = this.#prefixFor(file);
     const step = { file: r.id, now, app: appOf(file), path: file.path, ...(r.reset !== undefined ? { reset: r.reset } : {}), ...(r.sentPrefix !== prefix ? { fields: prefix.fields as FileFields } : {}) };
     let out: StepEvents;

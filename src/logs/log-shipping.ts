@@ -159,7 +159,7 @@ export class LogShipping {
       logger,
       metrics: this.#metrics,
       ...(this.exceptions ? { exceptions: this.exceptions } : {}),
-      ...(this.#workers ? { workers: this.#workers, workerBacklog: logs.worker_backlog } : {}),
+      ...(this.#workers ? { workers: { pool: this.#workers, backlog: logs.worker_backlog } } : {}),
     });
     if (config.container_logs.enabled && options.docker) {
       this.#containers = new ContainerLogCollector({

@@ -40,8 +40,8 @@ const encoder = new EventEncoder({
   hostName: setup.hostName,
   hostIps: setup.hostIps,
   agentVersion: setup.agentVersion,
-  keepFreeSlabs: Number.POSITIVE_INFINITY,
   slabs: {
+    keepFree: Number.POSITIVE_INFINITY,
     allocate(bytes) {
       const sab = new SharedArrayBuffer(bytes);
       const id = slabsById.size;
