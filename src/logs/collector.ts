@@ -332,7 +332,7 @@ export class LogCollector {
     if (st.nlink === 0 && file.readOffset >= st.size) {
       // Deleted and read to its end: nothing more will come under any name, so a pending
       // multiline event is complete.
-      await this.#events.flushJoiner(file, false);
+      if (await this.#events.flushJoiner(file, false)) return true; // rewound: read the rest again first
       await this.#close(file, 'deleted');
       this.#forgetWhenAcked(file);
     } else if (this.#budget.contended) {
@@ -384,7 +384,7 @@ export class LogCollector {
       // A pending multiline event is flushed on timeout only while the file is idle at its
       // end: a read step paused by backpressure must not split a stack trace.
       const dueAt = file.joinerDueAt;
-      if (dueAt !== undefined && dueAt <= now && !file.scheduled) await file.exclusive(() => this.#events.flushJoiner(file, true));
+      if (dueAt !== undefined && dueAt <= now && !file.scheduled && (await file.exclusive(() => this.#events.flushJoiner(file, true)))) this.#pumps.schedule(file);
       if (file.state === 'deleted' || file.state === 'released') {
         this.#forgetWhenAcked(file);
         continue;

@@ -72,7 +72,7 @@ export class FileEventWriter {
       // The main thread is a lane too: busy files are dealt round-robin over it and the workers,
       // so with one worker half of them stay here (a worker alone took all the encoding and the
       // trace parsing, and the main thread waited for it).
-      if (file.busyHere) return;
+      if (file.busyHere || !workers.available()) return;
       if (this.#turn++ % (workers.max + 1) === workers.max) {
         file.busyHere = true;
         return;
@@ -103,17 +103,18 @@ export class FileEventWriter {
     return false;
   }
 
-  /** Emits the pending multiline event: when its timeout is due, or unconditionally. */
-  async flushJoiner(file: TrackedFile, onlyIfDue: boolean): Promise<void> {
+  /**
+   * Emits the pending multiline event: when its timeout is due, or unconditionally. True when the
+   * file was rewound instead (its line worker failed): the caller reads it again from `readOffset`.
+   */
+  async flushJoiner(file: TrackedFile, onlyIfDue: boolean): Promise<boolean> {
     const now = Date.now();
-    if (file.remote) {
-      await this.#remote(file, now, (workers, worker, step) => workers.flush(worker, { ...step, onlyIfDue }), 0);
-      return;
-    }
+    if (file.remote) return this.#remote(file, now, (workers, worker, step) => workers.flush(worker, { ...step, onlyIfDue }), 0);
     const { emit, encoded, ends } = this.#sink(file, now);
     if (onlyIfDue) file.joiner.flushIfDue(now, emit);
     else file.joiner.flush(emit);
     await this.#enqueue(file, encoded, ends);
+    return false;
   }
 
   /**

@@ -151,13 +151,19 @@ export class LineWorkers {
     return this.#nextId++;
   }
 
+  /** Whether a worker can take a file now, starting them all on first use (false while they start, and when there are none). */
+  available(): boolean {
+    if (this.#max === 0 || this.#stopped) return false;
+    if (!this.#started) this.#start();
+    return this.#workers.some((w) => w.ready && !w.dead);
+  }
+
   /**
-   * The least loaded running worker for a busy file (counted on it until `forget`), starting them all on first use; undefined
-   * when there are none (max 0, stopped, all dead) or they are still starting.
+   * The least loaded running worker for a busy file (counted on it until `forget`), starting them
+   * all on first use; undefined when there are none (max 0, stopped, all dead) or they are still starting.
    */
   pick(): LineWorker | undefined {
-    if (this.#max === 0 || this.#stopped) return undefined;
-    if (!this.#started) this.#start();
+    if (!this.available()) return undefined;
     clearTimeout(this.#idleTimer);
     this.#idleTimer = undefined;
     let best: LineWorker | undefined;
