@@ -215,7 +215,12 @@ void describe('container figures from cgroups, compared with Docker', { timeout:
     t.diagnostic(`memory: usage ${m.usageBytes} (api ${apiUsage}), working set ${m.workingSetBytes} (api ${apiWorkingSet}, docker stats ${ds.memUsageBytes}), rss ${m.rssBytes}, cache ${m.cacheBytes}`);
     assert.ok(Math.abs((m.usageBytes ?? 0) - apiUsage) <= MiB, `usage: ours ${m.usageBytes}, stats API ${apiUsage}`);
     assert.ok(Math.abs((m.workingSetBytes ?? 0) - apiWorkingSet) <= MiB, `working set: ours ${m.workingSetBytes}, stats API ${apiWorkingSet}`);
-    assert.ok(Math.abs((m.workingSetBytes ?? 0) - ds.memUsageBytes) <= MiB + 0.01 * MiB, `docker stats MEM USAGE ${ds.memUsageBytes} is the working set (ours ${m.workingSetBytes})`);
+    // docker stats samples a moment later, and the working set moves meanwhile as the kernel
+    // activates page-cache pages (inactive_file shrinks: seen 66.0 → 68.0 MiB in a CI run): it
+    // must lie within our samples taken before and after it.
+    const after = (await sample(h, id)).memory.workingSetBytes ?? 0;
+    const [lo, hi] = [Math.min(m.workingSetBytes ?? 0, after), Math.max(m.workingSetBytes ?? 0, after)];
+    assert.ok(ds.memUsageBytes >= lo - MiB - 0.01 * MiB && ds.memUsageBytes <= hi + MiB + 0.01 * MiB, `docker stats MEM USAGE ${ds.memUsageBytes} is the working set (ours ${m.workingSetBytes} before it, ${after} after)`);
     assert.ok((m.rssBytes ?? 0) >= 60 * MiB, `rss ${m.rssBytes}`);
     assert.ok((m.usageBytes ?? 0) - (m.workingSetBytes ?? 0) >= 16 * MiB, `inactive page cache is not in the working set: usage ${m.usageBytes}, working set ${m.workingSetBytes}`);
     assert.equal(m.limitBytes, 0, 'no --memory: no limit');
