@@ -11,7 +11,7 @@ import type { ExceptionInspector } from '../exceptions/inspector.ts';
 import type { EventQueue } from '../pipeline/event-queue.ts';
 import type { EncodedPrefix, EventEncoder, FileFields } from './event-encoder.ts';
 import { FILENAME_UNPARSED_TAG, labelsForLogFile } from './filename.ts';
-import type { JoinedEvent } from './multiline.ts';
+import { eventSink, pushChunk } from './line-events.ts';
 import type { RemoteLines, TrackedFile } from './tracked-file.ts';
 import type { LineWorker, LineWorkers, StepEvents } from './workers/line-workers.ts';
 import type { FileStep } from './workers/protocol.ts';
@@ -92,11 +92,7 @@ export class FileEventWriter {
   async lines(file: TrackedFile, chunk: Buffer, chunkOffset: number, now: number): Promise<boolean> {
     if (file.remote) return this.#remote(file, now, (workers, worker, step) => workers.chunk(worker, { ...step, offset: chunkOffset }, chunk), chunk.length);
     const { emit, encoded, ends } = this.#sink(file, now);
-    let lines = 0;
-    file.splitter.push(chunk, chunkOffset, (buf, from, to, start, end, truncated) => {
-      lines++;
-      file.joiner.pushLine(buf, from, to, start, end, truncated, now, emit);
-    });
+    const lines = pushChunk(file, chunk, chunkOffset, now, emit);
     file.linesRead += lines;
     this.#o.metrics?.linesRead(lines, chunk.length);
     await this.#enqueue(file, encoded, ends);
@@ -148,21 +144,9 @@ export class FileEventWriter {
   }
 
   /** Collects a file's joined events as encoded bytes and end offsets, for #enqueue. */
-  #sink(file: TrackedFile, now: number): { emit: (ev: JoinedEvent) => void; encoded: Buffer[]; ends: number[] } {
-    const encoded: Buffer[] = [];
-    const ends: number[] = [];
-    const prefix = this.#prefixFor(file);
-    const exceptions = this.#o.exceptions;
-    const emit = (ev: JoinedEvent): void => {
-      // Blank lines reach the joiner (they can belong to a multiline event) but are no event alone.
-      if (ev.to === ev.from) return;
-      if (ev.flags.includes('truncated')) this.#o.metrics?.truncatedLine();
-      // Only an event joined from several lines can carry a stack trace: one comparison for the rest.
-      const extra = ev.lines > 1 && exceptions !== undefined ? exceptions.inspect(appOf(file), file.path, ev.buf, ev.from, ev.to, now) : null;
-      encoded.push(this.#o.encoder.encodeLine(prefix, ev.buf, ev.start, now, ev.flags, ev.from, ev.to, extra));
-      ends.push(ev.end);
-    };
-    return { emit, encoded, ends };
+  #sink(file: TrackedFile, now: number): ReturnType<typeof eventSink> {
+    const metrics = this.#o.metrics;
+    return eventSink({ encoder: this.#o.encoder, prefix: this.#prefixFor(file), exceptions: this.#o.exceptions ?? null, app: appOf(file), path: file.path, now, truncated: () => metrics?.truncatedLine() });
   }
 
   async #enqueue(file: TrackedFile, encoded: readonly Buffer[], ends: ArrayLike<number>): Promise<void> {

@@ -122,7 +122,9 @@ export class LogShipping {
         if (!this.#workers?.release(event)) this.#encoder.release(event);
       },
     });
-    this.#encoder = new EventEncoder({ hostName: os.hostname(), hostIps: hostIps(), agentVersion: options.version });
+    // The host fields of every event, on this thread and on line workers alike.
+    const host = { hostName: os.hostname(), hostIps: hostIps(), agentVersion: options.version };
+    this.#encoder = new EventEncoder(host);
     this.exceptions = logs.exceptions.enabled ? new ExceptionInspector({ config: logs.exceptions, counted: (app) => this.#metrics.exceptionSeen(app) }) : null;
     this.#exceptionStore = this.exceptions && new ExceptionStore({ stateDir: config.state_dir, summary: this.exceptions.summary, logger, ...(options.stateMetrics ? { metrics: options.stateMetrics } : {}) });
     const lines = {
@@ -138,7 +140,7 @@ export class LogShipping {
     const workers = lineWorkerCount(logs.workers);
     this.#workers = workers === 0 ? undefined : new LineWorkers({
       max: workers,
-      setup: { lines, hostName: os.hostname(), hostIps: hostIps(), agentVersion: options.version, exceptions: logs.exceptions.enabled ? logs.exceptions : null },
+      setup: { lines, ...host, exceptions: logs.exceptions.enabled ? logs.exceptions : null },
       logger,
     });
     this.#collector = new LogCollector({

@@ -15,8 +15,9 @@ import type { LogFileMeta, LogFileNameResult } from './filename.ts';
 import { FINGERPRINT_BYTES, fingerprint } from './identity.ts';
 import type { FileIdentity } from './identity.ts';
 import type { FileOffsetState } from './registry.ts';
-import { LineSplitter } from './line-splitter.ts';
-import { MultilineJoiner } from './multiline.ts';
+import type { LineSplitter } from './line-splitter.ts';
+import { newLineState, resumeOffset } from './line-events.ts';
+import type { MultilineJoiner } from './multiline.ts';
 import type { LineWorker } from './workers/line-workers.ts';
 
 /** A file whose lines are split, joined and encoded on a line worker (file-events.ts moves it there and back). */
@@ -146,8 +147,7 @@ export class TrackedFile {
     this.#onCommit = options.onCommit;
     this.#onIdentity = options.onIdentity;
     this.tracker = this.#newTracker(options.offset);
-    this.splitter = new LineSplitter({ maxLineBytes: options.settings.maxLineBytes, startOffset: options.offset });
-    this.joiner = this.#newJoiner();
+    ({ splitter: this.splitter, joiner: this.joiner } = newLineState(options.settings, options.offset));
   }
 
   /**
@@ -206,14 +206,13 @@ export class TrackedFile {
   resetLines(offset: number): void {
     this.leaveRemote();
     this.readOffset = offset;
-    this.splitter = new LineSplitter({ maxLineBytes: this.#settings.maxLineBytes, startOffset: offset });
-    this.joiner = this.#newJoiner();
+    ({ splitter: this.splitter, joiner: this.joiner } = newLineState(this.#settings, offset));
   }
 
   /** Where the line state could start over without losing or repeating an event (on whichever thread holds it). */
   get linesResume(): number {
     if (this.remote) return this.remote.resume;
-    return this.joiner.pendingSince !== undefined ? (this.joiner.safeOffset as number) : this.splitter.resumeOffset;
+    return resumeOffset(this);
   }
 
   /** When the pending multiline event is due; undefined when none is pending. */
@@ -271,17 +270,5 @@ export class TrackedFile {
   #newTracker(offset: number): OffsetTracker {
     const tracker: OffsetTracker = new OffsetTracker(offset, (committed) => this.#onCommit(this, committed));
     return tracker;
-  }
-
-  #newJoiner(): MultilineJoiner {
-    const m = this.#settings.multiline;
-    return new MultilineJoiner({
-      pattern: m.pattern,
-      negate: m.negate,
-      match: m.match,
-      maxLines: m.maxLines,
-      maxBytes: this.#settings.maxLineBytes,
-      timeoutMs: m.timeoutMs,
-    });
   }
 }

@@ -13,14 +13,11 @@ import { ExceptionInspector } from '../../exceptions/inspector.ts';
 import type { FoundTrace } from '../../exceptions/inspector.ts';
 import { EventEncoder } from '../event-encoder.ts';
 import type { EncodedPrefix } from '../event-encoder.ts';
-import { LineSplitter } from '../line-splitter.ts';
-import { MultilineJoiner } from '../multiline.ts';
-import type { JoinedEvent } from '../multiline.ts';
+import { eventSink, newLineState, pushChunk, resumeOffset } from '../line-events.ts';
+import type { LineState } from '../line-events.ts';
 import type { ChunkStep, FlushStep, LineWorkerSetup, StepReply, ToLineWorker } from './protocol.ts';
 
-interface FileLines {
-  splitter: LineSplitter;
-  joiner: MultilineJoiner;
+interface FileLines extends LineState {
   prefix: EncodedPrefix | undefined;
 }
 
@@ -59,12 +56,7 @@ const files = new Map<number, FileLines>();
 function fileLines(step: ChunkStep | FlushStep): FileLines {
   let state = files.get(step.file);
   if (step.reset !== undefined || state === undefined) {
-    const { maxLineBytes, multiline: m } = setup.lines;
-    state = {
-      splitter: new LineSplitter({ maxLineBytes, startOffset: step.reset ?? 0 }),
-      joiner: new MultilineJoiner({ pattern: m.pattern, negate: m.negate, match: m.match, maxLines: m.maxLines, maxBytes: maxLineBytes, timeoutMs: m.timeoutMs }),
-      prefix: undefined,
-    };
+    state = { ...newLineState(setup.lines, step.reset ?? 0), prefix: undefined };
     files.set(step.file, state);
   }
   if (step.fields) state.prefix = encoder.prefixFor(step.fields);
@@ -75,25 +67,12 @@ function run(step: ChunkStep | FlushStep): StepReply {
   const state = fileLines(step);
   const prefix = state.prefix;
   if (!prefix) throw new Error('a file step without its fields');
-  const events: Buffer[] = [];
-  const ends: number[] = [];
   let truncated = 0;
   const inspected0 = inspector?.stats;
-  const emit = (ev: JoinedEvent): void => {
-    if (ev.to === ev.from) return; // a blank line alone is no event (file-events.ts)
-    if (ev.flags.includes('truncated')) truncated++;
-    const extra = ev.lines > 1 && inspector !== null ? inspector.inspect(step.app, step.path, ev.buf, ev.from, ev.to, step.now) : null;
-    events.push(encoder.encodeLine(prefix, ev.buf, ev.start, step.now, ev.flags, ev.from, ev.to, extra));
-    ends.push(ev.end);
-  };
+  const { emit, encoded: events, ends } = eventSink({ encoder, prefix, exceptions: inspector, app: step.app, path: step.path, now: step.now, truncated: () => truncated++ });
   let lines = 0;
-  if (step.t === 'chunk') {
-    const chunk = Buffer.from(step.chunk, 0, step.length);
-    state.splitter.push(chunk, step.offset, (buf, from, to, start, end, cut) => {
-      lines++;
-      state.joiner.pushLine(buf, from, to, start, end, cut, step.now, emit);
-    });
-  } else if (step.onlyIfDue) state.joiner.flushIfDue(step.now, emit);
+  if (step.t === 'chunk') lines = pushChunk(state, Buffer.from(step.chunk, 0, step.length), step.offset, step.now, emit);
+  else if (step.onlyIfDue) state.joiner.flushIfDue(step.now, emit);
   else state.joiner.flush(emit);
   return reply(step, state, events, ends, lines, truncated, inspected0);
 }
@@ -110,7 +89,7 @@ function reply(step: ChunkStep | FlushStep, state: FileLines, events: Buffer[], 
     large: [],
     lines,
     truncated,
-    resume: state.joiner.pendingSince !== undefined ? (state.joiner.safeOffset as number) : state.splitter.resumeOffset,
+    resume: resumeOffset(state),
     dueAt: state.joiner.dueAt ?? -1,
     traces: found,
     inspected: 0,

@@ -1,0 +1,71 @@
+/**
+ * One file's line path, shared by the main thread (file-events.ts) and the line workers
+ * (workers/line-worker.ts): a chunk's bytes → lines (LineSplitter) → joined events
+ * (MultilineJoiner) → encoded events with the offset each one ends at, the stack traces in joined
+ * events inspected on the way. Where the events go (the queue, a worker's reply) is the caller's.
+ */
+import type { ExceptionInspector } from '../exceptions/inspector.ts';
+import type { EncodedPrefix, EventEncoder } from './event-encoder.ts';
+import { LineSplitter } from './line-splitter.ts';
+import { MultilineJoiner } from './multiline.ts';
+import type { JoinedEvent } from './multiline.ts';
+import type { LineSettings } from './tracked-file.ts';
+
+/** A file's partial line and pending multiline event. */
+export interface LineState {
+  splitter: LineSplitter;
+  joiner: MultilineJoiner;
+}
+
+/** Fresh line state for a file read from `offset` on. */
+export function newLineState(settings: LineSettings, offset: number): LineState {
+  const m = settings.multiline;
+  return {
+    splitter: new LineSplitter({ maxLineBytes: settings.maxLineBytes, startOffset: offset }),
+    joiner: new MultilineJoiner({ pattern: m.pattern, negate: m.negate, match: m.match, maxLines: m.maxLines, maxBytes: settings.maxLineBytes, timeoutMs: m.timeoutMs }),
+  };
+}
+
+/** Where the line state could start over without losing or repeating an event: its pending multiline event's first byte, else its partial line's. */
+export function resumeOffset(state: LineState): number {
+  return state.joiner.pendingSince !== undefined ? (state.joiner.safeOffset as number) : state.splitter.resumeOffset;
+}
+
+/** Feeds a chunk read at `offset`; complete events go to `emit`. Returns the lines it completed. */
+export function pushChunk(state: LineState, chunk: Buffer, offset: number, now: number, emit: (ev: JoinedEvent) => void): number {
+  let lines = 0;
+  state.splitter.push(chunk, offset, (buf, from, to, start, end, truncated) => {
+    lines++;
+    state.joiner.pushLine(buf, from, to, start, end, truncated, now, emit);
+  });
+  return lines;
+}
+
+export interface EventSinkOptions {
+  encoder: EventEncoder;
+  prefix: EncodedPrefix;
+  /** Stack traces in joined events (logs.exceptions); null = off. */
+  exceptions: ExceptionInspector | null;
+  /** The application the file's exceptions count under, and its path (the summary's source). */
+  app: string;
+  path: string;
+  now: number;
+  /** An event cut at max_line_bytes. */
+  truncated: () => void;
+}
+
+/** Collects joined events as encoded bytes and the offsets they end at. */
+export function eventSink(o: EventSinkOptions): { emit: (ev: JoinedEvent) => void; encoded: Buffer[]; ends: number[] } {
+  const encoded: Buffer[] = [];
+  const ends: number[] = [];
+  const emit = (ev: JoinedEvent): void => {
+    // Blank lines reach the joiner (they can belong to a multiline event) but are no event alone.
+    if (ev.to === ev.from) return;
+    if (ev.flags.includes('truncated')) o.truncated();
+    // Only an event joined from several lines can carry a stack trace: one comparison for the rest.
+    const extra = ev.lines > 1 && o.exceptions !== null ? o.exceptions.inspect(o.app, o.path, ev.buf, ev.from, ev.to, o.now) : null;
+    encoded.push(o.encoder.encodeLine(o.prefix, ev.buf, ev.start, o.now, ev.flags, ev.from, ev.to, extra));
+    ends.push(ev.end);
+  };
+  return { emit, encoded, ends };
+}
