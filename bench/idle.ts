@@ -3,7 +3,7 @@
 // a few sleeping containers on a real Docker engine, a few quiet log files. Prints RSS, V8 heap,
 // external memory and the share of a core over the measured window. Asserts nothing.
 //
-//   npm run build && node bench/idle.ts [--containers 5] [--settle-seconds 30] [--seconds 120] [--read-from files]
+//   npm run build && node bench/idle.ts [--containers 5] [--settle-seconds 150] [--seconds 120] [--read-from files]
 // Docker: DOCKHAND_BENCH_DOCKER_HOST, else a private dockerd (test/helpers/docker-engine.ts).
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -19,7 +19,8 @@ import { measureWindow, procFigures } from './proc-figures.ts';
 const { values } = parseArgs({
   options: {
     containers: { type: 'string', default: '5' },
-    'settle-seconds': { type: 'string', default: '30' },
+    // past start-up and the first quiet-minute memory release (src/core/idle-memory.ts)
+    'settle-seconds': { type: 'string', default: '150' },
     seconds: { type: 'string', default: '120' },
     // container_logs.read_from (the default configuration reads through the API)
     'read-from': { type: 'string', default: 'api' },
@@ -55,7 +56,8 @@ try {
   const rollup = await readFile(`/proc/${pid}/smaps_rollup`, 'utf8');
   const kb = (k: string): string => (Number(new RegExp(`^${k}:\\s+(\\d+)`, 'm').exec(rollup)?.[1] ?? NaN) / 1024).toFixed(1);
   console.log(`idle agent, ${values.containers} containers (output read from ${values['read-from']}), Logstash unreachable, ${w.wallS.toFixed(0)} s after ${values['settle-seconds']} s settling:`);
-  console.log(`  CPU ${((w.cpuS / w.wallS) * 100).toFixed(3)} % of a core; RSS ${after.rssMb.toFixed(1)} MB (peak ${w.rssPeakMb.toFixed(1)}; anonymous ${kb('Anonymous')} MB)`);
+  console.log(`  CPU ${((w.onCpuS / w.wallS) * 100).toFixed(3)} % of a core on CPU (schedstat; ${((w.cpuS / w.wallS) * 100).toFixed(3)} % by utime+stime ticks), ${(w.runs / w.wallS).toFixed(1)} thread wake-ups/s`);
+  console.log(`  RSS ${after.rssMb.toFixed(1)} MB (peak ${w.rssPeakMb.toFixed(1)}; anonymous ${kb('Anonymous')} MB)`);
   console.log(`  V8 heap total ${mb('dockhand_nodejs_heap_size_total_bytes')} MB (used ${mb('dockhand_nodejs_heap_size_used_bytes')}), external ${mb('dockhand_nodejs_external_memory_bytes')} MB`);
 } finally {
   if (agent) await agent.dispose();

@@ -2,7 +2,7 @@
  * What the benchmarks read about the agent process from /proc, and the clean-up they share: one
  * place for the /proc/<pid>/stat field numbers and the idle-window sampling loop.
  */
-import { readFileSync } from 'node:fs';
+import { readFileSync, readdirSync } from 'node:fs';
 import { docker } from '../test/helpers/docker-engine.ts';
 
 /** USER_HZ on Linux: the unit of utime/stime in /proc/<pid>/stat. */
@@ -32,7 +32,31 @@ export function procFigures(pid: number): ProcFigures {
   };
 }
 
+/**
+ * Time on a CPU and times scheduled, summed over the threads of `pid` (/proc/<pid>/task/<tid>/schedstat:
+ * nanoseconds the scheduler ran it, and how many times). Exact where utime/stime are not: those
+ * are charged by the timer tick, so a process that wakes briefly many times a second (an idle
+ * agent) is charged by where ticks happen to fall; and the run count says how often it woke.
+ */
+export function schedFigures(pid: number): { onCpuS: number; runs: number } {
+  let ns = 0;
+  let runs = 0;
+  for (const tid of readdirSync(`/proc/${pid}/task`)) {
+    try {
+      const [onCpu, , count] = readFileSync(`/proc/${pid}/task/${tid}/schedstat`, 'utf8').trim().split(' ');
+      ns += Number(onCpu);
+      runs += Number(count);
+    } catch {
+      // the thread ended meanwhile
+    }
+  }
+  return { onCpuS: ns / 1e9, runs };
+}
+
 export interface WindowFigures {
+  /** On-CPU seconds and times scheduled over the window (schedFigures). */
+  onCpuS: number;
+  runs: number;
   cpuS: number;
   childCpuS: number;
   wallS: number;
@@ -46,6 +70,7 @@ export interface WindowFigures {
  */
 export async function measureWindow(pid: number, seconds: number, each?: (elapsedS: number) => Promise<void>): Promise<WindowFigures> {
   const a = procFigures(pid);
+  const sa = schedFigures(pid);
   const w0 = performance.now();
   let peak = 0;
   let sum = 0;
@@ -59,7 +84,8 @@ export async function measureWindow(pid: number, seconds: number, each?: (elapse
     samples++;
   }
   const b = procFigures(pid);
-  return { cpuS: b.cpuS - a.cpuS, childCpuS: b.childCpuS - a.childCpuS, wallS: (performance.now() - w0) / 1000, rssAvgMb: sum / Math.max(1, samples), rssPeakMb: peak };
+  const sb = schedFigures(pid);
+  return { onCpuS: sb.onCpuS - sa.onCpuS, runs: sb.runs - sa.runs, cpuS: b.cpuS - a.cpuS, childCpuS: b.childCpuS - a.childCpuS, wallS: (performance.now() - w0) / 1000, rssAvgMb: sum / Math.max(1, samples), rssPeakMb: peak };
 }
 
 /** Removes the containers labelled `label` in small batches, retrying, and says so if any are left. */

@@ -17,6 +17,7 @@ import { auditRoutes } from './audit/audit-routes.ts';
 import { ownCertificates } from './audit/own-certificates.ts';
 import { DisposerStack } from './core/disposer.ts';
 import { DockhandError, errorMessage, systemCode } from './core/errors.ts';
+import { releaseMemoryWhenIdle } from './core/idle-memory.ts';
 import { RecentEvents } from './docker/recent-events.ts';
 import { reloadConfig } from './reload.ts';
 import type { ReloadReport, ReloadTarget } from './reload.ts';
@@ -262,6 +263,12 @@ export class Agent {
         // always: the token file's content may have changed under the same path (rotation)
         { name: 'api', sections: ['api'], always: true, apply: (next) => api.reloadToken(next.api.token_file, next.api.metrics_auth) },
       );
+
+      const memoryLogger = this.#logger.child({ component: 'memory' });
+      const stopReleasing = releaseMemoryWhenIdle({
+        released: (f) => memoryLogger.debug({ event: 'memory.released', rssBefore: f.rssBefore, rssAfter: f.rssAfter, pauseMs: Math.round(f.pauseMs) }, 'quiet: memory given back'),
+      });
+      this.#disposers.push('idle memory release', stopReleasing);
 
       this.#logger.info({ api: url, config: this.#configSource, docker: config.docker.host }, 'dockhand started');
       return { apiUrl: url };

@@ -9,7 +9,7 @@
 import type Docker from 'dockerode';
 import type { Logger } from 'pino';
 import { errorMessage } from '../core/errors.ts';
-import { after, deadline, every } from '../core/timers.ts';
+import { after, deadline, repeat } from '../core/timers.ts';
 import { isNotFound } from '../docker/client.ts';
 import type { ContainerInventory } from '../docker/inventory.ts';
 import type { RecentEvents } from '../docker/recent-events.ts';
@@ -61,7 +61,7 @@ export class Auditor {
   readonly #store: FindingStore;
   #certificates: CertFacts[] = [];
   #lastSweep: SweepStats | null = null;
-  #tick: NodeJS.Timeout | undefined;
+  #stopTick: (() => void) | undefined;
   #sweepTimer: NodeJS.Timeout | undefined;
   #unsubscribe: (() => void) | undefined;
   #seenVersion = -1;
@@ -91,7 +91,7 @@ export class Auditor {
     this.#running = true;
     this.#startedAt = Date.now();
     this.#unsubscribe = this.#o.events.subscribe((e) => this.#onEvent(e));
-    this.#tick = every(this.#o.tickMs ?? 1000, () => this.#scan());
+    this.#stopTick = repeat(this.#o.tickMs ?? 1000, () => this.#scan());
     this.#scan();
   }
 
@@ -99,7 +99,7 @@ export class Auditor {
     this.#running = false;
     this.#seenVersion = -1;
     this.#unsubscribe?.();
-    clearInterval(this.#tick);
+    this.#stopTick?.();
     clearTimeout(this.#sweepTimer);
     this.#queue.clear();
     await Promise.allSettled([this.#sweeping, this.#draining]);

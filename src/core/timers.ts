@@ -47,3 +47,43 @@ export function sleep(ms: number, signal?: AbortSignal): Promise<boolean> {
     signal?.addEventListener('abort', onAbort, { once: true });
   });
 }
+
+/**
+ * Periodic work on a shared timer: every caller asking for the same period shares one interval,
+ * so their work runs in one wake-up of the event loop rather than one each at its own phase of
+ * the second. Five once-a-second tasks (file sweep, container-log sweep, shipping tick, health
+ * sync, audit scan) started milliseconds apart woke an idle agent five times a second; each
+ * wake-up costs the loop's fixed work (timers, microtasks, epoll) besides the task's own.
+ * Returns the function that stops this caller's work; the interval ends with its last caller.
+ * A task that throws is reported as uncaught (as its own setInterval would) after the others ran.
+ */
+const shared = new Map<number, { timer: NodeJS.Timeout; tasks: Set<() => void> }>();
+
+export function repeat(ms: number, task: () => void): () => void {
+  const period = Math.max(1, timerDelay(ms));
+  let group = shared.get(period);
+  if (group === undefined) {
+    const tasks = new Set<() => void>();
+    const timer = setInterval(() => {
+      for (const run of [...tasks]) {
+        try {
+          run();
+        } catch (err) {
+          queueMicrotask(() => {
+            throw err;
+          });
+        }
+      }
+    }, period);
+    group = { timer, tasks };
+    shared.set(period, group);
+  }
+  const own = (): void => task(); // one entry per call, even for the same function
+  const g = group;
+  g.tasks.add(own);
+  return () => {
+    if (!g.tasks.delete(own) || g.tasks.size > 0) return;
+    clearInterval(g.timer);
+    if (shared.get(period) === g) shared.delete(period);
+  };
+}

@@ -35,6 +35,7 @@ import type { SchedulerStats } from './scheduler.ts';
 import { HealthSpecResolver } from './spec.ts';
 import type { ContainerIdentity, HealthConfig, HealthSpec, RestartSpec } from './spec.ts';
 import { StopAttribution } from './stop-attribution.ts';
+import { repeat } from '../core/timers.ts';
 
 export interface HealthMonitorOptions {
   config: HealthConfig;
@@ -77,7 +78,7 @@ export class HealthMonitor {
   readonly #stateFile: AtomicStateFile;
   #controller: RestartController | undefined;
   #unsubscribe: (() => void) | undefined;
-  #tick: NodeJS.Timeout | undefined;
+  #stopTicks: (() => void) | undefined;
   #soon: NodeJS.Timeout | undefined;
   #save: NodeJS.Timeout | undefined;
   #saving: Promise<void> = Promise.resolve();
@@ -147,7 +148,7 @@ export class HealthMonitor {
       ...(this.#o.hostBootTime === undefined ? {} : { hostBootTime: this.#o.hostBootTime }),
     });
     this.#unsubscribe = this.#o.events.subscribe((e) => this.#onEvent(e));
-    this.#tick = setInterval(() => this.#sync(), this.#o.syncIntervalMs ?? 1000);
+    this.#stopTicks = repeat(this.#o.syncIntervalMs ?? 1000, () => this.#sync());
     this.#sync();
   }
 
@@ -155,7 +156,7 @@ export class HealthMonitor {
     if (this.#stopped) return;
     this.#stopped = true;
     this.#unsubscribe?.();
-    clearInterval(this.#tick);
+    this.#stopTicks?.();
     clearTimeout(this.#soon);
     await this.#probes.stop();
     await this.#controller?.stop();

@@ -27,6 +27,7 @@ import { identityKey, resumePoint, sameContent } from './identity.ts';
 import type { LogFileRegistry } from './registry.ts';
 import { TrackedFile } from './tracked-file.ts';
 import type { LineSettings, LogFileView } from './tracked-file.ts';
+import { repeat } from '../core/timers.ts';
 
 export interface LogCollectorMetrics extends FileEventMetrics {
   unparsedName(): void;
@@ -65,7 +66,7 @@ export class LogCollector {
   readonly #tracking = new Set<string>();
   readonly #discovery: LogDiscovery;
   readonly #pumps: ReadPumps;
-  #sweepTimer: NodeJS.Timeout | undefined;
+  #stopSweeps: (() => void) | undefined;
   #stopped = false;
 
   constructor(options: LogCollectorOptions) {
@@ -112,13 +113,13 @@ export class LogCollector {
   async start(): Promise<void> {
     this.#pumps.start();
     await this.#discovery.start();
-    this.#sweepTimer = setInterval(() => void this.#sweep(), 1000);
+    this.#stopSweeps = repeat(1000, () => void this.#sweep());
   }
 
   /** Stops reading; partial lines and pending multiline events stay unshipped (read again after restart). */
   async stop(): Promise<void> {
     this.#stopped = true;
-    clearInterval(this.#sweepTimer);
+    this.#stopSweeps?.();
     await this.#discovery.stop();
     await this.#pumps.stop();
     for (const f of this.#files.values()) await this.#close(f, f.state === 'deleted' ? 'deleted' : 'closed');

@@ -31,6 +31,7 @@ import { LineWorkers, lineWorkerCount } from './workers/line-workers.ts';
 import { ContainerLogCollector } from './containers/collector.ts';
 import type { ContainerLogsConfig } from './containers/config.ts';
 import type { ContainerLogMetrics, ContainerStreamView } from './containers/container-stream.ts';
+import { repeat } from '../core/timers.ts';
 
 /** Docker/agent events wait here when the queue is full; past this they are dropped and counted. */
 const RECORD_BACKLOG = 10_000;
@@ -94,7 +95,7 @@ export class LogShipping {
   readonly #metrics: LogShippingMetrics;
   readonly #backlog: RecordedEvent[] = [];
   #unsubscribe: (() => void) | undefined;
-  #timer: NodeJS.Timeout | undefined;
+  #stopTicks: (() => void) | undefined;
   #stalledSince: number | undefined;
   #waitingSince: number | undefined;
   #laggingFiles = new Set<string>();
@@ -189,13 +190,13 @@ export class LogShipping {
     this.#unsubscribe = this.#o.events.subscribe((e) => this.#onRecord(e));
     await this.#collector.start();
     this.#containers?.start();
-    this.#timer = setInterval(() => this.#tick(), 1000);
+    this.#stopTicks = repeat(1000, () => this.#tick());
   }
 
   /** Graceful stop within `timeoutMs`: stop intake, deliver what is queued, persist offsets, close outputs. */
   stop(timeoutMs = 10_000): Promise<void> {
     this.#stopping ??= (async () => {
-      clearInterval(this.#timer);
+      this.#stopTicks?.();
       this.#unsubscribe?.();
       await Promise.all([this.#collector.stop(), this.#containers?.stop()]);
       // Events already queued stay readable: they live in shared memory the queue still references.

@@ -21,6 +21,7 @@ import type { ContainerLogsConfig } from './config.ts';
 import { ContainerStream, isRunning } from './container-stream.ts';
 import type { ContainerLogMetrics, ContainerStreamView, FollowEnd } from './container-stream.ts';
 import { ContainerSelection } from './selectors.ts';
+import { repeat } from '../../core/timers.ts';
 
 /** Saved positions of containers that no longer exist are forgotten after this long unchanged. */
 const FORGET_AFTER_MS = 7 * 24 * 3600_000;
@@ -53,7 +54,7 @@ export class ContainerLogCollector {
   readonly #streams = new Map<string, ContainerStream>();
   readonly #follows = new Set<Promise<void>>();
   readonly #startedAt = new Date().toISOString();
-  #timer: NodeJS.Timeout | undefined;
+  #stopTimer: (() => void) | undefined;
   #unsubscribe: (() => void) | undefined;
   #stopped = false;
   #sweeping = false;
@@ -65,7 +66,7 @@ export class ContainerLogCollector {
   }
 
   start(): void {
-    this.#timer = setInterval(() => void this.#sweep(), 1000);
+    this.#stopTimer = repeat(1000, () => void this.#sweep());
     this.#unsubscribe = this.#o.events.subscribe((e) => {
       if (e.kind !== 'container') return;
       if (e.action === 'start' || e.action === 'restart' || e.action === 'destroy') setImmediate(() => void this.#sweep());
@@ -78,7 +79,7 @@ export class ContainerLogCollector {
   /** Stops reading; what was read and not acknowledged is read again after a restart. */
   async stop(): Promise<void> {
     this.#stopped = true;
-    clearInterval(this.#timer);
+    this.#stopTimer?.();
     this.#unsubscribe?.();
     for (const s of this.#streams.values()) s.abort();
     await Promise.allSettled([...this.#follows]);
