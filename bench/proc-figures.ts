@@ -11,7 +11,7 @@ export const CLK_TCK = 100;
 export interface ProcFigures {
   /** utime + stime, seconds. */
   cpuS: number;
-  /** utime + stime of waited-for children (systeminformation runs df etc.), seconds. */
+  /** utime + stime of the child processes the agent waited for, seconds (systeminformation spawned df until it was replaced). */
   childCpuS: number;
   rssMb: number;
   /** Peak RSS since the process started (VmHWM). */

@@ -1,29 +1,26 @@
 /**
  * Host figures, sampled once and served twice: the `/v1/host` document the control plane reads
  * (identity, OS, CPU, memory, disks, network, Docker state, the agent itself) and the host series
- * on /metrics (src/metrics/host-exposition.ts). systeminformation shells out for some figures
- * (df) and measures CPU load between calls, so samples are cached briefly: callers within
- * `cacheMs` share one, and a burst of API calls or two Prometheus scrapers cost one.
+ * on /metrics (src/metrics/host-exposition.ts). CPU usage is measured between samples, so samples
+ * are cached briefly: callers within `cacheMs` share one, and a burst of API calls or two
+ * Prometheus scrapers cost one.
  *
- * What systeminformation spawns matters at a scrape every 15 s (a --cpu-prof of the agent with
- * 200 containers: child_process.spawnSync was its largest single cost), so:
- * - CPU usage comes from os.cpus() deltas between samples, not si.currentLoad(), which runs
- *   `cat /proc/stat | grep cpu` through execSync on every call (blocking the event loop);
- * - network counters come from /proc/<pid>/net/dev of the host's init process rather than
- *   si.networkStats, which spawns a shell running `cat` per interface per call;
- * - the host's IP addresses come from os.networkInterfaces(), not si.networkInterfaces(), which
- *   runs half a dozen commands per call (ip, nmcli, ethtool lookups: ~190 ms of CPU in the
- *   profile) to add details this document does not show;
- * - file systems (si.fsSize: `cat /proc/mounts` via execSync, then `df`) change slowly and are
- *   refreshed every 30 s.
+ * Everything is read from the kernel's files and Node's os module, nothing is spawned (a
+ * --cpu-prof of the agent with 200 containers once showed systeminformation's child processes as
+ * its largest single cost at a scrape every 15 s; src/host/host-facts.ts says why it is gone):
+ * - CPU usage comes from os.cpus() deltas between samples (/proc/stat);
+ * - network counters come from /proc/<pid>/net/dev of the host's init process;
+ * - the host's IP addresses come from os.networkInterfaces();
+ * - file systems (/proc/mounts and statfs) change slowly and are refreshed every 30 s.
  */
 import { readFileSync } from 'node:fs';
 import os from 'node:os';
-import si from 'systeminformation';
 import { byCodeUnit } from '../core/compare.ts';
 import type { StateFileStatus } from '../core/state-file.ts';
 import type { ContainerInventory } from '../docker/inventory.ts';
 import type { DockerWatcher } from '../docker/watcher.ts';
+import { cpuModelName, parseMeminfo, readFileSystems, readOsFacts } from './host-facts.ts';
+import type { FileSystemFacts, OsFacts } from './host-facts.ts';
 import { InterfaceFilter, parseNetDev } from './proc-net.ts';
 import type { NetworkInterfaceFigures } from './proc-net.ts';
 
@@ -48,10 +45,6 @@ export interface HostStatusOptions {
   excludeInterfaces?: readonly string[];
 }
 
-interface StaticFacts {
-  os: si.Systeminformation.OsData;
-  cpu: si.Systeminformation.CpuData;
-}
 
 export interface HostFilesystem {
   mount: string;
@@ -133,9 +126,9 @@ export function cpuBusyPercent(before: CpuTimes, after: CpuTimes): number {
 export class HostStatusReporter {
   readonly #o: HostStatusOptions;
   readonly #interfaces: InterfaceFilter;
-  #static: Promise<StaticFacts> | undefined;
+  #os: OsFacts | undefined;
   #cached: { at: number; value: Promise<HostSample> } | undefined;
-  #disks: { at: number; value: Promise<si.Systeminformation.FsSizeData[]> } | undefined;
+  #disks: { at: number; value: Promise<FileSystemFacts[]> } | undefined;
   #previousCpu: CpuTimes | undefined;
   #previousNet: { at: number; byName: Map<string, NetworkInterfaceFigures> } | undefined;
 
@@ -223,15 +216,20 @@ export class HostStatusReporter {
   }
 
   async #collect(): Promise<HostSample> {
-    this.#static ??= Promise.all([si.osInfo(), si.cpu()]).then(([o, c]) => ({ os: o, cpu: c }));
-    const [facts, mem, disks, dockerInfo] = await Promise.all([this.#static, si.mem(), this.#fileSystems(), this.#o.watcher.info()]);
+    const osFacts = (this.#os ??= readOsFacts());
+    const [disks, dockerInfo] = await Promise.all([this.#fileSystems(), this.#o.watcher.info()]);
+    const mem = parseMeminfo(readFileSync('/proc/meminfo', 'latin1'));
     const ips = this.#hostIps();
-    const times: CpuTimes = os.cpus().map((c) => ({ user: c.times.user / 1000, nice: c.times.nice / 1000, system: c.times.sys / 1000, idle: c.times.idle / 1000, irq: c.times.irq / 1000 }));
+    const cpus = os.cpus();
+    const times: CpuTimes = cpus.map((c) => ({ user: c.times.user / 1000, nice: c.times.nice / 1000, system: c.times.sys / 1000, idle: c.times.idle / 1000, irq: c.times.irq / 1000 }));
     const usagePercent = cpuBusyPercent(this.#previousCpu ?? [], times);
     this.#previousCpu = times;
     const at = Date.now();
-    const important = this.#o.importantPaths();
-    const rootDir = this.#o.watcher.engine?.rootDir ?? '';
+    // The live `docker info` names the data root too: a sample taken as the watcher connects
+    // (it reads the engine's facts after opening the event stream) still places Docker's root.
+    const liveRoot = typeof dockerInfo?.DockerRootDir === 'string' ? dockerInfo.DockerRootDir : '';
+    const rootDir = this.#o.watcher.engine?.rootDir || liveRoot;
+    const important = [...new Set([...this.#o.importantPaths(), rootDir])].filter((p) => p);
     // Containers' root file systems and shm mounts live under Docker's root: one per container,
     // nothing an operator sizes. node_exporter leaves out the same (/var/lib/docker/.+, and
     // overlay/squashfs/erofs/nsfs file system types: other runtimes' and snaps' mounts).
@@ -242,16 +240,10 @@ export class HostStatusReporter {
       at,
       hostname: os.hostname(),
       ips,
-      os: {
-        platform: facts.os.platform,
-        distro: facts.os.distro,
-        release: facts.os.release,
-        kernel: facts.os.kernel,
-        arch: facts.os.arch,
-      },
+      os: osFacts,
       cpu: {
-        model: `${facts.cpu.manufacturer} ${facts.cpu.brand}`.trim(),
-        cores: facts.cpu.cores,
+        model: cpuModelName(cpus[0]?.model ?? ''),
+        cores: cpus.length,
         usagePercent: round(usagePercent),
         load: [round(load1 ?? 0), round(load5 ?? 0), round(load15 ?? 0)],
         times,
@@ -260,23 +252,23 @@ export class HostStatusReporter {
         totalBytes: mem.total,
         freeBytes: mem.free,
         availableBytes: mem.available,
-        usedBytes: mem.active,
+        usedBytes: mem.used,
         buffersBytes: mem.buffers,
         cachedBytes: mem.cached,
-        swapTotalBytes: mem.swaptotal,
-        swapFreeBytes: mem.swapfree,
-        swapUsedBytes: mem.swapused,
+        swapTotalBytes: mem.swapTotal,
+        swapFreeBytes: mem.swapFree,
+        swapUsedBytes: mem.swapUsed,
       },
       filesystems: hostDisks
         .map((d) => ({
           mount: d.mount,
-          device: d.fs,
+          device: d.device,
           type: d.type,
           sizeBytes: d.size,
           usedBytes: d.used,
           availableBytes: d.available,
-          usePercent: round(d.use),
-          readOnly: d.rw === false,
+          usePercent: round(d.usePercent),
+          readOnly: d.readOnly,
           holds: important.filter((p) => containingMount(p, hostDisks.map((x) => x.mount)) === d.mount),
         }))
         .sort((a, b) => b.holds.length - a.holds.length || byCodeUnit(a.mount, b.mount)),
@@ -311,10 +303,10 @@ export class HostStatusReporter {
     });
   }
 
-  #fileSystems(): Promise<si.Systeminformation.FsSizeData[]> {
+  #fileSystems(): Promise<FileSystemFacts[]> {
     const now = Date.now();
     if (this.#disks && now - this.#disks.at < FS_REFRESH_MS) return this.#disks.value;
-    const value = si.fsSize();
+    const value = readFileSystems();
     this.#disks = { at: now, value };
     value.catch(() => {
       if (this.#disks?.value === value) this.#disks = undefined;
