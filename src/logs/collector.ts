@@ -11,6 +11,7 @@ import { statSync, type Stats } from 'node:fs';
 import { resolve } from 'node:path';
 import type { Logger } from 'pino';
 import { errorMessage, systemCode } from '../core/errors.ts';
+import { repeat } from '../core/timers.ts';
 import type { ContainerInventory } from '../docker/inventory.ts';
 import type { EventQueue } from '../pipeline/event-queue.ts';
 import type { ChunkReader } from './chunk-reader.ts';
@@ -19,15 +20,13 @@ import { LogDiscovery } from './discovery.ts';
 import type { DiscoveredFile, FsPath } from './discovery.ts';
 import type { EventEncoder } from './event-encoder.ts';
 import { OpenFileBudget } from './file-budget.ts';
-import { FileEventWriter } from './file-events.ts';
-import type { FileEventMetrics, FileEventWriterOptions } from './file-events.ts';
+import { FileEventWriter, type FileEventMetrics, type FileEventWriterOptions } from './file-events.ts';
 import { parseLogFileName } from './filename.ts';
 import { ReadPumps } from './read-pumps.ts';
 import { identityKey, resumePoint, sameContent } from './identity.ts';
 import type { LogFileRegistry } from './registry.ts';
 import { TrackedFile } from './tracked-file.ts';
 import type { LineSettings, LogFileView } from './tracked-file.ts';
-import { repeat } from '../core/timers.ts';
 
 export interface LogCollectorMetrics extends FileEventMetrics {
   unparsedName(): void;
