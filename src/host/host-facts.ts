@@ -1,6 +1,6 @@
 /**
  * The host's OS, CPU model, memory and file systems, read from the files the kernel and the
- * distribution provide: /etc/os-release, os.cpus(), /proc/meminfo, /proc/mounts and statfs(2).
+ * distribution provide: /etc/os-release, os.cpus(), /proc/meminfo, the mount table and statfs(2).
  *
  * This replaces systeminformation, which the agent used for these four figures only. Measured:
  * loaded and used it held 3.6 MB of an idle agent's RSS (1.8 MB of V8 heap), and it shells out
@@ -10,6 +10,7 @@
 import { readFileSync } from 'node:fs';
 import { statfs } from 'node:fs/promises';
 import os from 'node:os';
+import { isReadOnly, parseMountinfo } from '../core/mountinfo.ts';
 
 export interface OsFacts {
   platform: string;
@@ -32,14 +33,11 @@ export interface MemoryFacts {
   swapUsed: number;
 }
 
-export interface MountEntry {
+export interface FileSystemFacts {
   device: string;
   mount: string;
   type: string;
   readOnly: boolean;
-}
-
-export interface FileSystemFacts extends MountEntry {
   size: number;
   used: number;
   available: number;
@@ -103,18 +101,6 @@ export function parseMeminfo(text: string): MemoryFacts {
   return { total, free, available, used: Math.max(0, total - available), buffers: get('Buffers'), cached: get('Cached'), swapTotal, swapFree, swapUsed: Math.max(0, swapTotal - swapFree) };
 }
 
-/** /proc/mounts, with the octal escapes of spaces, tabs, newlines and backslashes undone. */
-export function parseMounts(text: string): MountEntry[] {
-  const unescape = (s: string): string => s.replace(/\\([0-7]{3})/g, (_, o: string) => String.fromCharCode(parseInt(o, 8)));
-  const out: MountEntry[] = [];
-  for (const line of text.split('\n')) {
-    const [device, mount, type, options] = line.split(' ');
-    if (!device || !mount || !type || options === undefined) continue;
-    out.push({ device: unescape(device), mount: unescape(mount), type, readOnly: options.split(',').includes('ro') });
-  }
-  return out;
-}
-
 /**
  * File systems that live elsewhere (`df -l` leaves them out): a statfs of a dead server's mount
  * hangs, and their size is not this host's to watch.
@@ -127,12 +113,12 @@ const REMOTE_TYPES: ReadonlySet<string> = new Set(['nfs', 'nfs4', 'cifs', 'smb3'
  * (bind mounts) is shown once, at its shortest mount point, and a path mounted over shows its
  * last mount. A mount that cannot be measured is left out.
  */
-export async function readFileSystems(mountsFile = '/proc/mounts'): Promise<FileSystemFacts[]> {
+export async function readFileSystems(mountinfoFile = '/proc/self/mountinfo'): Promise<FileSystemFacts[]> {
   // A path mounted over twice shows the last mount, as df does.
-  const byPath = new Map<string, MountEntry>();
-  for (const m of parseMounts(readFileSync(mountsFile, 'utf8'))) {
-    byPath.delete(m.mount);
-    byPath.set(m.mount, m);
+  const byPath = new Map<string, Omit<FileSystemFacts, 'size' | 'used' | 'available' | 'usePercent'>>();
+  for (const m of parseMountinfo(readFileSync(mountinfoFile, 'utf8'))) {
+    byPath.delete(m.mountPoint);
+    byPath.set(m.mountPoint, { device: m.source, mount: m.mountPoint, type: m.fsType, readOnly: isReadOnly(m) });
   }
   const mounts = [...byPath.values()].filter((m) => !REMOTE_TYPES.has(m.type));
   const measured = await Promise.all(
@@ -145,7 +131,7 @@ export async function readFileSystems(mountsFile = '/proc/mounts'): Promise<File
         const available = s.bavail * s.bsize;
         return { ...m, size, used, available, usePercent: used + available > 0 ? (100 * used) / (used + available) : 0 };
       } catch {
-        return undefined; // gone since /proc/mounts was read, or not ours to look into
+        return undefined; // gone since the mount table was read, or not ours to look into
       }
     }),
   );

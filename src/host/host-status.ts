@@ -11,7 +11,7 @@
  * - CPU usage comes from os.cpus() deltas between samples (/proc/stat);
  * - network counters come from /proc/<pid>/net/dev of the host's init process;
  * - the host's IP addresses come from os.networkInterfaces();
- * - file systems (/proc/mounts and statfs) change slowly and are refreshed every 30 s.
+ * - file systems (the mount table and statfs) change slowly and are refreshed every 30 s.
  */
 import { readFileSync } from 'node:fs';
 import os from 'node:os';
@@ -44,7 +44,6 @@ export interface HostStatusOptions {
   /** Host interfaces left out of the network figures (`metrics.host_exclude_interfaces`). */
   excludeInterfaces?: readonly string[];
 }
-
 
 export interface HostFilesystem {
   mount: string;

@@ -11,6 +11,8 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { errorMessage } from '../../core/errors.ts';
+import { parseMountinfo } from '../../core/mountinfo.ts';
+import type { MountEntry } from '../../core/mountinfo.ts';
 
 export type V1Controller = 'cpu' | 'cpuacct' | 'memory' | 'blkio' | 'pids';
 const V1_CONTROLLERS: readonly V1Controller[] = ['cpu', 'cpuacct', 'memory', 'blkio', 'pids'];
@@ -26,40 +28,6 @@ export type CgroupLayout =
   | { version: 1; controllers: Partial<Record<V1Controller, CgroupMount>> & { memory: CgroupMount }; description: string }
   | { version: 2; mount: CgroupMount; description: string }
   | { version: 'none'; description: string };
-
-/** One mountinfo line: mount point, root within the file system, type, super options. */
-export interface MountEntry {
-  root: string;
-  mountPoint: string;
-  fsType: string;
-  superOptions: string[];
-}
-
-/** mountinfo escapes space, tab, newline and backslash as \ooo. */
-function unescapeOctal(s: string): string {
-  return s.includes('\\') ? s.replace(/\\([0-7]{3})/g, (_m, oct: string) => String.fromCharCode(parseInt(oct, 8))) : s;
-}
-
-/**
- * Parses /proc/<pid>/mountinfo (proc(5)): `id parent maj:min root mountpoint options [optional
- * fields…] - fstype source superoptions`. The optional fields (`shared:4`, `master:1`) vary in
- * number, hence the search for the ` - ` separator.
- */
-export function parseMountinfo(text: string): MountEntry[] {
-  const out: MountEntry[] = [];
-  for (const line of text.split('\n')) {
-    const sep = line.indexOf(' - ');
-    if (sep < 0) continue;
-    const left = line.slice(0, sep).split(' ');
-    const right = line.slice(sep + 3).split(' ');
-    const root = left[3];
-    const mountPoint = left[4];
-    const fsType = right[0];
-    if (root === undefined || mountPoint === undefined || fsType === undefined) continue;
-    out.push({ root: unescapeOctal(root), mountPoint: unescapeOctal(mountPoint), fsType, superOptions: (right[2] ?? '').split(',') });
-  }
-  return out;
-}
 
 /** The layout a mount table describes. `readControllers` reads a cgroup2 root's cgroup.controllers (for the description). */
 export function layoutFromMounts(mounts: readonly MountEntry[], readControllers: (dir: string) => string | undefined = () => undefined): CgroupLayout {
@@ -112,7 +80,7 @@ export function layoutFromRoot(root: string): CgroupLayout {
   for (const c of V1_CONTROLLERS) {
     for (const dir of [c, 'cpu,cpuacct', 'cpuacct,cpu']) {
       if (!dir.split(',').includes(c) || !existsSync(`${root}/${dir}/cgroup.procs`)) continue;
-      mounts.push({ root: '/', mountPoint: `${root}/${dir}`, fsType: 'cgroup', superOptions: ['rw', c] });
+      mounts.push({ root: '/', mountPoint: `${root}/${dir}`, mountOptions: ['rw'], fsType: 'cgroup', source: 'cgroup', superOptions: ['rw', c] });
       break;
     }
   }

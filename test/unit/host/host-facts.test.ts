@@ -3,7 +3,7 @@ import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import os from 'node:os';
 import { describe, it } from 'node:test';
-import { cpuModelName, parseMeminfo, parseMounts, parseOsRelease, readFileSystems, readOsFacts } from '../../../src/host/host-facts.ts';
+import { cpuModelName, parseMeminfo, parseOsRelease, readFileSystems, readOsFacts } from '../../../src/host/host-facts.ts';
 
 void describe('host facts from the kernel and the distribution', () => {
   void it('os-release: NAME and VERSION_ID, quoted or not', () => {
@@ -24,13 +24,6 @@ void describe('host facts from the kernel and the distribution', () => {
     const m = parseMeminfo('MemTotal:       1000 kB\nMemFree:         100 kB\nMemAvailable:    600 kB\nBuffers:          50 kB\nCached:          300 kB\nSwapTotal:       200 kB\nSwapFree:        150 kB\nHugePages_Total:       0\n');
     assert.deepEqual(m, { total: 1024000, free: 102400, available: 614400, used: 409600, buffers: 51200, cached: 307200, swapTotal: 204800, swapFree: 153600, swapUsed: 51200 });
     assert.equal(parseMeminfo('MemTotal: 1000 kB\nMemFree: 100 kB\nBuffers: 50 kB\nCached: 300 kB\n').available, 450 * 1024);
-  });
-
-  void it('mounts: escaped spaces in paths, read-only flags', () => {
-    assert.deepEqual(parseMounts('/dev/sda1 / ext4 rw,relatime 0 0\n/dev/sdb1 /mnt/my\\040disk xfs ro,noatime 0 0\n\n'), [
-      { device: '/dev/sda1', mount: '/', type: 'ext4', readOnly: false },
-      { device: '/dev/sdb1', mount: '/mnt/my disk', type: 'xfs', readOnly: true },
-    ]);
   });
 
   void it("this host: the figures df and the kernel show", async () => {
