@@ -1,7 +1,8 @@
-// Whole-suite test runner behind `npm test`: obtains a Docker engine (an existing one, else a
-// private dockerd it owns), builds the test image, then runs node's test runner over the unit
-// and integration files with DOCKHAND_TEST_DOCKER_HOST set. The private dockerd is always torn
-// down, also on SIGINT/SIGTERM. Exit code is the test runner's.
+// Whole-suite test runner behind `npm test`: obtains Docker engines (an existing one, else private
+// dockerds it owns, one per lane: two files run at once on 2 or more cores, each on a daemon of its
+// own), builds the test image on each, then runs node's test runner over the unit and integration
+// files with DOCKHAND_TEST_DOCKER_HOST(S) set. The private dockerds are always torn down, also on
+// SIGINT/SIGTERM. Exit code is the test runner's.
 //
 //   node scripts/test.ts                          all of test/unit, test/integration and test/release
 //   node scripts/test.ts test/unit/foo.test.ts    only these files (dirs and globs work too)
@@ -9,6 +10,7 @@
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { glob, mkdir, readFile, rm, stat } from 'node:fs/promises';
+import { availableParallelism } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ensureTestImage, findDockerd, pingDocker, reapOrphanedDockerds, startPrivateDockerd } from '../test/helpers/docker-engine.ts';
@@ -29,26 +31,46 @@ interface Engine { host: string; owned?: PrivateDockerd }
 
 const log = (line: string): void => { process.stdout.write(`[test] ${line}\n`); };
 
-async function findEngine(): Promise<Engine | undefined> {
+/**
+ * How many test files run at once, each lane on its own private dockerd: most of a file's time is
+ * spent waiting on a daemon (container starts, restarts, timeouts), so two lanes take ~half the
+ * time on 2 cores. DOCKHAND_TEST_LANES overrides; an existing engine is one lane, because tests
+ * compare the agent with the whole daemon (`docker ps -a`).
+ */
+function laneCount(): number {
+  const asked = Number.parseInt(process.env.DOCKHAND_TEST_LANES ?? '', 10);
+  if (asked >= 1) return asked;
+  return Math.min(2, availableParallelism());
+}
+
+async function findEngines(lanes: number): Promise<Engine[]> {
   for (const name of ['DOCKHAND_TEST_DOCKER_HOST', 'DOCKER_HOST']) {
     const host = process.env[name];
     if (!host) continue;
     if (await pingDocker(host)) {
-      log(`Docker engine: existing, ${host} (from ${name})`);
-      return { host };
+      log(`Docker engine: existing, ${host} (from ${name}); one lane`);
+      return [{ host }];
     }
     log(`${name}=${host} does not answer /_ping; looking further`);
   }
   const systemHost = 'unix:///var/run/docker.sock';
   if (await pingDocker(systemHost)) {
-    log(`Docker engine: existing, ${systemHost}`);
-    return { host: systemHost };
+    log(`Docker engine: existing, ${systemHost}; one lane`);
+    return [{ host: systemHost }];
   }
-  if (!(await findDockerd())) return undefined;
+  if (!(await findDockerd())) return [];
   const started = Date.now();
-  const owned = await startPrivateDockerd({ name: 'suite' });
-  log(`Docker engine: own private dockerd, pid ${owned.pid}, storage ${owned.storageDriver}, ${owned.host} (up in ${Date.now() - started} ms)`);
-  return { host: owned.host, owned };
+  const names = Array.from({ length: lanes }, (_, i) => (i === 0 ? 'suite' : `suite${i + 1}`));
+  const settled = await Promise.allSettled(names.map((name) => startPrivateDockerd({ name })));
+  const engines = settled.flatMap((r) => (r.status === 'fulfilled' ? [{ host: r.value.host, owned: r.value }] : []));
+  const failed = settled.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+  if (failed) {
+    await Promise.all(engines.map((e) => e.owned.cleanup()));
+    throw failed.reason;
+  }
+  for (const e of engines) log(`Docker engine: own private dockerd, pid ${e.owned.pid}, storage ${e.owned.storageDriver}, ${e.host} (up in ${Date.now() - started} ms)`);
+  if (engines.length > 1) log(`${engines.length} lanes: that many test files run at once, each on its own dockerd`);
+  return engines;
 }
 
 // A test file killed by the runner (SIGINT/SIGTERM) skips its after hooks, so its private
@@ -97,13 +119,16 @@ async function testFiles(patterns: string[]): Promise<string[]> {
   return [...files].sort();
 }
 
-function runTests(files: string[], nodeArgs: string[], host: string | undefined, onSpawn: (c: ChildProcess) => void): Promise<number> {
+function runTests(files: string[], nodeArgs: string[], engines: Engine[], onSpawn: (c: ChildProcess) => void): Promise<number> {
   const env = { ...process.env };
-  if (host) env.DOCKHAND_TEST_DOCKER_HOST = host;
+  delete env.DOCKHAND_TEST_DOCKER_HOSTS;
+  if (engines[0]) env.DOCKHAND_TEST_DOCKER_HOST = engines[0].host;
   else delete env.DOCKHAND_TEST_DOCKER_HOST;
+  // test/helpers/docker-engine.ts resolveTestDockerHost(): each file takes an engine no other running file holds
+  if (engines.length > 1) env.DOCKHAND_TEST_DOCKER_HOSTS = engines.map((e) => e.host).join(',');
   // The default reporter on stdout, and the seconds each file took in FILE_TIMES (printed after).
   const reporters = nodeArgs.some((a) => a.startsWith('--test-reporter')) ? [] : ['--test-reporter=spec', '--test-reporter-destination=stdout', `--test-reporter=${FILE_TIMES_REPORTER}`, `--test-reporter-destination=${FILE_TIMES}`];
-  const args = ['--test', '--test-concurrency=1', `--test-timeout=${TEST_TIMEOUT_MS}`, ...reporters, ...nodeArgs, ...files];
+  const args = ['--test', `--test-concurrency=${Math.max(1, engines.length)}`, `--test-timeout=${TEST_TIMEOUT_MS}`, ...reporters, ...nodeArgs, ...files];
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, args, { stdio: 'inherit', env });
     onSpawn(child);
@@ -139,16 +164,16 @@ async function main(): Promise<number> {
   await reapOrphans('left by an earlier run');
   // unit tests are pure logic (docs/development.md, How tests run); `npm run test:unit` need not wait for a daemon
   const needsEngine = files.some((f) => !f.startsWith(`test${path.sep}unit${path.sep}`));
-  let engine: Engine | undefined;
+  let engines: Engine[] = [];
   try {
     try {
-      if (needsEngine) engine = await findEngine();
+      if (needsEngine) engines = await findEngines(files.filter((f) => !f.startsWith(`test${path.sep}unit${path.sep}`)).length > 1 ? laneCount() : 1);
       else log('Docker engine: none needed (unit tests only)');
     } catch (err) {
       if (process.env.CI === 'true') throw err;
       log(`could not start a private dockerd: ${(err as Error).message}`);
     }
-    if (!engine && needsEngine) {
+    if (engines.length === 0 && needsEngine) {
       if (process.env.CI === 'true') {
         log('ERROR: no Docker engine (no DOCKHAND_TEST_DOCKER_HOST/DOCKER_HOST or /var/run/docker.sock answering, and no private dockerd could be started); CI=true, so integration tests may not be skipped');
         return 1;
@@ -156,7 +181,7 @@ async function main(): Promise<number> {
       log('no Docker engine found: integration tests will be skipped');
     }
     if (interrupted) return 128 + (SIGNAL_NUMBERS[interrupted] ?? 1);
-    if (engine) await ensureTestImage(engine.host);
+    await Promise.all(engines.map((e) => ensureTestImage(e.host)));
     const fixtures = files.some(isReleaseTest) ? prepareReleaseFixtures() : Promise.resolve();
     if (files.length === 0) {
       log('no test files found');
@@ -165,12 +190,12 @@ async function main(): Promise<number> {
     if (interrupted) return 128 + (SIGNAL_NUMBERS[interrupted] ?? 1);
     await mkdir(path.dirname(FILE_TIMES), { recursive: true });
     await rm(FILE_TIMES, { force: true });
-    const code = await runTests(files, nodeArgs, engine?.host, (c) => { child = c; });
+    const code = await runTests(files, nodeArgs, engines, (c) => { child = c; });
     await printSlowestFiles();
     await fixtures;
     return code;
   } finally {
-    if (engine?.owned) await engine.owned.cleanup();
+    await Promise.all(engines.flatMap((e) => (e.owned ? [e.owned.cleanup()] : [])));
     await reapOrphans('after the run');
   }
 }

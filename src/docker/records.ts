@@ -19,6 +19,17 @@ export function toHealth(s: string | undefined): ContainerHealth {
   return HEALTH.find((x) => x === s) ?? 'none';
 }
 
+/**
+ * An event's time (ns since the epoch) as Docker writes its state times (RFC 3339, nanoseconds):
+ * a `die` event sets finishedAt at once, so a container is never shown exited without it while
+ * the inspect that brings Docker's own value is on its way.
+ */
+export function eventTime(nano: bigint): string {
+  const seconds = nano / 1_000_000_000n;
+  const fraction = (nano % 1_000_000_000n).toString().padStart(9, '0');
+  return `${new Date(Number(seconds) * 1000).toISOString().slice(0, 19)}.${fraction}Z`;
+}
+
 /** Docker reports "never" as Go's zero time. */
 export function dockerTime(s: string | undefined): string | null {
   if (!s || s.startsWith('0001-01-01')) return null;

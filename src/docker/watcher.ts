@@ -20,7 +20,7 @@ import type { DriftReason } from './drift.ts';
 import { DriftMonitor } from './drift-monitor.ts';
 import { EventDedup } from './event-dedup.ts';
 import type { ContainerInventory } from './inventory.ts';
-import { containerEventFrom, recordFromInspect, toHealth, toState } from './records.ts';
+import { containerEventFrom, eventTime, recordFromInspect, toHealth, toState } from './records.ts';
 import type { ContainerAction, ContainerRecord } from './types.ts';
 
 export type DockerConnectionState = 'connecting' | 'connected' | 'disconnected' | 'stopped';
@@ -316,7 +316,7 @@ export class DockerWatcher {
         inv.patch(id, { state: 'running' });
         break;
       case 'die':
-        inv.patch(id, { state: 'exited', exitCode: attrs.exitCode === undefined ? null : Number(attrs.exitCode), pid: 0 });
+        inv.patch(id, { state: 'exited', exitCode: attrs.exitCode === undefined ? null : Number(attrs.exitCode), pid: 0, finishedAt: eventTime(e.nano) });
         break;
       case 'pause':
         inv.patch(id, { state: 'paused' });

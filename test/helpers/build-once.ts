@@ -29,21 +29,35 @@ async function stale(lock: string): Promise<boolean> {
   return created !== undefined && Date.now() - created > PIDLESS_GRACE_MS;
 }
 
+/**
+ * Takes the lock directory `lock` for this process: true when taken (a stale one, whose owner
+ * died, is taken over), false when a live process holds it.
+ */
+export async function tryLock(lock: string): Promise<boolean> {
+  for (;;) {
+    try {
+      await mkdir(lock);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+      if (!(await stale(lock))) return false;
+      await rm(lock, { recursive: true, force: true });
+      continue;
+    }
+    await writeFile(path.join(lock, 'pid'), String(process.pid));
+    return true;
+  }
+}
+
 /** Runs `build` unless `exists()`; when another process is building `target`, waits for it. */
 export async function buildOnce(target: string, exists: () => boolean, build: () => Promise<void>): Promise<void> {
   const lock = `${target}.lock`;
   await mkdir(path.dirname(target), { recursive: true });
   while (!exists()) {
-    try {
-      await mkdir(lock);
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
-      if (await stale(lock)) await rm(lock, { recursive: true, force: true });
-      else await sleep(500);
+    if (!(await tryLock(lock))) {
+      await sleep(500);
       continue;
     }
     try {
-      await writeFile(path.join(lock, 'pid'), String(process.pid));
       if (!exists()) await build();
     } finally {
       await rm(lock, { recursive: true, force: true });

@@ -13,13 +13,16 @@
 // - The cgroup driver stays the default (cgroupfs, parent "docker") so the agent's cgroup
 //   readers see the same layout as on a production host.
 import { spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import type { ChildProcess } from 'node:child_process';
+import { rmSync } from 'node:fs';
 import { access, chmod, constants, copyFile, mkdir, mkdtemp, open, readFile, readdir, realpath, rm, symlink, writeFile } from 'node:fs/promises';
 import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { TestContext } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { tryLock } from './build-once.ts';
 import { missing } from './requirements.ts';
 
 export const TEST_IMAGE = 'dockhand-test/busybox:1';
@@ -105,8 +108,35 @@ export async function findDockerd(): Promise<string | undefined> {
   return undefined;
 }
 
+let claimedEngine: Promise<string | undefined> | undefined;
+
+/**
+ * The engine this test process uses. scripts/test.ts runs test files in lanes, a private dockerd
+ * each, and names them all in DOCKHAND_TEST_DOCKER_HOSTS: a file takes one no other running file
+ * holds (a lock directory with its pid, given back at exit, taken over when its owner died), so
+ * each file has a daemon to itself — tests that compare the agent with `docker ps -a` see only
+ * their own containers. Processes it starts inherit that one engine.
+ */
 export function resolveTestDockerHost(): Promise<string | undefined> {
-  return Promise.resolve(process.env.DOCKHAND_TEST_DOCKER_HOST || undefined);
+  claimedEngine ??= claimEngine();
+  return claimedEngine;
+}
+
+async function claimEngine(): Promise<string | undefined> {
+  const hosts = (process.env.DOCKHAND_TEST_DOCKER_HOSTS ?? '').split(',').filter(Boolean);
+  if (hosts.length < 2) return process.env.DOCKHAND_TEST_DOCKER_HOST || undefined;
+  for (;;) {
+    for (const host of hosts) {
+      const lock = path.join(tmpdir(), `dockhand-test-engine-${createHash('sha256').update(host).digest('hex').slice(0, 16)}.claim`);
+      if (!(await tryLock(lock))) continue;
+      process.once('exit', () => rmSync(lock, { recursive: true, force: true }));
+      process.env.DOCKHAND_TEST_DOCKER_HOST = host;
+      delete process.env.DOCKHAND_TEST_DOCKER_HOSTS;
+      return host;
+    }
+    // more files run at once than there are engines: wait for one to finish
+    await sleep(250);
+  }
 }
 
 /**

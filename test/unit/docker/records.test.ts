@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { ContainerInspectInfo } from 'dockerode';
-import { containerEventFrom, dockerTime, imageTag, publishedPorts, recordFromInspect } from '../../../src/docker/records.ts';
+import { containerEventFrom, dockerTime, eventTime, imageTag, publishedPorts, recordFromInspect } from '../../../src/docker/records.ts';
 import type { ContainerRecord } from '../../../src/docker/types.ts';
 
 test('image tags, with registry ports and digests', () => {
@@ -93,4 +93,11 @@ test('a Docker event maps to the lifecycle event the agent records', () => {
   const e = containerEventFrom(health, 'health_status', 'unhealthy', known);
   assert.equal(e.health, 'unhealthy');
   assert.deepEqual([e.containerName, e.image, e.labels], ['web', 'app:8', { team: 'payments' }], 'from the inventory when the event lacks them');
+});
+
+test('an event time is written as Docker writes FinishedAt: RFC 3339 with all nine digits of the nanoseconds', () => {
+  assert.equal(eventTime(1_764_710_400_000_000_007n), '2025-12-02T21:20:00.000000007Z');
+  assert.equal(eventTime(1_764_710_401_123_456_789n), '2025-12-02T21:20:01.123456789Z');
+  // what a die event's time turns into is what Date.parse reads back to the millisecond
+  assert.equal(Date.parse(eventTime(1_764_710_401_999_999_999n)), 1_764_710_401_999);
 });
