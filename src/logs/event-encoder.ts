@@ -22,6 +22,7 @@
  */
 import type { ContainerEvent, RecordedEvent } from '../docker/types.ts';
 import { maxEscapedLength, scanPlain, writeEscaped } from './json-string.ts';
+import { markNewlineFramed } from '../outputs/newline-framed.ts';
 import { SLAB_BYTES, SlabPool } from './slab-pool.ts';
 import type { SlabPoolOptions } from './slab-pool.ts';
 
@@ -77,7 +78,16 @@ export class EventEncoder {
   readonly #flagBytes = new Map<readonly string[], Buffer>();
 
   constructor(options: EventEncoderOptions) {
-    this.#pool = new SlabPool(options.slabs);
+    // Every event cut from a slab is followed by a newline (encodeLine): json_lines writes runs of them in place.
+    const allocate = options.slabs?.allocate ?? ((bytes: number) => Buffer.allocUnsafeSlow(bytes));
+    this.#pool = new SlabPool({
+      ...options.slabs,
+      allocate: (bytes) => {
+        const slab = allocate(bytes);
+        markNewlineFramed(slab.buffer);
+        return slab;
+      },
+    });
     this.#hostName = options.hostName;
     this.#hostIps = [...options.hostIps];
     this.#agentVersion = options.agentVersion;
@@ -105,7 +115,8 @@ export class EventEncoder {
 
   /**
    * One line's event: a JSON object as UTF-8, no newline, valid whatever the bytes of `message[from, to)`.
-   * The result is a slice of a shared slab: do not modify it (it may be kept as long as needed).
+   * The result is a slice of a shared slab, followed there by a newline byte: do not modify it (it
+   * may be kept as long as needed).
    * `extra`: JSON members written after `message` (`,"error":{…}` of a stack trace), or null.
    * `subMs` >= 0 appends it as 6 more digits (a container line's `log.timestamp_ns` is its ms then the ns within it).
    */
@@ -159,7 +170,9 @@ export class EventEncoder {
     out[p++] = 0x7d; // }
 
     if (this.#pool.isCurrent(out)) {
-      this.#pool.cut(p);
+      // the newline after the event is json_lines' framing (outputs/newline-framed.ts); FIXED_EXTRA's slack holds it
+      out[p] = 0x0a;
+      this.#pool.cut(p + 1);
       return out.subarray(start, p);
     }
     if (p === out.length) return out;

@@ -10,6 +10,7 @@ import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import type { Logger } from 'pino';
 import { errorMessage } from '../../core/errors.ts';
+import { markNewlineFramed } from '../../outputs/newline-framed.ts';
 import type { ChunkStep, FlushStep, LineWorkerSetup, StepReply, ToLineWorker } from './protocol.ts';
 
 /** A step's outcome: its events (file order, each with the offset after it), or why it failed. */
@@ -239,6 +240,8 @@ export class LineWorkers {
     for (const { id, sab } of reply.newSlabs) {
       worker.slabs.set(id, sab);
       this.#slabs.set(sab, { worker, id });
+      // the worker's encoder writes a newline after each event, as the main thread's does
+      markNewlineFramed(sab);
     }
     if (reply.error !== undefined) throw new Error(`line worker ${worker.index}: ${reply.error}`);
     const n = reply.slab.length;

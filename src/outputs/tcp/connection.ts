@@ -1,6 +1,6 @@
 /**
  * One TCP (or TLS) connection to a Logstash `tcp` input with `codec => json_lines`: every event
- * is one line, a batch is one write.
+ * is one line, a batch is one write (a writev of the runs of events as they lie in memory).
  *
  * What "acked" means here. The tcp input never answers, so there is no acknowledgement to wait
  * for; a batch counts as acked when its write callback fires, i.e. Node has handed every byte to
@@ -18,7 +18,7 @@ import type { Socket } from 'node:net';
 import { DockhandError } from '../../core/errors.ts';
 import { abortedError, retry, unlessAborted } from '../abortable.ts';
 import type { BatchConnection, ConnectionActivity, ConnectionEnd } from '../connection-pool.ts';
-import type { BufferPool } from '../buffer-pool.ts';
+import { isNewlineFramed } from '../newline-framed.ts';
 import type { EncodedEvent, SendOutcome } from '../types.ts';
 import { timerDelay } from '../../core/timers.ts';
 
@@ -27,7 +27,6 @@ export interface JsonLinesConnectionOptions {
   host: string;
   timeoutMs: number;
   activity: ConnectionActivity;
-  buffers: BufferPool;
 }
 
 /** Bytes of the json_lines encoding of `events`. */
@@ -43,13 +42,12 @@ interface PendingWrite {
 }
 
 /**
- * All events of a batch as json_lines in one buffer. A raw newline inside an event (never in
- * JSON.stringify output, but possible in hand-made JSON) would split it in two; outside strings
- * it is only whitespace and inside strings it is invalid JSON anyway, so it becomes a space.
+ * Events as json_lines in one new buffer. A raw newline inside an event (never in
+ * JSON.stringify output, but possible in hand-made JSON) would split it in two; outside strings it
+ * is only whitespace and inside strings it is invalid JSON anyway, so it becomes a space.
  */
-export function encodeJsonLines(events: readonly EncodedEvent[], target?: Buffer): Buffer {
-  const size = jsonLinesLength(events);
-  const out = target && target.length >= size ? target.subarray(0, size) : Buffer.allocUnsafe(size);
+export function encodeJsonLines(events: readonly EncodedEvent[]): Buffer {
+  const out = Buffer.allocUnsafe(jsonLinesLength(events));
   let pos = 0;
   for (const e of events) {
     out.set(e, pos);
@@ -62,6 +60,41 @@ export function encodeJsonLines(events: readonly EncodedEvent[], target?: Buffer
     out[pos++] = 10;
   }
   return out;
+}
+
+/**
+ * A batch as json_lines, in as few pieces as its memory allows: a run of consecutive events in
+ * newline-framed memory (the encoder's slabs, ../newline-framed.ts) is one piece as it lies there,
+ * the newlines between them included — no copy, no scan; other events are copied (encodeJsonLines).
+ * The pieces go out in one writev.
+ */
+export function jsonLinesChunks(events: readonly EncodedEvent[]): Buffer[] {
+  const chunks: Buffer[] = [];
+  let memory: ArrayBufferLike | null = null;
+  let start = 0;
+  let end = 0;
+  let copied = -1; // first of the events waiting to be copied, or -1
+  for (let i = 0; i < events.length; i++) {
+    const e = events[i] as EncodedEvent;
+    if (e.buffer === memory && e.byteOffset === end) {
+      end += e.length + 1;
+      continue;
+    }
+    if (memory !== null) chunks.push(Buffer.from(memory, start, end - start));
+    if (isNewlineFramed(e.buffer)) {
+      if (copied >= 0) chunks.push(encodeJsonLines(events.slice(copied, i)));
+      copied = -1;
+      memory = e.buffer;
+      start = e.byteOffset;
+      end = start + e.length + 1;
+    } else {
+      memory = null;
+      if (copied < 0) copied = i;
+    }
+  }
+  if (memory !== null) chunks.push(Buffer.from(memory, start, end - start));
+  if (copied >= 0) chunks.push(encodeJsonLines(copied === 0 ? events : events.slice(copied)));
+  return chunks;
 }
 
 export class JsonLinesConnection implements BatchConnection {
@@ -102,15 +135,19 @@ export class JsonLinesConnection implements BatchConnection {
     if (!this.alive) return retry(0, this.#end?.error ?? this.#closedError());
     this.#busy++;
     try {
-      const backing = this.#o.buffers.acquire(jsonLinesLength(events));
-      const data = encodeJsonLines(events, backing);
+      const chunks = jsonLinesChunks(events);
+      let bytes = 0;
+      for (const c of chunks) bytes += c.length;
+      let write!: PendingWrite;
       const written = new Promise<DockhandError | null>((resolve) => {
-        const w: PendingWrite = { startedAt: Date.now(), done: resolve };
-        this.#pending.add(w);
-        this.#socket.write(data, (err) => {
-          // Flushed to the kernel, or failed on destroy: the socket is done with the buffer.
-          this.#o.buffers.release(backing);
-          this.#pending.delete(w);
+        write = { startedAt: Date.now(), done: resolve };
+        this.#pending.add(write);
+        const last = chunks.length - 1;
+        // one writev for the batch; its last write's callback means the kernel has every piece
+        if (last > 0) this.#socket.cork();
+        for (let i = 0; i < last; i++) this.#socket.write(chunks[i] as Buffer);
+        this.#socket.write(chunks[last] as Buffer, (err) => {
+          this.#pending.delete(write);
           if (err) {
             resolve(this.#end?.error ?? new DockhandError('UNAVAILABLE', `${this.#o.host}: ${err.message}`, { transient: true, cause: err }));
             return;
@@ -119,11 +156,18 @@ export class JsonLinesConnection implements BatchConnection {
           this.#o.activity.heard();
           resolve(null);
         });
-        this.#o.activity.sent(data.length);
+        if (last > 0) this.#socket.uncork();
+        this.#o.activity.sent(bytes);
         this.#armTimer(this.#o.timeoutMs);
       });
       const error = await unlessAborted(written, signal);
-      if (error === null && signal.aborted) return retry(0, abortedError(this.#o.host));
+      if (error === null && signal.aborted) {
+        // The write still points into the events' memory, which is reused once another output
+        // (after a replacement) has them: the connection ends rather than send what may be
+        // overwritten by then. A stop reaches this only after the drain timeout.
+        if (this.#pending.has(write)) this.#fail(abortedError(this.#o.host));
+        return retry(0, abortedError(this.#o.host));
+      }
       return error ? retry(0, error) : { kind: 'acked' };
     } finally {
       this.#busy--;

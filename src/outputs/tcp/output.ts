@@ -6,6 +6,6 @@ import type { StreamOutput } from '../stream-output.ts';
 import { JsonLinesConnection } from './connection.ts';
 
 export function createJsonLinesOutput(config: OutputConfig, index: number, deps: OutputDeps): StreamOutput<JsonLinesConnection> {
-  return streamOutputFromConfig('tcp', config, index, deps, (socket, { endpoint, activity, buffers }) =>
-    new JsonLinesConnection({ socket, host: endpoint.label, timeoutMs: config.timeout, activity, buffers }));
+  return streamOutputFromConfig('tcp', config, index, deps, (socket, { endpoint, activity }) =>
+    new JsonLinesConnection({ socket, host: endpoint.label, timeoutMs: config.timeout, activity }));
 }

@@ -171,7 +171,7 @@ test('events are slices of a shared slab that later events never overwrite', () 
   const copy = Buffer.from(first);
   const second = enc.encodeLine(prefix, Buffer.from('second'), 2, T, []);
   assert.equal(first.buffer, second.buffer, 'same slab');
-  assert.equal(second.byteOffset, first.byteOffset + first.length, 'packed back to back');
+  assert.equal(second.byteOffset, first.byteOffset + first.length + 1, 'packed back to back, a newline between');
   const all: Buffer[] = [];
   for (let i = 0; i < 20_000; i++) all.push(enc.encodeLine(prefix, Buffer.from(`line ${i} "q" ${'x'.repeat(i % 300)}`), i, T, []));
   assert.deepEqual(first, copy);
@@ -275,4 +275,21 @@ test('slabs come back for reuse once all their events are released; an unrelease
   // the first slab still has `held` outstanding: it was never handed out again
   assert.deepEqual(held, heldCopy);
   assert.equal((JSON.parse(held.toString()) as { log: { offset: number } }).log.offset, 10);
+});
+
+test('slab events are followed by a newline there and lie back to back: json_lines writes them in place', () => {
+  const enc = encoder();
+  const prefix = enc.prefixFor(FIELDS);
+  const lines = ['plain', 'with "quotes"\nand a newline', '\u0000\u001f controls', 'é ünïcode'];
+  const events = lines.map((l, i) => enc.encodeLine(prefix, Buffer.from(l), i * 100, T, []));
+  for (const [i, e] of events.entries()) {
+    assert.equal(messageOf(e), lines[i]);
+    const after = Buffer.from(e.buffer, e.byteOffset + e.length, 1);
+    assert.equal(after[0], 10, `a newline after event ${i}`);
+    if (i > 0) assert.equal(e.byteOffset, (events[i - 1] as Buffer).byteOffset + (events[i - 1] as Buffer).length + 1, 'the next event starts after it');
+  }
+  // an event too large for a slab has its own memory and no newline promise
+  const large = enc.encodeLine(prefix, Buffer.alloc(400 * 1024, 0x61), 0, T, []);
+  assert.equal(large.byteOffset, 0);
+  assert.equal(large.buffer.byteLength, large.length);
 });
