@@ -4,7 +4,7 @@
  * (cli.ts).
  *
  * The check comes first and this module imports nothing but core/node-version.ts (which imports
- * nothing): every other module pulls in dependencies, and on an older Node one of them fails
+ * nothing) before it: every other module pulls in dependencies, and on an older Node one of them fails
  * while loading (undici on Node 20: `TypeError: Cannot read properties of undefined (reading
  * 'bind')`). A hand-made install whose PATH finds an old `node` gets one line and exit 1 instead.
  *
@@ -32,6 +32,8 @@ import { unsupportedNode } from './core/node-version.ts';
 
 const problem = unsupportedNode(process.versions.node);
 if (problem === undefined) {
+  // before any dependency loads: tls only when something uses it (src/core/lazy-builtins.ts)
+  (await import('./core/lazy-builtins.ts')).deferBuiltins();
   await import('./cli.ts');
 } else {
   process.stderr.write(`dockhand: ${problem}\n`);

@@ -5,7 +5,6 @@
  */
 import { createHash, createPrivateKey, timingSafeEqual, X509Certificate } from 'node:crypto';
 import { open } from 'node:fs/promises';
-import { createSecureContext } from 'node:tls';
 import { DockhandError, errorMessage, systemCode } from '../core/errors.ts';
 
 /** A token file larger than this is a misconfiguration (a key or a log pointed at by mistake). */
@@ -147,7 +146,7 @@ export async function loadTlsMaterial(files: TlsFiles, keyPath = 'api.tls'): Pro
   }
   if (clientCa !== null && files.client_ca !== null) parseCertificate(`${keyPath}.client_ca`, files.client_ca, clientCa);
   try {
-    createSecureContext({ cert, key, ...(clientCa === null ? {} : { ca: clientCa }) });
+    process.getBuiltinModule('node:tls').createSecureContext({ cert, key, ...(clientCa === null ? {} : { ca: clientCa }) });
   } catch (err) {
     throw new DockhandError('CONFIG_INVALID', `${keyPath}.key: ${files.key} does not fit ${keyPath}.cert ${files.cert}: ${errorMessage(err)}`, {
       cause: err,

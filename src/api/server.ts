@@ -4,7 +4,6 @@
  * `destroy()` are separate idempotent methods (undici's split).
  */
 import type { IncomingMessage, Server, ServerOptions, ServerResponse } from 'node:http';
-import { createServer as createHttpsServer } from 'node:https';
 import type { Socket } from 'node:net';
 import type { TLSSocket } from 'node:tls';
 import type { Logger } from 'pino';
@@ -242,7 +241,7 @@ export class ApiServer {
     const server: Server =
       material === null
         ? createHttpServer(httpOptions, listener)
-        : createHttpsServer(
+        : process.getBuiltinModule('node:https').createServer(
             {
               ...httpOptions,
               cert: material.cert,

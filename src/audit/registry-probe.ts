@@ -3,7 +3,6 @@
  * of its certs.d directory, then `GET /v2/`, reporting the exact x509 failure. Only towards the
  * registries the daemon's configuration names; bounded by a timeout; never throws.
  */
-import { rootCertificates, connect } from 'node:tls';
 import { isIP } from 'node:net';
 import { errorMessage, systemCode } from '../core/errors.ts';
 
@@ -25,6 +24,8 @@ export function registryAddress(name: string): { host: string; port: number } | 
 export function probeRegistry(name: string, cas: readonly string[], timeoutMs: number): Promise<RegistryProbeResult> {
   const address = registryAddress(name);
   if (!address) return Promise.resolve({ outcome: 'unreachable', detail: `"${name}" is not host[:port]` });
+  // tls only when a registry is probed (src/core/lazy-builtins.ts)
+  const { connect, rootCertificates } = process.getBuiltinModule('node:tls');
   return new Promise((resolve) => {
     let done = false;
     const finish = (r: RegistryProbeResult): void => {

@@ -10,7 +10,6 @@
 import { EventEmitter } from 'node:events';
 import { connect as netConnect } from 'node:net';
 import type { Socket } from 'node:net';
-import { connect as tlsConnect } from 'node:tls';
 import type Docker from 'dockerode';
 import { ChunkedBody } from './chunked-body.ts';
 
@@ -182,7 +181,7 @@ function connectTo(target: ModemTarget): Socket {
   if (target.socketPath !== undefined && target.socketPath !== '') return netConnect({ path: target.socketPath });
   const port = Number(target.port ?? (target.protocol === 'https' ? 2376 : 2375));
   const host = target.host ?? '127.0.0.1';
-  if (target.protocol === 'https') return tlsConnect({ host, port, servername: host, ca: target.ca, cert: target.cert, key: target.key });
+  if (target.protocol === 'https') return process.getBuiltinModule('node:tls').connect({ host, port, servername: host, ca: target.ca, cert: target.cert, key: target.key });
   return netConnect({ host, port });
 }
 

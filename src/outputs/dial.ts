@@ -5,7 +5,6 @@
  */
 import { connect as netConnect } from 'node:net';
 import type { Socket } from 'node:net';
-import { connect as tlsConnect } from 'node:tls';
 import { DockhandError, errorMessage } from '../core/errors.ts';
 import type { StreamEndpoint } from './endpoint.ts';
 import { tlsConnectOptions } from './tls-options.ts';
@@ -19,7 +18,7 @@ export function dial(endpoint: StreamEndpoint, tls: OutputTls | null, timeoutMs:
   return new Promise((resolve, reject) => {
     if (signal.aborted) return reject(new DockhandError('UNAVAILABLE', `connect to ${endpoint.label}: aborted`, { transient: true }));
     const socket: Socket = tls
-      ? tlsConnect({ host: endpoint.host, port: endpoint.port, ...tlsConnectOptions(tls, endpoint.host) })
+      ? process.getBuiltinModule('node:tls').connect({ host: endpoint.host, port: endpoint.port, ...tlsConnectOptions(tls, endpoint.host) })
       : netConnect({ host: endpoint.host, port: endpoint.port });
     const fail = (reason: string, cause?: unknown): void => {
       cleanup();

@@ -7,7 +7,6 @@
 import { readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { X509Certificate } from 'node:crypto';
-import { checkServerIdentity, createSecureContext } from 'node:tls';
 import type { ConnectionOptions, PeerCertificate } from 'node:tls';
 import { ConfigError, errorMessage, systemCode } from '../core/errors.ts';
 import type { ConfigProblem } from '../core/errors.ts';
@@ -61,7 +60,7 @@ function checkTlsMaterial(tls: OutputTls, keyPath: string, problems: ConfigProbl
   }
   if (tls.cert && tls.key) {
     try {
-      createSecureContext({ cert: tls.cert, key: tls.key });
+      process.getBuiltinModule('node:tls').createSecureContext({ cert: tls.cert, key: tls.key });
     } catch (err) {
       problems.push({ path: `${keyPath}.cert`, reason: `certificate and key are not a usable pair: ${errorMessage(err)}` });
     }
@@ -78,6 +77,6 @@ export function tlsConnectOptions(tls: OutputTls, host: string): ConnectionOptio
     // SNI must not carry an IP address (RFC 6066 §3; Node warns, DEP0123); the identity check
     // below still verifies an IP against the certificate's IP SANs.
     ...(isIP(name) ? {} : { servername: name }),
-    checkServerIdentity: (_host: string, cert: PeerCertificate) => checkServerIdentity(name, cert),
+    checkServerIdentity: (_host: string, cert: PeerCertificate) => process.getBuiltinModule('node:tls').checkServerIdentity(name, cert),
   };
 }

@@ -7,7 +7,7 @@
  * them to their last resume point), and the collector reads on as it did without workers.
  */
 import { availableParallelism } from 'node:os';
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
 import type { Logger } from 'pino';
 import { errorMessage } from '../../core/errors.ts';
 import { markNewlineFramed } from '../../outputs/newline-framed.ts';
@@ -62,7 +62,9 @@ class LineWorker {
 
   constructor(index: number, url: URL, setup: LineWorkerSetup, onExit: (worker: LineWorker, why: string) => void) {
     this.index = index;
-    this.thread = new Worker(url, { workerData: setup, name: `dockhand-lines-${index}` });
+    // worker_threads only when workers are on (logs.workers; off by default)
+    const { Worker: Thread } = process.getBuiltinModule('node:worker_threads');
+    this.thread = new Thread(url, { workerData: setup, name: `dockhand-lines-${index}` });
     this.thread.on('online', () => (this.ready = true));
     this.thread.on('message', (r: StepReply) => {
       const p = this.#pending.get(r.id);
