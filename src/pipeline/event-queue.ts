@@ -6,7 +6,8 @@
 import type { EncodedEvent } from '../outputs/types.ts';
 /** What an event's acknowledgement is handed to: a file's OffsetTracker, a container stream's positions. */
 export interface AckTarget {
-  ack(seq: number): void;
+  /** Events `seq` to `seq + count − 1` (count ≥ 1) were acknowledged. */
+  ack(seq: number, count: number): void;
 }
 
 export interface Batch {

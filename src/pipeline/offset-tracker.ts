@@ -41,12 +41,15 @@ export class OffsetTracker {
     return this.#next++;
   }
 
-  ack(seq: number): void {
-    if (seq < this.#head || seq >= this.#next) return; // already committed, or from before a reset
-    this.#acked[seq % this.#acked.length] = 1;
-    if (seq !== this.#head) return;
-    let end = this.#committed;
+  /** Events `seq` to `seq + count − 1` are acknowledged (a run: one commit for all of it). */
+  ack(seq: number, count = 1): void {
+    const first = Math.max(seq, this.#head); // before the head: already committed, or from before a reset
+    const last = Math.min(seq + count, this.#next);
+    if (first >= last) return;
     const size = this.#acked.length;
+    for (let s = first; s < last; s++) this.#acked[s % size] = 1;
+    if (first !== this.#head) return;
+    let end = this.#committed;
     while (this.#head < this.#next && this.#acked[this.#head % size] === 1) {
       end = this.#ends[this.#head % size] as number;
       this.#head++;

@@ -47,10 +47,12 @@ export interface PipelineOptions {
   flushIntervalMs?: number;
   metrics?: PipelineMetrics;
   /**
-   * Called once per event when the pipeline is done with it (acknowledged by every output, or
-   * dropped): its buffer may be reused. Not called for events still unacknowledged at a stop.
+   * Called when the pipeline is done with events (acknowledged by every output, or dropped): their
+   * buffers may be reused. `count` consecutive events from `event` on share its memory
+   * (`event.buffer`): one call per run, not per event. Not called for events still
+   * unacknowledged at a stop.
    */
-  release?: (event: EncodedEvent) => void;
+  release?: (event: EncodedEvent, count: number) => void;
 }
 
 export class Pipeline {
@@ -196,12 +198,26 @@ export class Pipeline {
       const min = Math.min(...done);
       if (min <= committed) return;
       let bytes = 0;
+      const { events, trackers, seqs } = batch;
+      // runs: a file's consecutive events are acknowledged with one call, and events cut from one
+      // slab released with one (the per-event calls were a few % of the agent under full load)
+      for (let i = committed; i < min; ) {
+        const tracker = trackers[i];
+        const seq = seqs[i] as number;
+        let j = i + 1;
+        if (tracker) {
+          while (j < min && trackers[j] === tracker && seqs[j] === seq + (j - i)) j++;
+          tracker.ack(seq, j - i);
+        }
+        i = j;
+      }
       const release = this.#o.release;
-      for (let i = committed; i < min; i++) {
-        batch.trackers[i]?.ack(batch.seqs[i] as number);
-        const event = batch.events[i] as Buffer;
-        bytes += event.length;
-        release?.(event);
+      for (let i = committed; i < min; ) {
+        const memory = (events[i] as Buffer).buffer;
+        let j = i;
+        while (j < min && (events[j] as Buffer).buffer === memory) bytes += (events[j++] as Buffer).length;
+        release?.(events[i] as Buffer, j - i);
+        i = j;
       }
       this.#eventsAcked += min - committed;
       this.#lastAckAt = Date.now();

@@ -121,13 +121,16 @@ export class ContainerPositions {
     for (const i of indices) this.#markDone(i);
   }
 
-  ack(seq: number): void {
-    const others = this.#groups.get(seq);
-    if (others !== undefined) {
-      this.#groups.delete(seq);
-      for (const i of others) this.#markDone(i);
+  /** Events `seq` to `seq + count − 1` were acknowledged. */
+  ack(seq: number, count = 1): void {
+    for (let s = seq; s < seq + count; s++) {
+      const others = this.#groups.get(s);
+      if (others !== undefined) {
+        this.#groups.delete(s);
+        for (const i of others) this.#markDone(i);
+      }
+      this.#markDone(s);
     }
-    this.#markDone(seq);
   }
 
   #markDone(i: number): void {

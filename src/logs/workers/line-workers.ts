@@ -96,9 +96,9 @@ class LineWorker {
   }
 
   /** Counts released events back to the worker: batched, one message per turn of the event loop. */
-  released(id: number): void {
+  released(id: number, count: number): void {
     if (this.dead) return;
-    this.#released.set(id, (this.#released.get(id) ?? 0) + 1);
+    this.#released.set(id, (this.#released.get(id) ?? 0) + count);
     if (this.#releaseScheduled) return;
     this.#releaseScheduled = true;
     setImmediate(() => {
@@ -200,11 +200,11 @@ export class LineWorkers {
     }
   }
 
-  /** The pipeline is done with `event`: true when it came from a worker's slab (counted back to it), else false. */
-  release(event: Buffer): boolean {
+  /** The pipeline is done with `count` events in `event`'s memory: true when it is a worker's slab (counted back to it), else false. */
+  release(event: Buffer, count: number): boolean {
     const ref = this.#slabs.get(event.buffer);
     if (ref === undefined) return false;
-    ref.worker.released(ref.id);
+    ref.worker.released(ref.id, count);
     return true;
   }
 

@@ -49,8 +49,8 @@ async function start(): Promise<{ messages: string[] }> {
     for (let batch = queue.take(500); batch; batch = queue.take(500)) {
       batch.events.forEach((e, i) => {
         messages.push((JSON.parse(e.toString('utf8')) as { message: string }).message.split(' ')[1] ?? '');
-        batch.trackers[i]?.ack(batch.seqs[i] as number);
-        pool?.release(e);
+        batch.trackers[i]?.ack(batch.seqs[i] as number, 1);
+        pool?.release(e, 1);
       });
     }
   }, 2);

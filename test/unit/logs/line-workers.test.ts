@@ -92,7 +92,7 @@ test('a worker makes the same events, byte for byte, as the main thread, whateve
       got.push(...out.events.map((e) => e.toString('latin1')));
       ends.push(...out.ends);
       traces += out.reply.traces.length;
-      for (const e of out.events) assert.ok(pool.release(e), 'a worker event is released to its worker');
+      for (const e of out.events) assert.ok(pool.release(e, 1), 'a worker event is released to its worker');
     }
     const flushed = await pool.flush(worker, { file, now: NOW, app: 'a', path: fields.path, onlyIfDue: false });
     got.push(...flushed.events.map((e) => e.toString('latin1')));
@@ -118,7 +118,7 @@ test('released slabs are reused; without releases the worker keeps allocating', 
     const out = await pool.chunk(worker, { file, now: NOW, app: 'a', path: fields.path, offset, ...(i === 0 ? { reset: 0, fields } : {}) }, chunk);
     offset += chunk.length;
     assert.equal(out.events.length, 5000);
-    for (const e of out.events) pool.release(e);
+    for (const e of out.events) pool.release(e, 1);
     await new Promise((r) => setImmediate(r)); // the batched release goes out
   }
   const reusing = worker.slabs.size;

@@ -42,3 +42,18 @@ test('duplicate and unknown ACKs are ignored; detached trackers stop reporting',
   assert.equal(t.committed, 9, 'still tracks for /v1/logs');
   assert.deepEqual(commits, [5], 'but no longer moves the registry');
 });
+
+test('a run of ACKs commits once; a run that starts before the head or ends past the last event is clamped', () => {
+  const commits: number[] = [];
+  const t = new OffsetTracker(0, (o) => commits.push(o));
+  const seqs = [10, 20, 30, 40, 50, 60].map((end) => t.register(end));
+  t.ack(seqs[2] as number, 2); // 30, 40: not at the head yet
+  assert.equal(t.committed, 0);
+  t.ack(seqs[0] as number, 2); // 10, 20: the prefix now reaches 40
+  assert.deepEqual(commits, [40], 'one commit for the run and what it joined');
+  t.ack(seqs[0] as number, 6); // the first four again, and 50, 60
+  assert.deepEqual(commits, [40, 60]);
+  t.ack(seqs[5] as number, 100); // nothing new
+  assert.deepEqual(commits, [40, 60]);
+  assert.equal(t.pending, 0);
+});

@@ -73,7 +73,8 @@ test('a partial ACK resends only the rest; the offset ends at the last event', a
   await until(() => tracker.committed === 100);
   await p.stop();
   assert.deepEqual(out.received, ['e1', 'e2', 'e3', 'e4', 'e5', 'e6', 'e7', 'e8', 'e9', 'e10'], 'exactly once, in order');
-  assert.deepEqual(commits, [10, 20, 30, 40, 50, 60, 70, 80, 90, 100], 'one commit per acknowledged event, in order');
+  // the 4 acknowledged events commit as one run, the rest as another
+  assert.deepEqual(commits, [40, 100], 'one commit per acknowledged run, in order');
 });
 
 test('batches finishing out of order never move the offset past an unacknowledged one', async () => {
@@ -152,7 +153,11 @@ test('each event is released exactly once, only after every output is done with 
   // a: acknowledges 2, then rejects the rest for good; b: down, then acknowledges all but the last
   const a = new ScriptedOutput('a', (_e, call) => (call === 0 ? { kind: 'retry', acked: 2, error: err } : { kind: 'fatal', acked: 0, error: new DockhandError('BAD_REQUEST', '400') }));
   const b = new ScriptedOutput('b', (events) => (bDown ? { kind: 'retry', acked: 0, error: err } : { kind: 'retry', acked: events.length - 1, error: err }));
-  const p = new Pipeline({ queue, outputs: [a, b], logger, bulkMaxSize: 10, bulkMaxBytes: 1 << 20, release: (e) => released.push(String(e)) });
+  // a release covers `count` consecutive events from `e` on: name each one ('e3' with count 2 → e3, e4)
+  const release = (e: Buffer, count: number): void => {
+    for (let k = 0; k < count; k++) released.push(`e${Number(String(e).slice(1)) + k}`);
+  };
+  const p = new Pipeline({ queue, outputs: [a, b], logger, bulkMaxSize: 10, bulkMaxBytes: 1 << 20, release });
   p.start();
   await until(() => a.calls >= 2 && b.calls > 3);
   assert.deepEqual(released, [], 'b has acknowledged nothing');
@@ -234,4 +239,38 @@ test('flush_interval: a batch that is not full waits for more events (one batch,
   assert.ok(queue.push(Buffer.from('e11'), tracker, tracker.register(110)));
   assert.equal(await p.drain(5000), true);
   assert.equal(tracker.committed, 110);
+});
+
+test('acknowledgements and releases go out per run: one tracker call per file run, one release per shared memory', async () => {
+  const queue = new EventQueue({ maxEvents: 100, maxBytes: 1 << 20 });
+  const acks: string[] = [];
+  const tracker = (name: string): OffsetTracker & { name: string } => Object.assign(new OffsetTracker(0, () => undefined), { name });
+  const a = tracker('a');
+  const b = tracker('b');
+  const spy = (t: OffsetTracker & { name: string }): OffsetTracker => {
+    const ack = t.ack.bind(t);
+    t.ack = (seq: number, count = 1) => {
+      acks.push(`${t.name}${seq}+${count}`);
+      ack(seq, count);
+    };
+    return t;
+  };
+  spy(a);
+  spy(b);
+  const slab = Buffer.alloc(16, 's'); // alloc: not from Node's shared pool, as Buffer.from would be
+  const own = Buffer.alloc(1, 'x');
+  // a0 a1 a2 from one slab, then b0 b1 from the same slab, then a3 in its own memory, then a4 (slab)
+  const events = [slab.subarray(0, 2), slab.subarray(2, 4), slab.subarray(4, 6), slab.subarray(6, 8), slab.subarray(8, 10), own, slab.subarray(10, 12)];
+  const owners = [a, a, a, b, b, a, a];
+  for (const [i, e] of events.entries()) assert.ok(queue.push(e, owners[i] as OffsetTracker, (owners[i] as OffsetTracker).register(i + 1)));
+  const releases: number[] = [];
+  const out = new ScriptedOutput('o', () => ({ kind: 'acked' }));
+  const p = new Pipeline({ queue, outputs: [out], logger, bulkMaxSize: 100, bulkMaxBytes: 1 << 20, release: (_e, count) => releases.push(count) });
+  p.start();
+  await until(() => p.eventsAcked === 7);
+  await p.stop();
+  assert.deepEqual(acks, ['a0+3', 'b0+2', 'a3+2']);
+  assert.deepEqual(releases, [5, 1, 1], 'the slab run, the event in its own memory, the slab again');
+  assert.equal(a.committed, 7);
+  assert.equal(b.committed, 5);
 });
