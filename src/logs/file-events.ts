@@ -11,7 +11,8 @@ import type { ExceptionInspector } from '../exceptions/inspector.ts';
 import type { EventQueue } from '../pipeline/event-queue.ts';
 import type { EncodedPrefix, EventEncoder, FileFields } from './event-encoder.ts';
 import { FILENAME_UNPARSED_TAG, labelsForLogFile } from './filename.ts';
-import { eventSink, pushChunk } from './line-events.ts';
+import { clearEncodedRun, eventSink, newEncodedRun, pushChunk } from './line-events.ts';
+import type { EncodedRun } from './line-events.ts';
 import type { RemoteLines, TrackedFile } from './tracked-file.ts';
 import type { LineWorker, LineWorkers, StepEvents } from './workers/line-workers.ts';
 import type { FileStep } from './workers/protocol.ts';
@@ -47,6 +48,8 @@ export class FileEventWriter {
   readonly #o: FileEventWriterOptions;
   /** Busy files dealt so far (chooseLane). */
   #turn = 0;
+  /** A run of encoded events kept between chunks, its arrays' capacity with it (line-events.ts). */
+  #spare: EncodedRun | undefined;
 
   constructor(options: FileEventWriterOptions) {
     this.#o = options;
@@ -91,11 +94,11 @@ export class FileEventWriter {
   /** A chunk read at `chunkOffset`: its complete lines become events. True when the file was rewound (read again from `file.readOffset`). */
   async lines(file: TrackedFile, chunk: Buffer, chunkOffset: number, now: number): Promise<boolean> {
     if (file.remote) return this.#remote(file, now, (workers, worker, step) => workers.chunk(worker, { ...step, offset: chunkOffset }, chunk), chunk.length);
-    const { emit, encoded, ends } = this.#sink(file, now);
+    const { emit, run } = this.#sink(file, now);
     const lines = pushChunk(file, chunk, chunkOffset, now, emit);
     file.linesRead += lines;
     this.#o.metrics?.linesRead(lines, chunk.length);
-    await this.#enqueue(file, encoded, ends);
+    await this.#enqueueRun(file, run);
     return false;
   }
 
@@ -106,10 +109,10 @@ export class FileEventWriter {
   async flushJoiner(file: TrackedFile, onlyIfDue: boolean): Promise<boolean> {
     const now = Date.now();
     if (file.remote) return this.#remote(file, now, (workers, worker, step) => workers.flush(worker, { ...step, onlyIfDue }), 0);
-    const { emit, encoded, ends } = this.#sink(file, now);
+    const { emit, run } = this.#sink(file, now);
     if (onlyIfDue) file.joiner.flushIfDue(now, emit);
     else file.joiner.flush(emit);
-    await this.#enqueue(file, encoded, ends);
+    await this.#enqueueRun(file, run);
     return false;
   }
 
@@ -139,27 +142,36 @@ export class FileEventWriter {
     if (reply.lines > 0 || bytes > 0) this.#o.metrics?.linesRead(reply.lines, bytes);
     for (let i = 0; i < reply.truncated; i++) this.#o.metrics?.truncatedLine();
     if (reply.inspected > 0) this.#o.exceptions?.foundElsewhere(reply.traces, reply.inspected, reply.failures);
-    await this.#enqueue(file, out.events, out.ends);
+    await this.#enqueue(file, out.events, out.ends, out.events.length);
     return false;
   }
 
-  /** Collects a file's joined events as encoded bytes and end offsets, for #enqueue. */
+  /** Collects a file's joined events as encoded bytes and end offsets, for #enqueueRun. */
   #sink(file: TrackedFile, now: number): ReturnType<typeof eventSink> {
     const metrics = this.#o.metrics;
-    return eventSink({ encoder: this.#o.encoder, prefix: this.#prefixFor(file), exceptions: this.#o.exceptions ?? null, app: appOf(file), path: file.path, now, truncated: () => metrics?.truncatedLine() });
+    // the spare run, unless another file's step holds it (waiting for room in the queue)
+    const run = this.#spare ?? newEncodedRun();
+    this.#spare = undefined;
+    return eventSink({ encoder: this.#o.encoder, prefix: this.#prefixFor(file), exceptions: this.#o.exceptions ?? null, app: appOf(file), path: file.path, now, truncated: () => metrics?.truncatedLine() }, run);
   }
 
-  async #enqueue(file: TrackedFile, encoded: readonly Buffer[], ends: ArrayLike<number>): Promise<void> {
+  async #enqueueRun(file: TrackedFile, run: EncodedRun): Promise<void> {
+    await this.#enqueue(file, run.encoded, run.ends, run.count);
+    clearEncodedRun(run);
+    this.#spare = run;
+  }
+
+  async #enqueue(file: TrackedFile, encoded: readonly Buffer[], ends: ArrayLike<number>, count: number): Promise<void> {
     const queue = this.#o.queue;
     const tracker = file.tracker;
-    for (let i = 0; i < encoded.length; i++) {
+    for (let i = 0; i < count; i++) {
       const seq = tracker.register(ends[i] as number);
       while (!queue.push(encoded[i] as Buffer, tracker, seq)) {
         if (this.#o.stopped()) return;
         await queue.whenWritable();
       }
     }
-    if (encoded.length > 0) this.#o.metrics?.eventsQueued(encoded.length);
+    if (count > 0) this.#o.metrics?.eventsQueued(count);
   }
 
   /**

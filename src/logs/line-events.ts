@@ -54,18 +54,40 @@ export interface EventSinkOptions {
   truncated: () => void;
 }
 
-/** Collects joined events as encoded bytes and the offsets they end at. */
-export function eventSink(o: EventSinkOptions): { emit: (ev: JoinedEvent) => void; encoded: Buffer[]; ends: number[] } {
-  const encoded: Buffer[] = [];
-  const ends: number[] = [];
+/**
+ * Encoded events and the offsets they end at: `count` of them, from index 0. The main thread
+ * reuses one from chunk to chunk (`clearEncodedRun`): arrays grown anew for each chunk's ~5,000
+ * events allocated ~70 bytes per line, a quarter of what the agent allocated under full load.
+ */
+export interface EncodedRun {
+  encoded: Buffer[];
+  ends: number[];
+  count: number;
+}
+
+export function newEncodedRun(): EncodedRun {
+  return { encoded: [], ends: [], count: 0 };
+}
+
+const NO_EVENT = Buffer.alloc(0);
+
+/** Empties a run for reuse, keeping its arrays' capacity; drops its references to the events. */
+export function clearEncodedRun(run: EncodedRun): void {
+  run.encoded.fill(NO_EVENT, 0, run.count);
+  run.count = 0;
+}
+
+/** Collects joined events, encoded, with the offsets they end at, into `run` (after what it holds). */
+export function eventSink(o: EventSinkOptions, run: EncodedRun = newEncodedRun()): { emit: (ev: JoinedEvent) => void; run: EncodedRun } {
   const emit = (ev: JoinedEvent): void => {
     // Blank lines reach the joiner (they can belong to a multiline event) but are no event alone.
     if (ev.to === ev.from) return;
     if (ev.flags.includes('truncated')) o.truncated();
     // Only an event joined from several lines can carry a stack trace: one comparison for the rest.
     const extra = ev.lines > 1 && o.exceptions !== null ? o.exceptions.inspect(o.app, o.path, ev.buf, ev.from, ev.to, o.now) : null;
-    encoded.push(o.encoder.encodeLine(o.prefix, ev.buf, ev.start, o.now, ev.flags, ev.from, ev.to, extra));
-    ends.push(ev.end);
+    const i = run.count++;
+    run.encoded[i] = o.encoder.encodeLine(o.prefix, ev.buf, ev.start, o.now, ev.flags, ev.from, ev.to, extra);
+    run.ends[i] = ev.end;
   };
-  return { emit, encoded, ends };
+  return { emit, run };
 }

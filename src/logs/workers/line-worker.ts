@@ -69,12 +69,13 @@ function run(step: ChunkStep | FlushStep): StepReply {
   if (!prefix) throw new Error('a file step without its fields');
   let truncated = 0;
   const inspected0 = inspector?.stats;
-  const { emit, encoded: events, ends } = eventSink({ encoder, prefix, exceptions: inspector, app: step.app, path: step.path, now: step.now, truncated: () => truncated++ });
+  // a fresh run per step: its arrays are handed to reply() (count === length)
+  const { emit, run: events } = eventSink({ encoder, prefix, exceptions: inspector, app: step.app, path: step.path, now: step.now, truncated: () => truncated++ });
   let lines = 0;
   if (step.t === 'chunk') lines = pushChunk(state, Buffer.from(step.chunk, 0, step.length), step.offset, step.now, emit);
   else if (step.onlyIfDue) state.joiner.flushIfDue(step.now, emit);
   else state.joiner.flush(emit);
-  return reply(step, state, events, ends, lines, truncated, inspected0);
+  return reply(step, state, events.encoded, events.ends, lines, truncated, inspected0);
 }
 
 function reply(step: ChunkStep | FlushStep, state: FileLines, events: Buffer[], ends: number[], lines: number, truncated: number, before: ExceptionInspector['stats'] | undefined): StepReply {

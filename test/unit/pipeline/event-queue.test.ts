@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { EventQueue } from '../../../src/pipeline/event-queue.ts';
+import type { AckTarget, Batch } from '../../../src/pipeline/event-queue.ts';
 
 const ev = (s: string) => Buffer.from(s);
 
@@ -49,15 +50,28 @@ test('readers wait for data; close wakes everyone and refuses pushes', async () 
   assert.equal(q.push(ev('late'), null, 0), false);
 });
 
-test('many pushes and takes keep FIFO order across internal compaction', () => {
+test('many pushes and takes keep FIFO order as the ring wraps and grows; trackers and sequence numbers stay with their events', () => {
   const q = new EventQueue({ maxEvents: 100_000, maxBytes: 10_000_000 });
+  const trackers: AckTarget[] = [{ ack: () => undefined }, { ack: () => undefined }, { ack: () => undefined }];
   let next = 0;
   let expect = 0;
   for (let round = 0; round < 50; round++) {
-    for (let i = 0; i < 300; i++) q.push(ev(String(next++)), null, 0);
+    // a take of 250 after pushes of 300 (then, every 7th round, of 37): the ring wraps at
+    // varying places, and grows while wrapped
+    for (let i = 0; i < (round % 7 === 6 ? 37 : 300); i++, next++) q.push(ev(String(next)), trackers[next % 3] as AckTarget, next * 10);
     const b = q.take(250);
-    for (const e of b?.events ?? []) assert.equal(String(e), String(expect++));
+    check(b);
   }
-  while (q.length > 0) for (const e of q.take(1000)?.events ?? []) assert.equal(String(e), String(expect++));
+  while (q.length > 0) check(q.take(1000));
   assert.equal(expect, next);
+  assert.equal(q.bytes, 0);
+  function check(b: Batch | undefined): void {
+    assert.ok(b);
+    for (const [i, e] of b.events.entries()) {
+      assert.equal(String(e), String(expect));
+      assert.equal(b.trackers[i], trackers[expect % 3]);
+      assert.equal(b.seqs[i], expect * 10);
+      expect++;
+    }
+  }
 });
