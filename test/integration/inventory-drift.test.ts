@@ -58,7 +58,7 @@ void describe('inventory after container churn', () => {
       await removeAllContainers(host);
     });
 
-    await churn(host, image, 200, TEST_LABEL);
+    const counts = await churn(host, image, 200, TEST_LABEL);
     const converged = await assertConverges(base, host, Date.now());
     t.diagnostic(`inventory equal to docker ps -a ${converged} ms after the churn`);
 
@@ -69,7 +69,20 @@ void describe('inventory after container churn', () => {
     const drift = series(exposition, 'dockhand_inventory_drift_total');
     t.diagnostic(`events seen: ${[...series(exposition, 'dockhand_docker_events_total')].map(([l, v]) => `${l} ${v}`).join(', ')}; drift: ${[...drift].map(([l, v]) => `${l} ${v}`).join(', ')}`);
     assert.deepEqual([...drift.keys()].sort(), ['reason="missing"', 'reason="stale"', 'reason="state"', 'reason="transition"', 'reason="unknown_container"'], 'dockhand_inventory_drift_total{reason} is exported');
-    assert.deepEqual([...drift.values()], [0, 0, 0, 0, 0], 'no drift counted when no event was lost');
+    // The events every churn produces: a run is create + start, an rm -f of a running container
+    // kill + die + destroy, a kill kill + die. moby skips a subscriber that has not taken an event
+    // within 100 ms: on a loaded machine the agent can miss one, and then drift is what it must
+    // count (and repair: the convergence above).
+    const seen = series(exposition, 'dockhand_docker_events_total');
+    const expected: Record<string, number> = { create: counts.created, start: counts.created, kill: counts.removed + counts.killed, die: counts.removed + counts.killed, destroy: counts.removed };
+    const lost = Object.entries(expected).reduce((n, [action, want]) => n + Math.max(0, want - (seen.get(`action="${action}"`) ?? 0)), 0);
+    const counted = [...drift.values()].reduce((a, b) => a + b, 0);
+    if (lost === 0) assert.deepEqual([...drift.values()], [0, 0, 0, 0, 0], 'no drift counted when no event was lost');
+    else {
+      t.diagnostic(`${lost} event(s) never reached the agent (the engine skipped it); ${counted} drift finding(s) counted for them`);
+      // each lost event leaves one container wrong, found once by the stream or the re-list (twice at most: a symptom, then the re-list)
+      assert.ok(counted <= 2 * lost, `drift counted (${counted}) beyond what ${lost} lost event(s) explain`);
+    }
   });
 
   void it('finds, counts, logs and repairs drift when events are lost on the way', { timeout: 180_000 }, async (t) => {
