@@ -1,7 +1,7 @@
 // Discovery on real directories: one inotify watch per directory (not per file), change events
 // name the file, roots that appear later are picked up by the rescan.
 import assert from 'node:assert/strict';
-import { appendFile, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { appendFile, mkdir, mkdtemp, readdir, readFile, readlink, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, test } from 'node:test';
@@ -25,15 +25,28 @@ async function inotifyWatches(): Promise<number> {
   return n;
 }
 
+/** inotify instances open on the machine (all users, all containers) against the per-user limit. */
+async function inotifyInstances(): Promise<string> {
+  let open = 0;
+  for (const pid of (await readdir('/proc')).filter((n) => /^\d+$/.test(n))) {
+    const fds = await readdir(`/proc/${pid}/fd`).catch(() => [] as string[]);
+    for (const fd of fds) if ((await readlink(`/proc/${pid}/fd/${fd}`).catch(() => '')) === 'anon_inode:inotify') open++;
+  }
+  const limit = (await readFile('/proc/sys/fs/inotify/max_user_instances', 'utf8').catch(() => '?')).trim();
+  return `${open} inotify instances open, max_user_instances ${limit}`;
+}
+
 function start(roots: string[], rescanIntervalMs = 60_000) {
   const scans: { files: DiscoveredFile[]; initial: boolean }[] = [];
   const changes: string[] = [];
+  // what the discovery warns about (a directory it cannot watch) goes into a failure's message
+  const warnings: string[] = [];
   const d = new LogDiscovery({
-    roots, include: ['*.log'], exclude: ['*skip*'], rescanIntervalMs, logger: pino({ level: 'silent' }),
+    roots, include: ['*.log'], exclude: ['*skip*'], rescanIntervalMs, logger: pino({ level: 'warn' }, { write: (line: string) => void warnings.push(line.trim()) }),
     onScan: (files, initial) => scans.push({ files, initial }),
     onChange: (p) => changes.push(p),
   });
-  return { d, scans, changes };
+  return { d, scans, changes, warnings };
 }
 
 test('initial scan filters by glob; 500 files cost one watch; appends and creates are reported by name', async () => {
@@ -41,12 +54,15 @@ test('initial scan filters by glob; 500 files cost one watch; appends and create
   await writeFile(join(dir, 'notes.txt'), 'x\n');
   await writeFile(join(dir, 'skip-me.log'), 'x\n');
   const before = await inotifyWatches();
-  const { d, scans, changes } = start([dir]);
+  const { d, scans, changes, warnings } = start([dir]);
   await d.start();
   try {
     assert.equal(scans[0]?.initial, true);
     assert.equal(scans[0]?.files.length, 500);
-    await waitFor('watch established', async () => (await inotifyWatches()) - before === 1, 5000);
+    // Once failed in CI (two lanes, a loaded machine) with nothing to say why: say it next time.
+    await waitFor('watch established', async () => (await inotifyWatches()) - before === 1, 5000).catch(async (err: unknown) => {
+      throw new Error(`${(err as Error).message}: ${(await inotifyWatches()) - before} watch(es) in this process; ${await inotifyInstances()}; warnings: ${warnings.join(' | ') || 'none'}`);
+    });
     await appendFile(join(dir, 'app7_x_nor_1_h_20260101.log'), 'more\n');
     await writeFile(join(dir, 'new_x_nor_1_h_20260101.log'), 'n\n');
     await waitFor('change events', () => changes.includes(join(dir, 'app7_x_nor_1_h_20260101.log')) && changes.includes(join(dir, 'new_x_nor_1_h_20260101.log')), 5000);
