@@ -9,7 +9,7 @@
 //   node scripts/test.ts --test-name-pattern=x    arguments starting with -- go to node
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
-import { glob, mkdir, readFile, rm, stat } from 'node:fs/promises';
+import { glob, mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -28,6 +28,26 @@ const SLOWEST_SHOWN = 12;
 const SIGNAL_NUMBERS: Record<string, number> = { SIGINT: 2, SIGTERM: 15 };
 
 interface Engine { host: string; owned?: PrivateDockerd }
+
+/**
+ * fs.inotify.max_user_instances counts every root process on the machine, containers included
+ * (one per Node process, several per systemd and dockerd). With two lanes the suite's daemons,
+ * agents and systemd hosts reached Debian's default of 128: an agent's directory watch was
+ * refused (EMFILE, test/integration/log-discovery.test.ts says so) and it fell back to its
+ * rescans, as it should — but the test of the watch failed. Raised for the run when we may.
+ */
+const INOTIFY_INSTANCES = 1024;
+async function raiseInotifyInstances(): Promise<void> {
+  const file = '/proc/sys/fs/inotify/max_user_instances';
+  const now = Number.parseInt(await readFile(file, 'utf8').catch(() => ''), 10);
+  if (!(now < INOTIFY_INSTANCES)) return;
+  try {
+    await writeFile(file, `${INOTIFY_INSTANCES}\n`);
+    log(`fs.inotify.max_user_instances ${now} -> ${INOTIFY_INSTANCES} (the suite's processes share it)`);
+  } catch (err) {
+    log(`fs.inotify.max_user_instances is ${now} and could not be raised (${(err as NodeJS.ErrnoException).code ?? (err as Error).message}): with two lanes a directory watch may be refused`);
+  }
+}
 
 const log = (line: string): void => { process.stdout.write(`[test] ${line}\n`); };
 
@@ -164,6 +184,7 @@ async function main(): Promise<number> {
   await reapOrphans('left by an earlier run');
   // unit tests are pure logic (docs/development.md, How tests run); `npm run test:unit` need not wait for a daemon
   const needsEngine = files.some((f) => !f.startsWith(`test${path.sep}unit${path.sep}`));
+  if (needsEngine) await raiseInotifyInstances();
   let engines: Engine[] = [];
   try {
     try {
