@@ -1,4 +1,4 @@
-#!/usr/bin/env -S MALLOC_ARENA_MAX=2 node --max-semi-space-size=4 --heap-growing-percent=50
+#!/usr/bin/env -S MALLOC_ARENA_MAX=2 node --max-semi-space-size=4 --heap-growing-percent=50 --no-maglev --no-sparkplug
 /**
  * The executable (`dockhand`, package.json `bin`): checks the Node.js version, then loads the CLI
  * (cli.ts).
@@ -24,6 +24,18 @@
  *   scavenges), so it is not used.
  * - `--heap-growing-percent=50`: after a major GC the old generation may grow 1.5×, not up to 4×,
  *   before the next one: peak RSS ~195 → ~155 MB for ~7 % more CPU per line.
+ * - `--no-maglev`: V8's mid-tier compiler off; functions go from the interpreter and its baseline
+ *   code straight to TurboFan. Maglev is for code that must be fast within its first thousand
+ *   calls (a web page); the agent's hot paths run millions of times and end in TurboFan either
+ *   way. An idle agent holds ~1.8 MB less RSS (Maglev's machine code, pages of the Node binary,
+ *   stays untouched; bench/idle), at the same CPU per line under full load (tcp 1.18-1.46 vs
+ *   1.20-1.50 µs, beats 1.63-2.05 vs 1.60-2.04, eight and four alternating runs) and at a trickle.
+ * - `--no-sparkplug`: no baseline machine code either; warm functions stay in the interpreter
+ *   until they are hot enough for TurboFan. The baseline code of everything run at start-up held
+ *   ~1.4 MB of an idle agent's code space (1.57 -> 0.20 MB, v8.getHeapSpaceStatistics), and
+ *   compiling it cost CPU: under full load 1.16-1.21 vs 1.21-1.29 µs per line (tcp, six
+ *   alternating runs, lower in all six; beats 1.58-1.62 vs 1.60-1.70), the same at a trickle
+ *   (30.3-42.1 vs 33.0-36.0 µs per line, four runs each: noise).
  * - `MALLOC_ARENA_MAX=2`: glibc gives each of Node's ~10 threads (libuv pool, V8 GC and compiler
  *   helpers) its own 64 MB malloc arena otherwise; two arenas save ~10 MB at no measured CPU
  *   cost. Ignored by other C libraries.

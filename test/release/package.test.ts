@@ -4,7 +4,7 @@
 // says what to do. Installing the .deb is test/release/deb-install.test.ts.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
@@ -83,6 +83,10 @@ void test('the tarball: bundled Node.js 24, launcher, dist/, production packages
   for (const [k, v] of shebang.env) assert.match(launcher, new RegExp(`^export ${k}=${v}$`, 'm'));
   assert.match(launcher, new RegExp(`^exec "\\$root/node/bin/node" ${shebang.flags.join(' ')} "\\$root/dist/main\\.js" "\\$@"$`, 'm'));
   assert.equal((JSON.parse(readFileSync(path.join(tree, 'package.json'), 'utf8')) as { version: string }).version, releases.current.version);
+  // compiled without comments (tsconfig.build.json): V8 holds the text of every loaded module
+  const commented = readdirSync(path.join(tree, 'dist'), { recursive: true, encoding: 'utf8' })
+    .filter((f) => f.endsWith('.js') && /^\s*(\/\*\*|\/\/ )/m.test(readFileSync(path.join(tree, 'dist', f), 'utf8')));
+  assert.deepEqual(commented, []);
 });
 
 void test('the launcher runs the bundled node whatever node the PATH finds, also through a symbolic link', (t) => {
