@@ -12,7 +12,7 @@
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { parseArgs } from 'node:util';
+import { benchArgs } from './args.ts';
 import { getOnce, Slowloris, tally } from '../test/helpers/api-abuse.ts';
 import type { Outcome } from '../test/helpers/api-abuse.ts';
 import { AgentProcess, cleanEnv } from '../test/helpers/agent-process.ts';
@@ -20,7 +20,7 @@ import { freePort } from '../test/helpers/ports.ts';
 import { waitFor } from '../test/helpers/wait.ts';
 import { procFigures } from './proc-figures.ts';
 
-const { values } = parseArgs({
+const { values } = benchArgs(import.meta.url, {
   options: {
     requests: { type: 'string', default: '2000' },
     slowloris: { type: 'string', default: '300' },

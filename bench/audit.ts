@@ -6,7 +6,7 @@
 //   node bench/audit.ts [--containers 50] [--sweeps 5]
 //
 // Uses DOCKHAND_BENCH_DOCKER_HOST when set, else starts a private dockerd like the test suite.
-import { parseArgs } from 'node:util';
+import { benchArgs } from './args.ts';
 import { pino } from 'pino';
 import { Auditor } from '../src/audit/auditor.ts';
 import { CHECKS } from '../src/audit/catalogue.ts';
@@ -23,7 +23,7 @@ import type { PrivateDockerd } from '../test/helpers/docker-engine.ts';
 import { waitFor } from '../test/helpers/wait.ts';
 import { removeLabelledContainers } from './proc-figures.ts';
 
-const { values } = parseArgs({ options: { containers: { type: 'string', default: '50' }, sweeps: { type: 'string', default: '5' } } });
+const { values } = benchArgs(import.meta.url, { options: { containers: { type: 'string', default: '50' }, sweeps: { type: 'string', default: '5' } } });
 const N = Number(values.containers);
 const SWEEPS = Number(values.sweeps);
 const LABEL = 'dockhand.bench=audit';

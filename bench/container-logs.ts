@@ -11,13 +11,13 @@
 // without the agent, so dockerd's CPU for logging alone (json-file) is measured apart from what
 // serving the API stream adds. --read-from files reads the json-file logs directly instead
 // (container_logs.read_from; the benchmark runs as root).
-import { parseArgs } from 'node:util';
+import { benchArgs } from './args.ts';
 import { BeatsReceiver } from '../test/helpers/beats-receiver.ts';
 import { TEST_IMAGE, docker, ensureTestImage, startPrivateDockerd } from '../test/helpers/docker-engine.ts';
 import { logsSetup, startLogsAgent } from '../test/helpers/logs-agent.ts';
 import { procFigures } from './proc-figures.ts';
 
-const { values } = parseArgs({
+const { values } = benchArgs(import.meta.url, {
   options: { 'read-from': { type: 'string', default: 'api' }, containers: { type: 'string', default: '10' }, seconds: { type: 'string', default: '30' }, lines: { type: 'string' }, 'agent-env': { type: 'string', multiple: true, default: [] } },
 });
 // --agent-env K=V (repeatable): extra environment for the agent, e.g. NODE_OPTIONS=--cpu-prof

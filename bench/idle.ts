@@ -8,7 +8,7 @@
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { parseArgs } from 'node:util';
+import { benchArgs } from './args.ts';
 import { AgentProcess, cleanEnv } from '../test/helpers/agent-process.ts';
 import { TEST_LABEL, docker, ensureTestImage, removeAllContainers, startPrivateDockerd } from '../test/helpers/docker-engine.ts';
 import type { PrivateDockerd } from '../test/helpers/docker-engine.ts';
@@ -16,7 +16,7 @@ import { freePort } from '../test/helpers/ports.ts';
 import { waitFor } from '../test/helpers/wait.ts';
 import { measureWindow, procFigures } from './proc-figures.ts';
 
-const { values } = parseArgs({
+const { values } = benchArgs(import.meta.url, {
   options: {
     containers: { type: 'string', default: '5' },
     // past start-up and the first quiet-minute memory release (src/core/idle-memory.ts)

@@ -13,7 +13,7 @@
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { parseArgs } from 'node:util';
+import { benchArgs } from './args.ts';
 import { createDockerClient } from '../src/docker/client.ts';
 import { openEventStream } from '../src/docker/event-stream.ts';
 import { AgentProcess, cleanEnv } from '../test/helpers/agent-process.ts';
@@ -25,7 +25,7 @@ import { freePort } from '../test/helpers/ports.ts';
 import { waitFor } from '../test/helpers/wait.ts';
 import { procFigures, removeLabelledContainers } from './proc-figures.ts';
 
-const { values } = parseArgs({ options: { containers: { type: 'string', default: '200' }, 'drop-every': { type: 'string', default: '5' }, 'limit-seconds': { type: 'string', default: '60' } } });
+const { values } = benchArgs(import.meta.url, { options: { containers: { type: 'string', default: '200' }, 'drop-every': { type: 'string', default: '5' }, 'limit-seconds': { type: 'string', default: '60' } } });
 const N = Number(values.containers);
 const DROP_EVERY = Number(values['drop-every']);
 const LIMIT_MS = Number(values['limit-seconds']) * 1000;

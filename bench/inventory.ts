@@ -9,7 +9,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { parseArgs } from 'node:util';
+import { benchArgs } from './args.ts';
 import { pino } from 'pino';
 import { RecentEvents } from '../src/docker/recent-events.ts';
 import { createDockerClient } from '../src/docker/client.ts';
@@ -21,7 +21,7 @@ import type { PrivateDockerd } from '../test/helpers/docker-engine.ts';
 import { waitFor } from '../test/helpers/wait.ts';
 import { measureWindow, removeLabelledContainers } from './proc-figures.ts';
 
-const { values } = parseArgs({ options: { containers: { type: 'string', default: '200' }, 'idle-seconds': { type: 'string', default: '60' } } });
+const { values } = benchArgs(import.meta.url, { options: { containers: { type: 'string', default: '200' }, 'idle-seconds': { type: 'string', default: '60' } } });
 const N = Number(values.containers);
 const IDLE_S = Number(values['idle-seconds']);
 const LABEL = 'dockhand.bench=inventory';

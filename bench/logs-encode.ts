@@ -10,7 +10,7 @@
 //     --json: every ordinary line is a JSON object, so every line needs escapes
 //     --traces: stack traces per 1000 events (default 2: ~6% of lines are trace lines; 0 = none)
 //   node --cpu-prof --cpu-prof-dir=/tmp/prof bench/logs-encode.ts --mib 100 --rounds 1
-import { parseArgs } from 'node:util';
+import { benchArgs } from './args.ts';
 import { ExceptionInspector } from '../src/exceptions/inspector.ts';
 import { EventEncoder } from '../src/logs/event-encoder.ts';
 import { FILENAME_UNPARSED_TAG, labelsForLogFile, parseLogFileName } from '../src/logs/filename.ts';
@@ -19,7 +19,7 @@ import { MultilineJoiner } from '../src/logs/multiline.ts';
 import type { JoinedEvent } from '../src/logs/multiline.ts';
 import { seededRandom } from '../test/helpers/seeded-random.ts';
 
-const { values } = parseArgs({ options: { mib: { type: 'string', default: '200' }, rounds: { type: 'string', default: '3' }, json: { type: 'boolean', default: false }, traces: { type: 'string', default: '2' } } });
+const { values } = benchArgs(import.meta.url, { options: { mib: { type: 'string', default: '200' }, rounds: { type: 'string', default: '3' }, json: { type: 'boolean', default: false }, traces: { type: 'string', default: '2' } } });
 const TRACES_PER_MILLE = Number(values.traces);
 const JSON_LINES = values.json;
 const TARGET_BYTES = Number(values.mib) * 1024 * 1024;

@@ -16,7 +16,7 @@ import { spawn } from 'node:child_process';
 import { closeSync, openSync, readFileSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { mkdir, rm } from 'node:fs/promises';
-import { parseArgs } from 'node:util';
+import { benchArgs } from './args.ts';
 import { BeatsReceiver } from '../test/helpers/beats-receiver.ts';
 import { JsonLinesReceiver } from '../test/helpers/json-lines-receiver.ts';
 import { lineText, writeLogFiles } from '../test/helpers/log-files.ts';
@@ -27,7 +27,7 @@ import { spring } from '../test/helpers/exception-traces.ts';
 import { procFigures } from './proc-figures.ts';
 import { LineCounterProcess } from './line-counter.ts';
 
-const { values } = parseArgs({
+const { values } = benchArgs(import.meta.url, {
   options: {
     files: { type: 'string', default: '20' },
     lines: { type: 'string', default: '500000' },

@@ -17,7 +17,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import os, { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { parseArgs } from 'node:util';
+import { benchArgs } from './args.ts';
 import { pino } from 'pino';
 import { RecentEvents } from '../src/docker/recent-events.ts';
 import { createDockerClient } from '../src/docker/client.ts';
@@ -34,7 +34,7 @@ import type { PrivateDockerd } from '../test/helpers/docker-engine.ts';
 import { waitFor } from '../test/helpers/wait.ts';
 import { CLK_TCK, measureWindow, procFigures, removeLabelledContainers } from './proc-figures.ts';
 
-const { values } = parseArgs({
+const { values } = benchArgs(import.meta.url, {
   options: {
     containers: { type: 'string', default: '200' },
     'agent-seconds': { type: 'string', default: '600' },

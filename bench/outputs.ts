@@ -14,7 +14,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { parseArgs } from 'node:util';
+import { benchArgs } from './args.ts';
 import { createOutput } from '../src/outputs/index.ts';
 import type { SendOutcome } from '../src/outputs/types.ts';
 import { BeatsReceiver } from '../test/helpers/beats-receiver.ts';
@@ -217,7 +217,7 @@ function askFigures(receiver: ChildProcess): Promise<ReceiverFigures> {
   return p;
 }
 
-const { values } = parseArgs({
+const { values } = benchArgs(import.meta.url, {
   options: {
     serve: { type: 'string' },
     send: { type: 'string' },

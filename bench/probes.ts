@@ -22,7 +22,7 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { parseArgs } from 'node:util';
+import { benchArgs } from './args.ts';
 import { pino } from 'pino';
 import { Registry } from 'prom-client';
 import { configSchema } from '../src/configuration.ts';
@@ -39,7 +39,7 @@ import { measureWindow, removeLabelledContainers } from './proc-figures.ts';
 const INTERVAL_MS = 10_000;
 const LABEL = 'dockhand.bench=probes';
 
-const { values } = parseArgs({
+const { values } = benchArgs(import.meta.url, {
   options: {
     targets: { type: 'string', default: '500' },
     seconds: { type: 'string', default: '60' },

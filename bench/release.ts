@@ -16,7 +16,7 @@ import { chmodSync, chownSync, mkdirSync, mkdtempSync, readdirSync, readFileSync
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { parseArgs } from 'node:util';
+import { benchArgs } from './args.ts';
 import { BeatsReceiver } from '../test/helpers/beats-receiver.ts';
 import { HOST_DOCKHAND_ID, buildImage, runLine } from '../test/helpers/container-image.ts';
 import { DebianHost } from '../test/helpers/debian-host.ts';
@@ -26,7 +26,7 @@ import type { PrivateDockerd } from '../test/helpers/docker-engine.ts';
 import { freePort } from '../test/helpers/ports.ts';
 import { REPO, ensureReleases } from '../test/helpers/release.ts';
 
-const { values } = parseArgs({ options: { runs: { type: 'string', default: '3' }, 'idle-seconds': { type: 'string', default: '20' } } });
+const { values } = benchArgs(import.meta.url, { options: { runs: { type: 'string', default: '3' }, 'idle-seconds': { type: 'string', default: '20' } } });
 const RUNS = Number(values.runs);
 const IDLE_MS = Number(values['idle-seconds']) * 1000;
 

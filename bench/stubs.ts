@@ -8,9 +8,9 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { parseArgs } from 'node:util';
+import { benchArgs } from './args.ts';
 
-const { values } = parseArgs({ options: { runs: { type: 'string', default: '5' } } });
+const { values } = benchArgs(import.meta.url, { options: { runs: { type: 'string', default: '5' } } });
 const RUNS = Number(values.runs);
 const version = (JSON.parse(await readFile('node_modules/dockerode/package.json', 'utf8')) as { version: string }).version;
 
