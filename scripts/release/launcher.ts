@@ -10,6 +10,9 @@ export interface Shebang {
   flags: string[];
 }
 
+/** What the release's dist/main.js has in place of its shebang, which bin/dockhand took over. */
+export const TAKEN_OVER_SHEBANG = '// run by bin/dockhand: ';
+
 /** Parses `#!/usr/bin/env -S [NAME=value …] node [--flag …]`; throws on any other form. */
 export function parseShebang(firstLine: string): Shebang {
   const m = /^#!\S*env -S((?:\s+[A-Z_][A-Z0-9_]*=\S*)*)\s+node((?:\s+--\S+)*)\s*$/.exec(firstLine);

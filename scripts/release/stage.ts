@@ -11,7 +11,7 @@ import { chmodSync, copyFileSync, cpSync, lstatSync, lutimesSync, mkdirSync, rea
 import path from 'node:path';
 import { checkVersion } from './inputs.ts';
 import type { ReleaseInputs } from './inputs.ts';
-import { launcherScript, parseShebang } from './launcher.ts';
+import { TAKEN_OVER_SHEBANG, launcherScript, parseShebang } from './launcher.ts';
 import { pruneNodeModules } from './prune.ts';
 import { run } from './run.ts';
 
@@ -65,7 +65,7 @@ function writeLauncher(dir: string): void {
   const [first = '', ...rest] = readFileSync(main, 'utf8').split('\n');
   mkdirSync(path.join(dir, 'bin'));
   writeFileSync(path.join(dir, 'bin', 'dockhand'), launcherScript(parseShebang(first)), { mode: 0o755 });
-  writeFileSync(main, [`// run by bin/dockhand: ${first.slice(2)}`, ...rest].join('\n'));
+  writeFileSync(main, [`${TAKEN_OVER_SHEBANG}${first.slice(2)}`, ...rest].join('\n'));
 }
 
 /** package.json: where `dockhand version` (dist/core/version.js) reads the version from. */
