@@ -28,7 +28,12 @@ export function benchArgs<const T extends ParseArgsConfig>(benchUrl: string, con
   try {
     return parseArgs(config);
   } catch (err) {
-    process.stderr.write(`${basename(file)}: ${err instanceof Error ? err.message : String(err)} (--help for usage)\n`);
-    process.exit(2);
+    return badArgument(benchUrl, err instanceof Error ? err.message : String(err));
   }
+}
+
+/** A value parseArgs accepted but the bench cannot use: one line, exit 2 (as a bad option). */
+export function badArgument(benchUrl: string, message: string): never {
+  process.stderr.write(`${basename(fileURLToPath(benchUrl))}: ${message} (--help for usage)\n`);
+  process.exit(2);
 }

@@ -4,6 +4,7 @@
 // Prints lines/s, MiB/s, the agent's CPU seconds and peak RSS. Asserts nothing.
 //
 //   npm run build && node bench/logs.ts [--files 20] [--lines 500000] [--idle-files 5000] [--idle-seconds 60] [--modes beats,tcp] [--profile DIR]
+//   node bench/logs.ts --modes tcp --workers 0,1,2 --files 2 --lines 1000000 --idle-files 0   (line workers, one run each)
 //   node bench/logs.ts --modes trickle [--trickle-rate 2000] [--trickle-seconds 60] [--trickle-files 20] [--idle-files 0]
 //   node bench/logs.ts --modes trickle --trickle-seconds 3600 --rss-every 60 --rest-seconds 300 --idle-files 0   (a soak)
 //   FLUENT_BIT=/path/to/fluent-bit node bench/logs.ts --modes tcp,fluent-bit [--trickle-...]   (side by side)
@@ -16,7 +17,7 @@ import { spawn } from 'node:child_process';
 import { closeSync, openSync, readFileSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { mkdir, rm } from 'node:fs/promises';
-import { benchArgs } from './args.ts';
+import { badArgument, benchArgs } from './args.ts';
 import { BeatsReceiver } from '../test/helpers/beats-receiver.ts';
 import { JsonLinesReceiver } from '../test/helpers/json-lines-receiver.ts';
 import { lineText, writeLogFiles } from '../test/helpers/log-files.ts';
@@ -38,6 +39,8 @@ const { values } = benchArgs(import.meta.url, {
     profile: { type: 'string' },
     // extra environment for the agent, NAME=value (repeatable), e.g. UV_THREADPOOL_SIZE=2
     'agent-env': { type: 'string', multiple: true, default: [] },
+    // line workers (logs.workers): each beats/tcp run once per count given, e.g. 0,1,2; unset = the agent's default
+    workers: { type: 'string', default: '' },
     // the trickle mode: lines per second over all files, for how long, into how many files
     'trickle-rate': { type: 'string', default: '2000' },
     'trickle-seconds': { type: 'string', default: '60' },
@@ -75,7 +78,15 @@ function writeJavaFiles(dir: string): void {
   }
 }
 
-async function throughput(setup: LogsSetup, mode: string): Promise<void> {
+/** The runs of a beats/tcp mode: one per --workers count, labelled `tcp/w1`; one with the agent's default without it. */
+const WORKER_RUNS: (number | undefined)[] = values.workers === '' ? [undefined] : values.workers.split(',').map((w) => {
+  const n = Number(w);
+  if (!Number.isInteger(n) || n < 0 || n > 16) badArgument(import.meta.url, `--workers takes counts from 0 to 16, got ${w}`);
+  return n;
+});
+
+async function throughput(setup: LogsSetup, mode: string, workers: number | undefined): Promise<void> {
+  const label = workers === undefined ? mode : `${mode}/w${workers}`;
   const total = FILES * EVENTS_PER_FILE;
   // With multiline on (java content), each file's last event waits for the multiline timeout:
   // the rate is taken up to the one before it.
@@ -103,7 +114,7 @@ async function throughput(setup: LogsSetup, mode: string): Promise<void> {
   }
   // Multiline off, as in the fluent-bit mode: with it on, each file's last line waits for the
   // multiline timeout and the next sweep, which made the wall time (to the very last line) jump by up to a second.
-  const agent = await startLogsAgent(setup, address, { outputType: mode === 'tcp' ? 'tcp' : 'beats', env: { ...(JAVA ? {} : { DOCKHAND_LOGS__MULTILINE__PATTERN: '' }), ...PROFILE_ENV } });
+  const agent = await startLogsAgent(setup, address, { outputType: mode === 'tcp' ? 'tcp' : 'beats', env: { ...(JAVA ? {} : { DOCKHAND_LOGS__MULTILINE__PATTERN: '' }), ...(workers === undefined ? {} : { DOCKHAND_LOGS__WORKERS: String(workers) }), ...PROFILE_ENV } });
   const pid = agent.agent.child.pid as number;
   const t0 = performance.now();
   const cpu0 = procFigures(pid).cpuS;
@@ -140,14 +151,14 @@ async function throughput(setup: LogsSetup, mode: string): Promise<void> {
   const mib = (total * (LINE_BYTES + 1)) / 1024 / 1024;
   const what = JAVA ? `events (${timed} timed; every 10th a 12-line stack trace)` : `lines (${mib.toFixed(0)} MiB of files)`;
   console.log(
-    `${mode.padEnd(5)}: ${total} ${what} in ${wallS.toFixed(1)} s = ${(timed / wallS / 1000).toFixed(0)}k ${JAVA ? 'events' : 'lines'}/s, ${(mib / wallS).toFixed(1)} MiB/s; ` +
+    `${label.padEnd(5)}: ${total} ${what} in ${wallS.toFixed(1)} s = ${(timed / wallS / 1000).toFixed(0)}k ${JAVA ? 'events' : 'lines'}/s, ${(mib / wallS).toFixed(1)} MiB/s; ` +
       `agent CPU ${(fig.cpuS - cpu0).toFixed(1)} s (${(((fig.cpuS - cpu0) * 1e6) / timed).toFixed(2)} µs/${JAVA ? 'event' : 'line'}, ${((fig.cpuS - cpu0) / wallS * 100).toFixed(0)} % of a core), peak RSS ${Math.max(peak, fig.hwmMb).toFixed(0)} MB`,
   );
   const own = process.cpuUsage(own0);
   const receiverS = receiverPid ? procFigures(receiverPid).cpuS - receiverCpu0 : (own.user + own.system) / 1e6;
   console.log(`       memory ${breakdown}`);
   console.log(`       receiver (${receiverPid ? 'line-counter.py' : 'this process'}) CPU ${receiverS.toFixed(1)} s, ${((receiverS / wallS) * 100).toFixed(0)} % of a core: the machine's cores are shared by the agent and its receiver`);
-  results.set(mode, { linesPerS: timed / wallS, cpuUsPerLine: ((fig.cpuS - cpu0) * 1e6) / timed, peakRssMb: Math.max(peak, fig.hwmMb) });
+  results.set(label, { linesPerS: timed / wallS, cpuUsPerLine: ((fig.cpuS - cpu0) * 1e6) / timed, peakRssMb: Math.max(peak, fig.hwmMb) });
   await agent.stop();
   await close();
 }
@@ -193,7 +204,7 @@ async function fluentBitThroughput(setup: LogsSetup): Promise<void> {
   console.log(`fluent-bit: ${total} lines in ${wallS.toFixed(1)} s = ${(total / wallS / 1000).toFixed(0)}k lines/s; CPU ${fig.cpuS.toFixed(1)} s (${((fig.cpuS * 1e6) / total).toFixed(2)} µs/line), peak RSS ${Math.max(peak, fig.hwmMb).toFixed(0)} MB`);
   results.set('fluent-bit', { linesPerS: total / wallS, cpuUsPerLine: (fig.cpuS * 1e6) / total, peakRssMb: Math.max(peak, fig.hwmMb) });
   await fb.stop();
-  ratios('tcp', 'fluent-bit');
+  for (const label of results.keys()) if (label === 'tcp' || label.startsWith('tcp/')) ratios(label, 'fluent-bit');
 }
 
 const setup = await logsSetup();
@@ -217,7 +228,10 @@ try {
       continue;
     }
     if (mode !== 'beats' && mode !== 'tcp') throw new Error(`unknown mode ${mode}`);
-    await throughput(setup, mode);
+    for (const workers of WORKER_RUNS) {
+      await rm(setup.state, { recursive: true, force: true });
+      await throughput(setup, mode, workers);
+    }
   }
   await rm(setup.logs, { recursive: true, force: true });
   await mkdir(setup.tracing, { recursive: true });

@@ -1,7 +1,9 @@
 // The benches' --help: the usage is the comment at the top of each bench file.
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { readFileSync, readdirSync } from 'node:fs';
 import { test } from 'node:test';
+import { fileURLToPath } from 'node:url';
 import { usageOf } from '../../bench/args.ts';
 
 test('the usage is the leading comment without its slashes, up to the first line of code', () => {
@@ -16,5 +18,16 @@ test('every bench that takes options says how it is run', () => {
     if (!source.includes('benchArgs(import.meta.url')) continue;
     const stem = name.slice(0, -'.ts'.length);
     assert.match(usageOf(source), new RegExp(`node bench/${stem}\\.ts|npm run bench:${stem}`), `${name}: its leading comment shows the command`);
+  }
+});
+
+test('a bad option or value gets one line naming it and exit 2, not a stack trace', () => {
+  const bench = fileURLToPath(new URL('../../bench/logs.ts', import.meta.url));
+  for (const [args, said] of [[['--bogus'], /Unknown option '--bogus'/], [['--workers', '0,x'], /--workers takes counts from 0 to 16, got x/]] as const) {
+    const run = spawnSync(process.execPath, [bench, ...args], { encoding: 'utf8', timeout: 30_000 });
+    assert.equal(run.status, 2, `${args.join(' ')}: ${run.stderr}`);
+    assert.match(run.stderr, said);
+    assert.equal(run.stderr.trim().split('\n').length, 1, run.stderr);
+    assert.equal(run.stdout, '');
   }
 });
