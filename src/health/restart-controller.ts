@@ -19,7 +19,7 @@ import type { HealthMetrics } from './health-metrics.ts';
 import type { ProbeStatus, ProbeTransition } from './probe-state.ts';
 import type { RestartOutcome, RestartRunner } from './restart-executor.ts';
 import type { HealthEventSink } from './health-events.ts';
-import { decide, recheck, relax } from './restart-policy.ts';
+import { containerFacts, decide, recheck, relax } from './restart-policy.ts';
 import type { ContainerFacts, RestartDecision, RestartTrigger } from './restart-policy.ts';
 import type { ContainerIdentity, RestartSpec } from './spec.ts';
 import type { StopAttribution } from './stop-attribution.ts';
@@ -261,24 +261,22 @@ export class RestartController {
   }
 
   #facts(id: string, state?: ContainerRecord['state']): ContainerFacts {
-    const rec = this.#o.context.record(id);
-    return {
-      state: state ?? rec?.state ?? 'unknown',
-      dockerRestartPolicy: rec?.restartPolicy ?? 'no',
-      dockerMaxRetries: rec?.restartPolicyMaxRetries ?? 0,
-      dockerRestartCount: rec?.restartCount ?? 0,
-    };
+    return containerFacts(this.#o.context.record(id), state);
   }
 
   #details(entry: RestartEntry, extra: Record<string, unknown> = {}): Record<string, unknown> {
-    const rec = this.#o.context.record(entry.id);
-    return { containerId: entry.id, containerName: entry.name, image: rec?.image ?? '', ...extra };
+    return { containerId: entry.id, containerName: entry.name, image: this.#o.context.record(entry.id)?.image ?? '', ...extra };
   }
 
   #trigger(entry: RestartEntry, trigger: RestartTrigger, facts: ContainerFacts, staggerMs = 0): void {
     if (this.#stopped) return;
     const spec = this.#o.context.restartSpec(entry.id) ?? entry.spec;
     if (!spec) return;
+    // The run just started by the agent's restart already ended: a crash, decided on once the call has returned (#execute).
+    if (trigger.kind === 'exit' && entry.inFlight) {
+      entry.exitInFlight = { trigger, facts };
+      return;
+    }
     // An exit overtakes a pending restart for unhealthiness: decide again on the exit.
     if (trigger.kind === 'exit' && entry.pending?.trigger.kind === 'unhealthy' && !entry.inFlight) this.#cancel(entry, 'superseded', 'the container exited');
     const now = this.#now();
@@ -375,9 +373,12 @@ export class RestartController {
     entry.lastOutcome = { at: now, ok: outcome.ok, method: outcome.method, durationMs: Math.round(outcome.durationMs), ...(outcome.error ? { error: outcome.error } : {}) };
     const details = this.#details(entry, { reason: pending.reason, method: outcome.method, durationMs: Math.round(outcome.durationMs), ...(outcome.error ? { error: outcome.error } : {}) });
     this.#o.onDirty?.();
+    const exited = entry.exitInFlight;
+    entry.exitInFlight = null;
     if (outcome.ok) {
       this.#o.metrics?.restarted(pending.reason);
       this.#o.emit('restart.done', 'warn', `${entry.name}: restarted by the agent (${pending.reason}, ${outcome.method})`, details);
+      if (exited && !entry.running) this.#trigger(entry, exited.trigger, exited.facts);
       return;
     }
     this.#o.metrics?.restartFailed();

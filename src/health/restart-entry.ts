@@ -7,7 +7,7 @@
 import type { ContainerRecord } from '../docker/types.ts';
 import type { PersistedContainer } from './health-state-file.ts';
 import { newHistory, relax } from './restart-policy.ts';
-import type { RestartHistory, RestartReason, RestartTrigger, recheck } from './restart-policy.ts';
+import type { ContainerFacts, RestartHistory, RestartReason, RestartTrigger, recheck } from './restart-policy.ts';
 import type { RestartSpec } from './spec.ts';
 
 export interface Pending {
@@ -25,6 +25,11 @@ export interface RestartEntry {
   history: RestartHistory;
   pending: Pending | null;
   inFlight: boolean;
+  /**
+   * The new run's exit, when it came while the agent's restart call was still in flight (a run
+   * that dies at once, on a daemon slow to answer): decided on once the call has returned.
+   */
+  exitInFlight: { trigger: RestartTrigger; facts: ContainerFacts } | null;
   running: boolean;
   total: number;
   lastDecision: { at: number; action: string; reason: string; message: string } | null;
@@ -51,6 +56,7 @@ export function newRestartEntry(o: { id: string; spec: RestartSpec; rec: Contain
     history,
     pending: null,
     inFlight: false,
+    exitInFlight: null,
     running: o.rec?.state === 'running',
     total: 0,
     lastDecision: null,

@@ -27,7 +27,7 @@
  *     the upper half (Docker: no jitter, 100 ms doubling to 1 min; Kubernetes: 10 s to 5 min);
  *     after a host reboot or daemon restart, no earlier than the container's stagger slot.
  */
-import type { ContainerHealth, ContainerState } from '../docker/types.ts';
+import type { ContainerHealth, ContainerRecord, ContainerState } from '../docker/types.ts';
 import type { RestartSpec } from './spec.ts';
 
 /**
@@ -47,6 +47,16 @@ export interface ContainerFacts {
   dockerRestartPolicy: string;
   dockerMaxRetries: number;
   dockerRestartCount: number;
+}
+
+/** A container's facts from its inventory record (`state` overrides the record's: an event's newer word). */
+export function containerFacts(rec: ContainerRecord | undefined, state?: ContainerState): ContainerFacts {
+  return {
+    state: state ?? rec?.state ?? 'unknown',
+    dockerRestartPolicy: rec?.restartPolicy ?? 'no',
+    dockerMaxRetries: rec?.restartPolicyMaxRetries ?? 0,
+    dockerRestartCount: rec?.restartCount ?? 0,
+  };
 }
 
 export interface RestartHistory {

@@ -41,6 +41,8 @@ class FakeDocker {
   calls: string[] = [];
   failNext = 0;
   restartMs = 50;
+  /** The new run exits at once: its die comes before the restart call has returned (a loaded daemon answers late). */
+  dieBeforeReturn = false;
   controller!: RestartController;
   #time = 0;
 
@@ -73,6 +75,7 @@ class FakeDocker {
       if (this.records.get(id)?.state === 'running') this.stopThroughApi(id);
       this.event(id, 'start');
       this.event(id, 'restart');
+      if (this.dieBeforeReturn) this.event(id, 'die', { exitCode: 1 });
       return { ok: true, method: 'restart', durationMs: this.restartMs };
     } finally {
       this.inFlight--;
@@ -157,6 +160,27 @@ test('crashes restart with growing delays until max_restarts, then crash-looping
   docker.event(id, 'die', { exitCode: 1 });
   assert.equal(actions(id).at(-2), 'restart.crashloop_cleared');
   assert.equal(actions(id).at(-1), 'restart.crashloop:max-restarts'); // still 3 restarts in the window
+  assert.equal(docker.calls.length, 3);
+  await controller.stop();
+});
+
+test('a run that dies before the restart call returns is still a crash: restarts go on to the crash loop', async () => {
+  // CI, on a loaded host: `sh -c 'exit 1'` died before dockerd answered the restart call, the exit
+  // was taken for a duplicate of the restart in flight and dropped, and the container stayed down
+  // with neither another restart nor a crash-loop report.
+  const { docker, controller, actions } = setup();
+  const id = idOf(3);
+  docker.records.set(id, record(3));
+  docker.dieBeforeReturn = true;
+  controller.sync(true);
+  docker.event(id, 'die', { exitCode: 1 });
+  await advance(5000);
+  assert.deepEqual(actions(id), [
+    'restart.scheduled:exit-nonzero', 'restart.done:exit-nonzero',
+    'restart.scheduled:exit-nonzero', 'restart.done:exit-nonzero',
+    'restart.scheduled:exit-nonzero', 'restart.done:exit-nonzero',
+    'restart.crashloop:max-restarts',
+  ]);
   assert.equal(docker.calls.length, 3);
   await controller.stop();
 });
