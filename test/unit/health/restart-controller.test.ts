@@ -20,6 +20,13 @@ async function advance(ms: number, step = 10): Promise<void> {
 
 const POLICY: RestartSpec = { policy: 'always', maxRestarts: 3, windowMs: 600_000, backoffBaseMs: 100, backoffMaxMs: 1000, resetAfterMs: 60_000, stopTimeoutMs: 1000 };
 const idOf = (n: number): string => n.toString(16).padStart(64, '0');
+/** A crash under POLICY (max_restarts 3): three restarts, then the crash-loop mark. */
+const CRASH_LOOP = [
+  'restart.scheduled:exit-nonzero', 'restart.done:exit-nonzero',
+  'restart.scheduled:exit-nonzero', 'restart.done:exit-nonzero',
+  'restart.scheduled:exit-nonzero', 'restart.done:exit-nonzero',
+  'restart.crashloop:max-restarts',
+];
 
 function record(n: number, over: Partial<ContainerRecord> = {}): ContainerRecord {
   return {
@@ -149,12 +156,7 @@ test('crashes restart with growing delays until max_restarts, then crash-looping
     docker.event(id, 'die', { exitCode: 1 });
     await advance(2000);
   }
-  assert.deepEqual(actions(id), [
-    'restart.scheduled:exit-nonzero', 'restart.done:exit-nonzero',
-    'restart.scheduled:exit-nonzero', 'restart.done:exit-nonzero',
-    'restart.scheduled:exit-nonzero', 'restart.done:exit-nonzero',
-    'restart.crashloop:max-restarts',
-  ]);
+  assert.deepEqual(actions(id), CRASH_LOOP);
   assert.deepEqual(emitted.filter((e) => e.action === 'restart.scheduled').map((e) => e.details.delayMs), [100, 200, 400]);
   docker.event(id, 'start');
   docker.event(id, 'die', { exitCode: 1 });
@@ -175,12 +177,7 @@ test('a run that dies before the restart call returns is still a crash: restarts
   controller.sync(true);
   docker.event(id, 'die', { exitCode: 1 });
   await advance(5000);
-  assert.deepEqual(actions(id), [
-    'restart.scheduled:exit-nonzero', 'restart.done:exit-nonzero',
-    'restart.scheduled:exit-nonzero', 'restart.done:exit-nonzero',
-    'restart.scheduled:exit-nonzero', 'restart.done:exit-nonzero',
-    'restart.crashloop:max-restarts',
-  ]);
+  assert.deepEqual(actions(id), CRASH_LOOP);
   assert.equal(docker.calls.length, 3);
   await controller.stop();
 });
