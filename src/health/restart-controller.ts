@@ -278,7 +278,7 @@ export class RestartController {
       return;
     }
     // An exit overtakes a pending restart for unhealthiness: decide again on the exit.
-    if (trigger.kind === 'exit' && entry.pending?.trigger.kind === 'unhealthy' && !entry.inFlight) this.#cancel(entry, 'superseded', 'the container exited');
+    if (trigger.kind === 'exit' && entry.pending?.trigger.kind === 'unhealthy') this.#cancel(entry, 'superseded', 'the container exited');
     const now = this.#now();
     const { decision, history } = decide({ spec, trigger, facts, history: { ...entry.history, pending: entry.pending !== null || entry.inFlight }, now, random: this.#random(), staggerMs });
     entry.history = { ...history, pending: false };

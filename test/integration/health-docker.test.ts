@@ -96,8 +96,8 @@ class TestAgent {
       // What the agent did and logged about the container, to tell a lost Docker event from a wrong decision.
       const said = this.logs.filter((l) => JSON.stringify(l).includes(id.slice(0, 12))).slice(-40).map((l) => `${l.level} ${l.msg} ${JSON.stringify({ ...l, level: undefined, msg: undefined, time: undefined, pid: undefined, hostname: undefined })}`);
       const { events } = await this.get<{ events: RecordedEvent[] }>('/v1/events?limit=5000');
-      const docker = events.filter((e) => e.kind === 'container' && e.containerId === id).map((e) => `${e.action}@${e.time}`);
-      throw new Error(`${err instanceof Error ? err.message : String(err)}\nits actions: ${(await this.actions(id)).join(', ')}\nDocker's events as the agent got them: ${docker.join(', ')}\nthe agent's log about it:\n${said.join('\n')}`, { cause: err });
+      const seen = events.filter((e) => e.kind === 'container' && e.containerId === id).map((e) => `${e.action}@${e.time}`);
+      throw new Error(`${err instanceof Error ? err.message : String(err)}\nits actions: ${(await this.actions(id)).join(', ')}\nDocker's events as the agent got them: ${seen.join(', ')}\nthe agent's log about it:\n${said.join('\n')}`, { cause: err });
     }
   }
 
