@@ -2,7 +2,8 @@
 //   dockhand-<version>-linux-x64.tar.gz   the pinned Node.js 24, dist/, production node_modules,
 //                                         bin/dockhand (launcher), systemd/ files
 //   dockhand_<version>_amd64.deb          the same files as a Debian package
-// Needs `npm ci` first (it brings the runtime the release bundles) and tar, gzip, strip,
+// Needs `npm ci` first (it brings the runtime the release bundles and Node-API's headers), a C
+// compiler (cc, for dist/core/malloc-trim.node), tar, gzip, strip,
 // dpkg-deb and dpkg-shlibdeps; no network. scripts/package.sh checks the first before this runs.
 //
 //   node scripts/package.ts [--out DIR] [--version X.Y.Z …]

@@ -16,6 +16,7 @@ import { gzipSync } from 'node:zlib';
 import { changelogFile, controlFile, copyrightFile, debianVersion } from './deb-metadata.ts';
 import type { ReleaseInputs } from './inputs.ts';
 import { run } from './run.ts';
+import { NATIVE_OBJECT } from '../build-native.ts';
 import { normalize } from './stage.ts';
 
 const CONFFILES = ['/etc/dockhand/dockhand.yaml', '/etc/default/dockhand'];
@@ -60,11 +61,11 @@ function md5sums(root: string, paths: string[]): string {
     .join('');
 }
 
-/** The shared libraries the bundled node needs, as Depends (dpkg-shlibdeps wants a debian/control to read). */
-function shlibsDepends(node: string, workDir: string): string {
+/** The shared libraries the bundled node and the addon need, as Depends (dpkg-shlibdeps wants a debian/control to read). */
+function shlibsDepends(objects: string[], workDir: string): string {
   const dir = path.join(workDir, 'shlibdeps');
   write(path.join(dir, 'debian', 'control'), 'Source: dockhand\n\nPackage: dockhand\nArchitecture: amd64\n');
-  const out = run('dpkg-shlibdeps', ['-O', `-e${node}`], { cwd: dir });
+  const out = run('dpkg-shlibdeps', ['-O', ...objects.map((o) => `-e${o}`)], { cwd: dir });
   const m = /^shlibs:Depends=(.+)$/m.exec(out);
   if (!m?.[1]) throw new Error(`dpkg-shlibdeps printed no shlibs:Depends: ${out}`);
   return m[1].trim();
@@ -100,7 +101,7 @@ export function writeDeb(inputs: ReleaseInputs, releaseDir: string, workDir: str
   write(path.join(debian, 'control'), controlFile({
     version: debianVersion(inputs.version),
     installedSizeKiB: installedSizeKiB(root, paths),
-    shlibsDepends: shlibsDepends(path.join(lib, 'node', 'bin', 'node'), workDir),
+    shlibsDepends: shlibsDepends([path.join(lib, 'node', 'bin', 'node'), path.join(lib, 'dist', NATIVE_OBJECT)], workDir),
   }));
   write(path.join(debian, 'conffiles'), `${CONFFILES.join('\n')}\n`);
   write(path.join(debian, 'md5sums'), md5sums(root, paths));

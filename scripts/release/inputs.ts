@@ -36,7 +36,7 @@ interface LockEntry { version?: string; dev?: boolean; link?: boolean; resolved?
 interface PackageJson { version: string; description: string; license: string; devDependencies: Record<string, string> }
 
 /** Tools by Debian package, for the message when one is missing. */
-const TOOLS: [string, string][] = [['tar', 'tar'], ['gzip', 'gzip'], ['strip', 'binutils'], ['dpkg-deb', 'dpkg'], ['dpkg-shlibdeps', 'dpkg-dev']];
+const TOOLS: [string, string][] = [['cc', 'gcc'], ['tar', 'tar'], ['gzip', 'gzip'], ['strip', 'binutils'], ['dpkg-deb', 'dpkg'], ['dpkg-shlibdeps', 'dpkg-dev']];
 
 function readJson<T>(file: string): T {
   return JSON.parse(readFileSync(file, 'utf8')) as T;

@@ -2,13 +2,15 @@
 //
 //   bin/dockhand        launcher: the bundled node, the shebang's flags and environment
 //   node/bin/node       the pinned Node.js runtime (stripped), node/LICENSE
-//   dist/               src/ compiled by tsc (no source maps: src/ is not shipped)
+//   dist/               src/ compiled by tsc (no source maps: src/ is not shipped), and
+//                       dist/core/malloc-trim.node, the one native object (scripts/build-native.ts)
 //   node_modules/       the production packages of package-lock.json (the stubs copied in),
 //                       without what Node.js never loads (prune.ts)
 //   package.json        name, version, "type": "module" (dist/ is ESM)
 //   systemd/            the unit, /etc/default/dockhand, the shipped dockhand.yaml and the example
 import { chmodSync, copyFileSync, cpSync, lstatSync, lutimesSync, mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { buildNative } from '../build-native.ts';
 import { checkVersion } from './inputs.ts';
 import type { ReleaseInputs } from './inputs.ts';
 import { TAKEN_OVER_SHEBANG, launcherScript, parseShebang } from './launcher.ts';
@@ -31,6 +33,8 @@ function compile(inputs: ReleaseInputs, dist: string): void {
   const tsc = path.join(inputs.root, 'node_modules', 'typescript', 'bin', 'tsc');
   // dist/main.js stays 0644: bin/dockhand is the entry, and nothing should run it on the host's node
   run(process.execPath, [tsc, '-p', 'tsconfig.build.json', '--outDir', dist, '--sourceMap', 'false'], { cwd: inputs.root });
+  // required here, unlike in `npm run build`: every release gives memory back when idle
+  buildNative(dist);
 }
 
 function copyPackages(inputs: ReleaseInputs, dir: string): void {

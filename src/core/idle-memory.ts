@@ -12,11 +12,17 @@
  * collection (the one it runs itself on a low-memory notification). At idle that is one
  * collection after start-up and then only when RSS creeps up; after a burst of log lines, one
  * once the burst is over. Never under load: a busy loop is never "quiet".
+ *
+ * After the collection, and at every other quiet check, glibc's malloc_trim (malloc-trim.ts): V8's
+ * compiler and parser zones come and go in malloc's heap, and the pages they freed between live
+ * allocations stay resident until something trims it. Measured with bench/idle:
+ * docs/architecture.md, "What an idle agent holds".
  */
 import { performance } from 'node:perf_hooks';
 import type { EventLoopUtilization } from 'node:perf_hooks';
 import v8 from 'node:v8';
 import vm from 'node:vm';
+import { mallocTrim } from './malloc-trim.ts';
 
 export interface IdleMemoryOptions {
   /** How often the agent looks (default 60 s). */
@@ -27,12 +33,17 @@ export interface IdleMemoryOptions {
   growthBytes?: number;
   /** Called after each release, with RSS before and after and the pause. */
   released?: (figures: MemoryRelease) => void;
+  /** glibc's malloc_trim, run after each collection (default: the agent's addon, when built). */
+  trim?: () => boolean;
 }
 
 export interface MemoryRelease {
   rssBefore: number;
   rssAfter: number;
+  /** The collection and the trim together. */
   pauseMs: number;
+  /** What malloc_trim answered (true: memory given back); undefined when there is no trim. */
+  trimmed?: boolean;
 }
 
 interface GcOptions {
@@ -57,13 +68,20 @@ function gc(): GcFunction {
   return gcFunction;
 }
 
-/** Runs V8's memory-reducing collection now; returns RSS before and after. */
-export function releaseMemory(): MemoryRelease {
+/** The agent's malloc_trim, or undefined when the addon is not there. */
+function defaultTrim(): (() => boolean) | undefined {
+  const load = mallocTrim();
+  return load.ok ? () => load.addon.trim() : undefined;
+}
+
+/** Runs V8's memory-reducing collection now, then `trim` if given; returns RSS before and after. */
+export function releaseMemory(trim?: () => boolean): MemoryRelease {
   const rssBefore = process.memoryUsage.rss();
   const started = performance.now();
   gc()({ type: 'major', execution: 'sync', flavor: 'last-resort' });
+  const trimmed = trim?.();
   const pauseMs = performance.now() - started;
-  return { rssBefore, rssAfter: process.memoryUsage.rss(), pauseMs };
+  return { rssBefore, rssAfter: process.memoryUsage.rss(), pauseMs, ...(trimmed === undefined ? {} : { trimmed }) };
 }
 
 /** Whether a check should release: the loop was quiet and RSS grew enough since the last release. */
@@ -77,12 +95,18 @@ export function releaseMemoryWhenIdle(options: IdleMemoryOptions = {}): () => vo
   const quiet = { quietShare: options.quietShare ?? 0.02, growthBytes: options.growthBytes ?? 4e6 };
   let last: EventLoopUtilization = performance.eventLoopUtilization();
   let rssAfterLastRelease: number | undefined;
+  const trim = options.trim ?? defaultTrim();
   const timer = setInterval(() => {
     const now = performance.eventLoopUtilization();
     const busyShare = performance.eventLoopUtilization(now, last).utilization;
     last = now;
-    if (!shouldRelease(busyShare, process.memoryUsage.rss(), rssAfterLastRelease, quiet)) return;
-    const figures = releaseMemory();
+    if (!shouldRelease(busyShare, process.memoryUsage.rss(), rssAfterLastRelease, quiet)) {
+      // a quiet minute without a collection still gets a trim: 0.2-1.7 ms, and it takes back the
+      // 0-0.35 MB that V8's compiler zones left between live chunks since the last one (bench/idle)
+      if (busyShare <= quiet.quietShare) trim?.();
+      return;
+    }
+    const figures = releaseMemory(trim);
     rssAfterLastRelease = figures.rssAfter;
     options.released?.(figures);
     // The collection itself is loop time: the next minute is judged from after it.

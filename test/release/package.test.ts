@@ -18,7 +18,7 @@ import type { Releases } from '../helpers/release.ts';
 import { requireCommands } from '../helpers/requirements.ts';
 import { waitFor } from '../helpers/wait.ts';
 
-const TOOLS: [string, string][] = [['strip', 'binutils'], ['dpkg-deb', 'dpkg'], ['dpkg-shlibdeps', 'dpkg-dev'], ['lintian', 'lintian']];
+const TOOLS: [string, string][] = [['cc', 'gcc'], ['strip', 'binutils'], ['dpkg-deb', 'dpkg'], ['dpkg-shlibdeps', 'dpkg-dev'], ['lintian', 'lintian']];
 const work = mkdtempSync(path.join(tmpdir(), 'dockhand-package-test-'));
 after(() => rmSync(work, { recursive: true, force: true }));
 let releases: Releases | undefined;
@@ -40,7 +40,7 @@ void test('npm run package without npm ci first says so, and what is missing', (
   // a checkout of the package scripts without node_modules …
   const root = path.join(work, 'no-npm-ci');
   mkdirSync(root);
-  for (const f of ['scripts/package.sh', 'scripts/package.ts', 'scripts/release', 'package.json', 'package-lock.json']) cpSync(path.join(REPO, f), path.join(root, f), { recursive: true });
+  for (const f of ['scripts/package.sh', 'scripts/package.ts', 'scripts/build-native.ts', 'scripts/release', 'package.json', 'package-lock.json']) cpSync(path.join(REPO, f), path.join(root, f), { recursive: true });
   const none = sh('sh', [path.join(root, 'scripts', 'package.sh')]);
   assert.equal(none.code, 1);
   assert.match(none.stderr, /node_modules\/\.bin\/node is missing — run `npm ci` first/);
@@ -83,6 +83,15 @@ void test('the tarball: bundled Node.js 24, launcher, dist/, production packages
   for (const [k, v] of shebang.env) assert.match(launcher, new RegExp(`^export ${k}=${v}$`, 'm'));
   assert.match(launcher, new RegExp(`^exec "\\$root/node/bin/node" ${shebang.flags.join(' ')} "\\$root/dist/main\\.js" "\\$@"$`, 'm'));
   assert.equal((JSON.parse(readFileSync(path.join(tree, 'package.json'), 'utf8')) as { version: string }).version, releases.current.version);
+  // the malloc_trim addon: stripped, hardened (read-only relocations, immediate binding), loaded by the bundled node
+  const addon = path.join(tree, 'dist', 'core', 'malloc-trim.node');
+  assert.ok(listing.includes(`${releases.current.name}/dist/core/malloc-trim.node`));
+  assert.equal(statSync(addon).mode & 0o777, 0o644);
+  assert.doesNotMatch(sh('readelf', ['-S', '--wide', addon]).stdout, /\.symtab|\.debug_info/, 'stripped');
+  assert.match(sh('readelf', ['-d', addon]).stdout, /\(FLAGS\)\s+BIND_NOW/);
+  assert.match(sh('readelf', ['-l', '--wide', addon]).stdout, /GNU_RELRO/);
+  const loaded = sh(path.join(tree, 'node', 'bin', 'node'), ['--input-type=module', '-e', `import { mallocTrim } from ${JSON.stringify(path.join(tree, 'dist', 'core', 'malloc-trim.js'))}; const l = mallocTrim(); console.log(l.ok ? typeof l.addon.trim() : l.reason)`]);
+  assert.deepEqual(loaded, { code: 0, stdout: 'boolean\n', stderr: '' });
   // compiled without comments (tsconfig.build.json): V8 holds the text of every loaded module;
   // the one comment is main.js's first line, the shebang the launcher took over
   const commented = readdirSync(path.join(tree, 'dist'), { recursive: true, encoding: 'utf8' })
@@ -120,6 +129,8 @@ void test('the packaged agent runs: ready against the suite\'s Docker engine and
   t.after(() => agent.dispose());
   await waitFor('/readyz 200', async () => (await fetch(`http://127.0.0.1:${port}/readyz`)).status === 200 || agent.child.exitCode !== null, 60_000, 100);
   assert.equal(agent.child.exitCode, null, agent.stderr);
+  assert.ok(agent.find('dockhand started'));
+  assert.deepEqual(agent.lines.filter((l) => l.event === 'memory.no_malloc_trim'), [], 'the release carries the malloc_trim addon');
   const info = (await (await fetch(`http://127.0.0.1:${port}/v1/host`)).json()) as { agent: { version: string; node: string } };
   assert.equal(info.agent.version, releases.current.version);
   assert.match(info.agent.node, /^v24\./);
@@ -137,7 +148,7 @@ void test('the .deb: control fields, layout, conffiles and maintainer scripts', 
   assert.match(field('Depends'), /^libc6 \(>= [\d.]+\), .*passwd$/);
   assert.doesNotMatch(field('Depends'), /nodejs/, 'the runtime is bundled');
   const listing = sh('dpkg-deb', ['-c', deb]).stdout;
-  for (const p of ['./usr/lib/dockhand/bin/dockhand', './usr/lib/dockhand/node/bin/node', './usr/lib/dockhand/dist/main.js', './lib/systemd/system/dockhand.service',
+  for (const p of ['./usr/lib/dockhand/bin/dockhand', './usr/lib/dockhand/node/bin/node', './usr/lib/dockhand/dist/main.js', './usr/lib/dockhand/dist/core/malloc-trim.node', './lib/systemd/system/dockhand.service',
     './etc/dockhand/dockhand.yaml', './etc/default/dockhand', './usr/share/doc/dockhand/copyright', './usr/share/man/man1/dockhand.1.gz']) {
     assert.match(listing, new RegExp(` ${p.replaceAll('.', '\\.')}\\n`), p);
   }

@@ -38,15 +38,18 @@ console.log(JSON.stringify({ before, after: newSpace(), rssBefore: f.rssBefore, 
   });
 
   void it('the checks release in a quiet process, once, and not while the loop is busy', () => {
-    const r = inChild(`let n = 0; const stop = releaseMemoryWhenIdle({ checkMs: 100, released: () => n++ });
+    const r = inChild(`let n = 0; let trims = 0; const stop = releaseMemoryWhenIdle({ checkMs: 100, released: () => n++, trim: () => { trims++; return false; } });
 const spinUntil = Date.now() + 600;
 await new Promise((resolve) => { const spin = () => { const t = Date.now(); while (Date.now() - t < 20); if (Date.now() < spinUntil) setImmediate(spin); else resolve(); }; spin(); });
-const whileBusy = n;
+const whileBusy = n; const trimsWhileBusy = trims;
 await new Promise((resolve) => setTimeout(resolve, 450));
 stop();
-console.log(JSON.stringify({ whileBusy, quiet: n }));`);
+console.log(JSON.stringify({ whileBusy, trimsWhileBusy, quiet: n, trims }));`);
     assert.equal(r.whileBusy, 0, 'no release while the loop spun');
+    assert.equal(r.trimsWhileBusy, 0, 'no trim either');
     assert.equal(r.quiet, 1, 'one release once quiet; none more while RSS stayed put');
+    // every quiet check trims: the one with the release and the ones after it
+    assert.ok(r.trims! >= 2 && r.trims! <= 5, `trims in ~450 ms of 100 ms checks: ${r.trims}`);
   });
 
   void it('stops: no check after the returned function is called', async () => {
