@@ -33,7 +33,7 @@ export interface IdleMemoryOptions {
   growthBytes?: number;
   /** Called after each release, with RSS before and after and the pause. */
   released?: (figures: MemoryRelease) => void;
-  /** glibc's malloc_trim, run after each collection (default: the agent's addon, when built). */
+  /** glibc's malloc_trim, run after each collection and at every other quiet check (default: the agent's addon, when built). */
   trim?: () => boolean;
 }
 
