@@ -322,11 +322,16 @@ export class EventEncoder {
 }
 
 /** A non-negative safe integer in decimal (anything else is written as 0). */
+/** 10^0 … 10^15: a safe integer has at most 16 digits. */
+const POWERS_OF_TEN = Array.from({ length: 16 }, (_, i) => 10 ** i);
+
 function writeInteger(out: Buffer, p: number, value: number): number {
   if (!(value >= 0 && value <= Number.MAX_SAFE_INTEGER)) value = 0;
   value = Math.floor(value);
+  // Compares, not divisions: counting an 8-digit offset's digits by dividing was ~14 % of
+  // encodeLine's own time under bench/logs.
   let digits = 1;
-  for (let v = value; v >= 10; v = Math.floor(v / 10)) digits++;
+  while (digits < 16 && value >= (POWERS_OF_TEN[digits] as number)) digits++;
   let q = value;
   let k = p + digits - 1;
   // Float division for the digits above 2^31, then int32 arithmetic (cheaper) for the rest.

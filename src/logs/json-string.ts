@@ -15,12 +15,6 @@
  */
 import { isUtf8 } from 'node:buffer';
 
-/** 1 for bytes written unchanged in the common case: printable ASCII but `"` and `\`, and every byte ≥ 0x80. */
-const NO_ESCAPE = new Uint8Array(256);
-NO_ESCAPE.fill(1, 0x20, 0x100);
-NO_ESCAPE[0x22] = 0;
-NO_ESCAPE[0x5c] = 0;
-
 /**
  * 1 for printable ASCII that needs no escape. The slow path copies such runs byte by byte in the
  * same pass that finds their end: measured faster than finding the end and then a native copy
@@ -49,30 +43,60 @@ export function maxEscapedLength(n: number): number {
 }
 
 /**
+ * The last memory scanned, as 32-bit words: the lines of a chunk share it, so the view is made
+ * once per chunk (or slab, or held line), not per line. It keeps that one buffer alive, which the
+ * reader or splitter that filled it keeps anyway.
+ */
+let wordsOf: ArrayBufferLike | undefined;
+let words = new Int32Array(0);
+
+/** True when the byte needs an escape: a control character, `"` or `\`. */
+function escaped(b: number): boolean {
+  return b < 0x20 || b === 0x22 || b === 0x5c;
+}
+
+/**
  * True when `bytes` can be written as a JSON string body unchanged: no `"`, `\` or control
  * characters, and valid UTF-8 (checked natively, only when a byte ≥ 0x80 was seen).
+ *
+ * Four bytes at a time (SWAR: one aligned 32-bit load, a dozen integer operations, no table):
+ * `(x − 0x20202020) & ~x & 0x80808080` is non-zero exactly when some byte of x is below 0x20,
+ * and `(y − 0x01010101) & ~y & 0x80808080` when some byte of y is 0 — with y = x ^ 0x22222222
+ * for `"` and x ^ 0x5c5c5c5c for `\`. A borrow can only flag bytes above one that truly
+ * matched, and bytes ≥ 0x80 never match (their top bit is clear in ~x), so "any" is exact.
+ * Measured 155 → 85 ns per 200-byte line against the byte-table loop it replaces (of ~1.4 µs
+ * per line for the whole agent under bench/logs).
  */
 export function scanPlain(bytes: Buffer, from = 0, to = bytes.length): boolean {
-  const n = to;
-  const table = NO_ESCAPE;
-  let high = 0;
-  let i = from;
-  // Unrolled by four: one branch per four bytes. Measured ~2.5x faster than the plain loop on
-  // 190-byte lines (bench/logs-encode.ts; V8 keeps all four loads in registers).
-  for (; i + 4 <= n; i += 4) {
-    const a = bytes[i] as number;
-    const b = bytes[i + 1] as number;
-    const c = bytes[i + 2] as number;
-    const d = bytes[i + 3] as number;
-    if (((table[a] as number) & (table[b] as number) & (table[c] as number) & (table[d] as number)) === 0) return false;
-    high |= a | b | c | d;
+  const memory = bytes.buffer;
+  if (memory !== wordsOf) {
+    wordsOf = memory;
+    words = new Int32Array(memory, 0, memory.byteLength >>> 2);
   }
-  for (; i < n; i++) {
+  const base = bytes.byteOffset;
+  let i = from;
+  let high = 0;
+  for (; i < to && ((base + i) & 3) !== 0; i++) {
     const b = bytes[i] as number;
-    if (table[b] === 0) return false;
+    if (escaped(b)) return false;
     high |= b;
   }
-  return high < 0x80 || isUtf8(from === 0 && to === bytes.length ? bytes : bytes.subarray(from, to));
+  const first = (base + i) >>> 2;
+  const end = Math.max(first, (base + to) >>> 2);
+  for (let w = first; w < end; w++) {
+    const x = words[w] as number;
+    const q = x ^ 0x22222222;
+    const s = x ^ 0x5c5c5c5c;
+    if (((((x - 0x20202020) & ~x) | ((q - 0x01010101) & ~q) | ((s - 0x01010101) & ~s)) & 0x80808080) !== 0) return false;
+    high |= x;
+  }
+  if (end > first) i = end * 4 - base;
+  for (; i < to; i++) {
+    const b = bytes[i] as number;
+    if (escaped(b)) return false;
+    high |= b;
+  }
+  return (high & 0x80808080) === 0 || isUtf8(from === 0 && to === bytes.length ? bytes : bytes.subarray(from, to));
 }
 
 /** Writes the escaped body of `bytes[from, to)` at `out[pos]`; returns the position after it. `out` must have maxEscapedLength(to − from) bytes free. */

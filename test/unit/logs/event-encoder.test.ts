@@ -156,10 +156,11 @@ test('timestamps: milliseconds, seconds, years outside 0-9999', () => {
   }
 });
 
-test('offsets up to 2^53-1', () => {
+test('offsets up to 2^53-1, on both sides of every digit count', () => {
   const enc = encoder();
   const prefix = enc.prefixFor(FIELDS);
-  for (const offset of [0, 9, 10, 99, 100, 1234567, 2 ** 32, 2 ** 53 - 1]) {
+  const tens = Array.from({ length: 16 }, (_, k) => [10 ** k - 1, 10 ** k, 10 ** k + 1]).flat();
+  for (const offset of [...tens, 1234567, 2 ** 31 - 1, 2 ** 31, 2 ** 32, 2 ** 53 - 1]) {
     assert.equal((parse(enc.encodeLine(prefix, Buffer.from('x'), offset, T, [])) as { log: { offset: number } }).log.offset, offset);
   }
 });
