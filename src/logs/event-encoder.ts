@@ -76,6 +76,9 @@ export class EventEncoder {
   #ts = Buffer.from('{"@timestamp":"1970-01-01T00:00:00.000Z', 'latin1');
   #tsSecond = Number.NaN;
   readonly #flagBytes = new Map<readonly string[], Buffer>();
+  /** Where encodeLineSpan wrote its event: `spanMemory[spanStart, spanStart + length)`. */
+  spanMemory: Buffer = Buffer.alloc(0);
+  spanStart = 0;
 
   constructor(options: EventEncoderOptions) {
     // Every event cut from a slab is followed by a newline (encodeLine): json_lines writes runs of them in place.
@@ -121,6 +124,18 @@ export class EventEncoder {
    * `subMs` >= 0 appends it as 6 more digits (a container line's `log.timestamp_ns` is its ms then the ns within it).
    */
   encodeLine(prefix: EncodedPrefix, message: Buffer, offset: number, timestampMs: number, flags: readonly string[], from = 0, to = message.length, extra: Buffer | null = null, subMs = -1): Buffer {
+    const length = this.encodeLineSpan(prefix, message, offset, timestampMs, flags, from, to, extra, subMs);
+    const memory = this.spanMemory;
+    const start = this.spanStart;
+    return start === 0 && length === memory.length ? memory : memory.subarray(start, start + length);
+  }
+
+  /**
+   * As encodeLine, without a Buffer view per event (the hot path: the queue takes spans): returns
+   * the event's length; it lies at `spanMemory[spanStart…]` until the next call. `spanMemory` is
+   * a Buffer over a whole ArrayBuffer (a slab, or the event's own buffer when it is large).
+   */
+  encodeLineSpan(prefix: EncodedPrefix, message: Buffer, offset: number, timestampMs: number, flags: readonly string[], from = 0, to = message.length, extra: Buffer | null = null, subMs = -1): number {
     if (prefix.generation !== this.#generation) {
       prefix.bytes = this.#prefixBytes(prefix.fields);
       prefix.generation = this.#generation;
@@ -173,12 +188,19 @@ export class EventEncoder {
       // the newline after the event is json_lines' framing (outputs/newline-framed.ts); FIXED_EXTRA's slack holds it
       out[p] = 0x0a;
       this.#pool.cut(p + 1);
-      return out.subarray(start, p);
+      this.spanMemory = out;
+      this.spanStart = start;
+      return p - start;
     }
-    if (p === out.length) return out;
+    this.spanStart = 0;
+    if (p === out.length) {
+      this.spanMemory = out;
+      return p;
+    }
     const exact = Buffer.allocUnsafeSlow(p);
     out.copy(exact, 0, 0, p);
-    return exact;
+    this.spanMemory = exact;
+    return p;
   }
 
   /**

@@ -12,7 +12,7 @@ import type { EventQueue } from '../pipeline/event-queue.ts';
 import type { EncodedPrefix, EventEncoder, FileFields } from './event-encoder.ts';
 import { FILENAME_UNPARSED_TAG, labelsForLogFile } from './filename.ts';
 import { clearEncodedRun, eventSink, newEncodedRun, pushChunk } from './line-events.ts';
-import type { EncodedRun } from './line-events.ts';
+import type { EncodedRun, EncodedSpans } from './line-events.ts';
 import type { RemoteLines, TrackedFile } from './tracked-file.ts';
 import type { LineWorker, LineWorkers, StepEvents } from './workers/line-workers.ts';
 import type { FileStep } from './workers/protocol.ts';
@@ -142,7 +142,7 @@ export class FileEventWriter {
     if (reply.lines > 0 || bytes > 0) this.#o.metrics?.linesRead(reply.lines, bytes);
     for (let i = 0; i < reply.truncated; i++) this.#o.metrics?.truncatedLine();
     if (reply.inspected > 0) this.#o.exceptions?.foundElsewhere(reply.traces, reply.inspected, reply.failures);
-    await this.#enqueue(file, out.events, out.ends, out.events.length);
+    await this.#enqueue(file, out.events);
     return false;
   }
 
@@ -156,17 +156,18 @@ export class FileEventWriter {
   }
 
   async #enqueueRun(file: TrackedFile, run: EncodedRun): Promise<void> {
-    await this.#enqueue(file, run.encoded, run.ends, run.count);
+    await this.#enqueue(file, run);
     clearEncodedRun(run);
     this.#spare = run;
   }
 
-  async #enqueue(file: TrackedFile, encoded: readonly Buffer[], ends: ArrayLike<number>, count: number): Promise<void> {
+  async #enqueue(file: TrackedFile, events: EncodedSpans): Promise<void> {
     const queue = this.#o.queue;
     const tracker = file.tracker;
+    const { memories, starts, lengths, ends, count } = events;
     for (let i = 0; i < count; i++) {
       const seq = tracker.register(ends[i] as number);
-      while (!queue.push(encoded[i] as Buffer, tracker, seq)) {
+      while (!queue.pushSpan(memories[i] as Buffer, starts[i] as number, lengths[i] as number, tracker, seq)) {
         if (this.#o.stopped()) return;
         await queue.whenWritable();
       }

@@ -48,7 +48,7 @@ export function maxEscapedLength(n: number): number {
  * reader or splitter that filled it keeps anyway.
  */
 let wordsOf: ArrayBufferLike | undefined;
-let words = new Int32Array(0);
+let words: Int32Array<ArrayBufferLike> = new Int32Array(0);
 
 /** True when the byte needs an escape: a control character, `"` or `\`. */
 function escaped(b: number): boolean {

@@ -119,8 +119,8 @@ export class LogShipping {
       bulkMaxBytes: Math.min(...config.outputs.map((o) => o.bulk_max_bytes)),
       flushIntervalMs: logs.flush_interval,
       metrics: this.#metrics,
-      release: (event, count) => {
-        if (!this.#workers?.release(event, count)) this.#encoder.releaseFrom(event.buffer, count);
+      release: (memory, count) => {
+        if (!this.#workers?.release(memory, count)) this.#encoder.releaseFrom(memory.buffer, count);
       },
     });
     // The host fields of every event, on this thread and on line workers alike.

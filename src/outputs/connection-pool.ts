@@ -23,7 +23,8 @@ import type { DockhandError } from '../core/errors.ts';
 import { sleep } from '../core/timers.ts';
 import type { StreamEndpoint } from './endpoint.ts';
 import type { OutputInstruments } from './output-metrics.ts';
-import type { EncodedEvent, OutputState, OutputStats, SendOutcome } from './types.ts';
+import type { EventSpans } from './event-spans.ts';
+import type { OutputState, OutputStats, SendOutcome } from './types.ts';
 
 export interface ConnectionEnd {
   error: DockhandError;
@@ -51,7 +52,7 @@ export interface BatchConnection {
   /** Resolves once, when the connection has ended. */
   readonly ended: Promise<ConnectionEnd>;
   /** Never rejects (see Output.send). */
-  sendBatch(events: readonly EncodedEvent[], signal: AbortSignal): Promise<SendOutcome>;
+  sendBatch(events: EventSpans, signal: AbortSignal): Promise<SendOutcome>;
   /** Graceful: take no new batches, wait up to `timeoutMs` for those in flight, then close. */
   drain(timeoutMs: number): Promise<void>;
   destroy(error: DockhandError): void;

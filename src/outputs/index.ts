@@ -14,6 +14,8 @@ import type { Output } from './types.ts';
 
 export type { OutputDeps } from './deps.ts';
 export type { EncodedEvent, Output, OutputState, OutputStats, SendOutcome } from './types.ts';
+export { EventSpans } from './event-spans.ts';
+export type { EventList } from './event-spans.ts';
 
 export function createOutput(config: OutputConfig, index: number, deps: OutputDeps): Output {
   let output: Output;

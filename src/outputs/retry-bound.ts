@@ -6,19 +6,23 @@
  * `dockhand_output_events_dropped_total` here), and this is logged.
  *
  * "The same batch" is recognised by the first unacknowledged event: the pipeline resends
- * `events.slice(acked)` of the same Buffers, so the first Buffer's identity marks the rest of
- * one batch. Only attempts that acknowledged nothing count; any progress moves the head to
- * another event, whose count starts at zero. The counts live in a WeakMap keyed by that Buffer,
- * so nothing is retained once the pipeline lets go of the batch. If a caller re-encoded events
- * between attempts, the count would never reach the bound — the safe direction (retry, never
- * drop early).
+ * `events.slice(acked)` of the same memory, so where the first event lies (its ArrayBuffer and
+ * the offset in it) marks the rest of one batch. Only attempts that acknowledged nothing count;
+ * any progress moves the head to another event, whose count starts at zero. The counts live in
+ * a WeakMap keyed by that ArrayBuffer, so nothing is retained once the memory is let go of; and
+ * because an encoder slab is reused for newer events once its events are acknowledged, a head's
+ * count is forgotten as soon as an attempt from it makes progress or succeeds. If a caller
+ * re-encoded events between attempts, the count would never reach the bound — the safe
+ * direction (retry, never drop early).
  * An aborted send (shutdown) never counts.
  */
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import { DockhandError } from '../core/errors.ts';
 import { droppedCounter } from './output-metrics.ts';
-import type { EncodedEvent, Output, OutputStats, SendOutcome } from './types.ts';
+import { spansOf } from './event-spans.ts';
+import type { EventList } from './event-spans.ts';
+import type { Output, OutputStats, SendOutcome } from './types.ts';
 
 export class RetryBoundOutput implements Output {
   readonly name: string;
@@ -26,7 +30,8 @@ export class RetryBoundOutput implements Output {
   readonly backoff: { baseMs: number; maxMs: number };
   readonly #inner: Output;
   readonly #maxRetries: number;
-  readonly #failures = new WeakMap<EncodedEvent, number>();
+  /** Failed attempts without progress, by the head event's memory and its offset there. */
+  readonly #failures = new WeakMap<ArrayBufferLike, Map<number, number>>();
   readonly #dropped: (events: number) => void;
   readonly #logger: Logger;
 
@@ -45,18 +50,26 @@ export class RetryBoundOutput implements Output {
     this.#inner.start();
   }
 
-  async send(events: readonly EncodedEvent[], signal: AbortSignal): Promise<SendOutcome> {
-    if (events.length === 0) return this.#inner.send(events, signal);
+  async send(list: EventList, signal: AbortSignal): Promise<SendOutcome> {
+    if (list.length === 0) return this.#inner.send(list, signal);
+    const events = spansOf(list);
+    const memory = events.memory(0);
+    const at = memory.byteOffset + events.start(0);
     const outcome = await this.#inner.send(events, signal);
+    if (signal.aborted) return outcome;
+    let counts = this.#failures.get(memory.buffer);
     // Progress is not a failure: the rest starts with another event, whose count starts at 0.
-    if (outcome.kind !== 'retry' || outcome.acked > 0 || signal.aborted) return outcome;
-    const head = events[0] as EncodedEvent;
-    const failures = (this.#failures.get(head) ?? 0) + 1;
-    if (failures <= this.#maxRetries) {
-      this.#failures.set(head, failures);
+    if (outcome.kind !== 'retry' || outcome.acked > 0) {
+      counts?.delete(at);
       return outcome;
     }
-    this.#failures.delete(head);
+    const failures = (counts?.get(at) ?? 0) + 1;
+    if (failures <= this.#maxRetries) {
+      if (counts === undefined) this.#failures.set(memory.buffer, (counts = new Map<number, number>()));
+      counts.set(at, failures);
+      return outcome;
+    }
+    counts?.delete(at);
     const lost = events.length;
     this.#dropped(lost);
     this.#logger.error({ output: this.name, events: lost, attempts: failures, err: outcome.error.message }, 'giving up on events after max_retries failed attempts');

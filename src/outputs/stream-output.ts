@@ -19,7 +19,9 @@ import type { StreamEndpoint } from './endpoint.ts';
 import { loadOutputTls } from './tls-options.ts';
 import { countOutcome, outputInstruments } from './output-metrics.ts';
 import type { OutputInstruments } from './output-metrics.ts';
-import type { EncodedEvent, Output, OutputStats, SendOutcome } from './types.ts';
+import { spansOf } from './event-spans.ts';
+import type { EventList } from './event-spans.ts';
+import type { Output, OutputStats, SendOutcome } from './types.ts';
 
 export interface StreamOutputOptions<C extends BatchConnection> {
   name: string;
@@ -129,7 +131,8 @@ export class StreamOutput<C extends BatchConnection> implements Output {
     this.#pool.start();
   }
 
-  async send(events: readonly EncodedEvent[], signal: AbortSignal): Promise<SendOutcome> {
+  async send(list: EventList, signal: AbortSignal): Promise<SendOutcome> {
+    const events = spansOf(list);
     if (events.length === 0) return { kind: 'acked' };
     if (this.#closing) return this.#count(events.length, retry(0, closedError(this.name)));
     this.#inFlight++;

@@ -5,10 +5,12 @@
  * output owns its connections (reconnect backoff, TLS, windows, keep-alives) and reports state.
  */
 import type { DockhandError } from '../core/errors.ts';
+import type { EventList } from './event-spans.ts';
 
 /**
  * One event ready for the wire: a JSON object serialised as UTF-8, no trailing newline.
  * Outputs must not modify or retain it after `send` resolves (the pipeline may reuse memory).
+ * Batches pass events as spans of memory (event-spans.ts), or as Buffers.
  */
 export type EncodedEvent = Buffer;
 
@@ -50,7 +52,7 @@ export interface Output {
    * up, waits for one (or for `signal`). Aborting `signal` resolves with `retry` and the count
    * acknowledged so far. Never rejects.
    */
-  send(events: readonly EncodedEvent[], signal: AbortSignal): Promise<SendOutcome>;
+  send(events: EventList, signal: AbortSignal): Promise<SendOutcome>;
   stats(): OutputStats;
   /** Graceful: stop taking batches, wait (bounded) for in-flight ACKs, close connections. Idempotent. */
   close(): Promise<void>;

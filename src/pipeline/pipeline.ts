@@ -17,7 +17,7 @@
 import type { Logger } from 'pino';
 import { Backoff } from '../core/backoff.ts';
 import { sleep } from '../core/timers.ts';
-import type { EncodedEvent, Output } from '../outputs/types.ts';
+import type { Output } from '../outputs/types.ts';
 import type { Batch, EventQueue } from './event-queue.ts';
 
 /** Replaced outputs: how long batches in flight to them may still take (a Logstash that answers does so in milliseconds). */
@@ -48,11 +48,11 @@ export interface PipelineOptions {
   metrics?: PipelineMetrics;
   /**
    * Called when the pipeline is done with events (acknowledged by every output, or dropped): their
-   * buffers may be reused. `count` consecutive events from `event` on share its memory
-   * (`event.buffer`): one call per run, not per event. Not called for events still
-   * unacknowledged at a stop.
+   * memory may be reused. `count` consecutive events lie in `memory` (a Buffer over a whole
+   * ArrayBuffer, see outputs/event-spans.ts): one call per run, not per event. Not called for
+   * events still unacknowledged at a stop.
    */
-  release?: (event: EncodedEvent, count: number) => void;
+  release?: (memory: Buffer, count: number) => void;
 }
 
 export class Pipeline {
@@ -212,11 +212,12 @@ export class Pipeline {
         i = j;
       }
       const release = this.#o.release;
-      for (let i = committed; i < min; ) {
-        const memory = (events[i] as Buffer).buffer;
+      const { memories, lengths, first } = events;
+      for (let i = first + committed, last = first + min; i < last; ) {
+        const memory = memories[i] as Buffer;
         let j = i;
-        while (j < min && (events[j] as Buffer).buffer === memory) bytes += (events[j++] as Buffer).length;
-        release?.(events[i] as Buffer, j - i);
+        while (j < last && memories[j] === memory) bytes += lengths[j++] as number;
+        release?.(memory, j - i);
         i = j;
       }
       this.#eventsAcked += min - committed;
@@ -228,7 +229,7 @@ export class Pipeline {
       outputs.map(async (output, i) => {
         const backoff = new Backoff(output.backoff);
         while (done[i]! < batch.events.length && !signal.aborted) {
-          const rest = done[i] === 0 ? batch.events : batch.events.slice(done[i]);
+          const rest = batch.events.slice(done[i]!);
           const outcome = await output.send(rest, signal);
           if (outcome.kind === 'acked') {
             done[i] = batch.events.length;
@@ -256,11 +257,12 @@ export class Pipeline {
     if (replaced.aborted && !stop.aborted && committed < batch.events.length) {
       // Called back from replaced outputs: the rest goes to the new ones, before newer batches
       // and in the order the batches were taken, so each file's lines keep their order.
+      const events = batch.events.slice(committed);
       const rest: Batch = {
-        events: batch.events.slice(committed),
+        events,
         trackers: batch.trackers.slice(committed),
-        seqs: batch.seqs.slice(committed),
-        bytes: batch.events.slice(committed).reduce((n, e) => n + e.length, 0),
+        seqs: Array.from(batch.seqs).slice(committed),
+        bytes: events.bytes,
       };
       const at = this.#redo.findIndex((r) => r.order > order);
       this.#redo.splice(at < 0 ? this.#redo.length : at, 0, { order, batch: rest });

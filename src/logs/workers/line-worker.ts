@@ -14,7 +14,7 @@ import type { FoundTrace } from '../../exceptions/inspector.ts';
 import { EventEncoder } from '../event-encoder.ts';
 import type { EncodedPrefix } from '../event-encoder.ts';
 import { eventSink, newLineState, pushChunk, resumeOffset } from '../line-events.ts';
-import type { LineState } from '../line-events.ts';
+import type { EncodedSpans, LineState } from '../line-events.ts';
 import type { ChunkStep, FlushStep, LineWorkerSetup, StepReply, ToLineWorker } from './protocol.ts';
 
 interface FileLines extends LineState {
@@ -75,17 +75,17 @@ function run(step: ChunkStep | FlushStep): StepReply {
   if (step.t === 'chunk') lines = pushChunk(state, Buffer.from(step.chunk, 0, step.length), step.offset, step.now, emit);
   else if (step.onlyIfDue) state.joiner.flushIfDue(step.now, emit);
   else state.joiner.flush(emit);
-  return reply(step, state, events.encoded, events.ends, lines, truncated, inspected0);
+  return reply(step, state, events, lines, truncated, inspected0);
 }
 
-function reply(step: ChunkStep | FlushStep, state: FileLines, events: Buffer[], ends: number[], lines: number, truncated: number, before: ExceptionInspector['stats'] | undefined): StepReply {
-  const n = events.length;
+function reply(step: ChunkStep | FlushStep, state: FileLines, events: EncodedSpans, lines: number, truncated: number, before: ExceptionInspector['stats'] | undefined): StepReply {
+  const n = events.count;
   const out: StepReply = {
     id: step.id,
     slab: new Int32Array(n),
     start: new Uint32Array(n),
     length: new Uint32Array(n),
-    end: Float64Array.from(ends),
+    end: Float64Array.from(events.ends),
     newSlabs: announce,
     large: [],
     lines,
@@ -105,17 +105,19 @@ function reply(step: ChunkStep | FlushStep, state: FileLines, events: Buffer[], 
     out.failures = after.failures - before.failures;
   }
   for (let i = 0; i < n; i++) {
-    const ev = events[i] as Buffer;
-    const id = slabIds.get(ev.buffer);
+    const memory = events.memories[i] as Buffer;
+    const start = memory.byteOffset + (events.starts[i] as number);
+    const length = events.lengths[i] as number;
+    const id = slabIds.get(memory.buffer);
     if (id === undefined) {
       // Too large for a slab: its own buffer, moved to the main thread.
       out.slab[i] = -1 - out.large.length;
-      out.large.push(ev.byteOffset === 0 && ev.length === ev.buffer.byteLength ? (ev.buffer as ArrayBuffer) : (ev.buffer.slice(ev.byteOffset, ev.byteOffset + ev.length) as ArrayBuffer));
+      out.large.push(start === 0 && length === memory.buffer.byteLength ? (memory.buffer as ArrayBuffer) : (memory.buffer.slice(start, start + length) as ArrayBuffer));
       continue;
     }
     out.slab[i] = id;
-    out.start[i] = ev.byteOffset;
-    out.length[i] = ev.length;
+    out.start[i] = start;
+    out.length[i] = length;
   }
   return out;
 }

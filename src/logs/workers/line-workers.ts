@@ -1,7 +1,7 @@
 /**
  * The line workers, as the main thread sees them: started on first use (an idle agent, or one
  * whose files only trickle, never starts one), a step posted to a worker resolves with the
- * events it completed as Buffers over the worker's shared slabs, and a released event is
+ * events it completed as spans of the worker's shared slabs, and a released event is
  * counted back to the worker that wrote it (batched: one message per turn of the event loop).
  * A worker that dies is not restarted: its files go back to the main thread (the caller rewinds
  * them to their last resume point), and the collector reads on as it did without workers.
@@ -11,12 +11,12 @@ import type { Worker } from 'node:worker_threads';
 import type { Logger } from 'pino';
 import { errorMessage } from '../../core/errors.ts';
 import { markNewlineFramed } from '../../outputs/newline-framed.ts';
+import type { EncodedSpans } from '../line-events.ts';
 import type { ChunkStep, FlushStep, LineWorkerSetup, StepReply, ToLineWorker } from './protocol.ts';
 
 /** A step's outcome: its events (file order, each with the offset after it), or why it failed. */
 export interface StepEvents {
-  events: Buffer[];
-  ends: Float64Array;
+  events: EncodedSpans;
   reply: StepReply;
 }
 
@@ -55,8 +55,8 @@ class LineWorker {
   /** Stopped on purpose (idle): its exit is no failure. */
   retiring = false;
   readonly #pending = new Map<number, { resolve: (r: StepReply) => void; reject: (e: Error) => void }>();
-  /** Its slabs by id (each announced once, with the first reply that used it). */
-  readonly slabs = new Map<number, SharedArrayBuffer>();
+  /** Its slabs by id, each as a Buffer over the whole shared memory (announced once, with the first reply that used it). */
+  readonly slabs = new Map<number, Buffer>();
   readonly #released = new Map<number, number>();
   #releaseScheduled = false;
 
@@ -201,8 +201,8 @@ export class LineWorkers {
   }
 
   /** The pipeline is done with `count` events in `event`'s memory: true when it is a worker's slab (counted back to it), else false. */
-  release(event: Buffer, count: number): boolean {
-    const ref = this.#slabs.get(event.buffer);
+  release(memory: Buffer, count: number): boolean {
+    const ref = this.#slabs.get(memory.buffer);
     if (ref === undefined) return false;
     ref.worker.released(ref.id, count);
     return true;
@@ -240,19 +240,27 @@ export class LineWorkers {
   #events(worker: LineWorker, reply: StepReply): StepEvents {
     // Slabs first, also from a failed step: later replies use them.
     for (const { id, sab } of reply.newSlabs) {
-      worker.slabs.set(id, sab);
+      worker.slabs.set(id, Buffer.from(sab));
       this.#slabs.set(sab, { worker, id });
       // the worker's encoder writes a newline after each event, as the main thread's does
       markNewlineFramed(sab);
     }
     if (reply.error !== undefined) throw new Error(`line worker ${worker.index}: ${reply.error}`);
+    // Spans over the slabs: no Buffer per event (its start and length stay in the reply's arrays).
     const n = reply.slab.length;
-    const events = new Array<Buffer>(n);
+    const memories = new Array<Buffer>(n);
     for (let i = 0; i < n; i++) {
       const s = reply.slab[i] as number;
-      events[i] = s >= 0 ? Buffer.from(worker.slabs.get(s) as SharedArrayBuffer, reply.start[i], reply.length[i]) : Buffer.from(reply.large[-1 - s] as ArrayBuffer);
+      if (s >= 0) {
+        memories[i] = worker.slabs.get(s) as Buffer;
+      } else {
+        const large = Buffer.from(reply.large[-1 - s] as ArrayBuffer);
+        memories[i] = large;
+        reply.start[i] = 0;
+        reply.length[i] = large.length;
+      }
     }
-    return { events, ends: reply.end, reply };
+    return { events: { memories, starts: reply.start, lengths: reply.length, ends: reply.end, count: n }, reply };
   }
 }
 

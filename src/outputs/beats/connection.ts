@@ -23,7 +23,8 @@ import type { Logger } from 'pino';
 import { DockhandError, errorMessage } from '../../core/errors.ts';
 import { abortedError, retry, unlessAborted } from '../abortable.ts';
 import type { BatchConnection, ConnectionActivity, ConnectionEnd } from '../connection-pool.ts';
-import type { EncodedEvent, SendOutcome } from '../types.ts';
+import type { EventSpans } from '../event-spans.ts';
+import type { SendOutcome } from '../types.ts';
 import type { BufferPool } from '../buffer-pool.ts';
 import { WindowCompressor } from './compressor.ts';
 import { AckReader, compressedWindowHeader, jsonFramesLength, LumberjackProtocolError, windowLength, writeJsonFrames, writeWindow } from './frames.ts';
@@ -115,7 +116,7 @@ export class BeatsConnection implements BatchConnection {
     return this.#busy;
   }
 
-  async sendBatch(events: readonly EncodedEvent[], signal: AbortSignal): Promise<SendOutcome> {
+  async sendBatch(events: EventSpans, signal: AbortSignal): Promise<SendOutcome> {
     const n = events.length;
     if (!this.alive) return retry(0, this.#end?.error ?? this.#closedError());
     this.#busy++;
@@ -188,7 +189,7 @@ export class BeatsConnection implements BatchConnection {
     for (const wake of [...this.#slotWaiters]) wake();
   }
 
-  #enqueue(events: readonly EncodedEvent[], start: number, end: number): Promise<WindowResult> {
+  #enqueue(events: EventSpans, start: number, end: number): Promise<WindowResult> {
     return new Promise<WindowResult>((resolve) => {
       const w: PendingWindow = { count: end - start, acked: 0, chunks: null, pooled: null, written: false, done: (acked, error) => resolve({ acked, error }) };
       this.#queue.push(w);

@@ -19,6 +19,8 @@
  * window or its ACKs stop matching.
  */
 import { deflate } from 'node:zlib';
+import { spansOf } from '../event-spans.ts';
+import type { EventList } from '../event-spans.ts';
 
 export const VERSION = 0x32; // '2'
 export const CODE_WINDOW = 0x57; // 'W'
@@ -40,27 +42,27 @@ export class LumberjackProtocolError extends Error {
 }
 
 /** Bytes of the J frames of events[start, end). */
-export function jsonFramesLength(events: readonly Buffer[], start: number, end: number): number {
-  let bytes = 0;
-  for (let i = start; i < end; i++) bytes += JSON_HEADER_BYTES + (events[i] as Buffer).length;
-  return bytes;
+export function jsonFramesLength(events: EventList, start: number, end: number): number {
+  return JSON_HEADER_BYTES * (end - start) + spansOf(events).slice(start, end).bytes;
 }
 
 /**
  * Writes the J frames of events[start, end) into `target` at `offset`, sequence numbers from 1.
  * Returns the offset after the last frame. One memcpy per event, no allocation.
  */
-export function writeJsonFrames(target: Buffer, offset: number, events: readonly Buffer[], start: number, end: number): number {
+export function writeJsonFrames(target: Buffer, offset: number, events: EventList, start: number, end: number): number {
+  const spans = spansOf(events);
   let pos = offset;
   let seq = 1;
   for (let i = start; i < end; i++) {
-    const event = events[i] as Buffer;
+    const from = spans.start(i);
+    const length = spans.size(i);
     target[pos] = VERSION;
     target[pos + 1] = CODE_JSON;
     target.writeUInt32BE(seq++, pos + 2);
-    target.writeUInt32BE(event.length, pos + 6);
-    target.set(event, pos + JSON_HEADER_BYTES);
-    pos += JSON_HEADER_BYTES + event.length;
+    target.writeUInt32BE(length, pos + 6);
+    spans.memory(i).copy(target, pos + JSON_HEADER_BYTES, from, from + length);
+    pos += JSON_HEADER_BYTES + length;
   }
   return pos;
 }
@@ -80,17 +82,17 @@ export function writeCompressedHeader(target: Buffer, offset: number, payloadLen
 }
 
 /** Bytes of a whole uncompressed window (`2W` + J frames) of events[start, end). */
-export function windowLength(events: readonly Buffer[], start: number, end: number): number {
+export function windowLength(events: EventList, start: number, end: number): number {
   return WINDOW_HEADER_BYTES + jsonFramesLength(events, start, end);
 }
 
 /** Writes a whole uncompressed window into `target` (at least windowLength bytes); returns its length. */
-export function writeWindow(target: Buffer, events: readonly Buffer[], start: number, end: number): number {
+export function writeWindow(target: Buffer, events: EventList, start: number, end: number): number {
   return writeJsonFrames(target, writeWindowHeader(target, 0, end - start), events, start, end);
 }
 
 /** A whole uncompressed window (`2W` + J frames) in one new buffer: one socket write. */
-export function encodeWindow(events: readonly Buffer[], start = 0, end = events.length): Buffer {
+export function encodeWindow(events: EventList, start = 0, end = events.length): Buffer {
   const out = Buffer.allocUnsafe(windowLength(events, start, end));
   writeWindow(out, events, start, end);
   return out;
@@ -107,7 +109,7 @@ export function compressedWindowHeader(count: number, payloadLength: number): Bu
  * A compressed window as [header, zlib payload] (tests and simple callers; the connection uses
  * a reused deflate context, compressor.ts). The frames are copied synchronously.
  */
-export function encodeCompressedWindow(events: readonly Buffer[], start: number, end: number, level: number): Promise<[Buffer, Buffer]> {
+export function encodeCompressedWindow(events: EventList, start: number, end: number, level: number): Promise<[Buffer, Buffer]> {
   const plain = Buffer.allocUnsafe(jsonFramesLength(events, start, end));
   writeJsonFrames(plain, 0, events, start, end);
   return new Promise((resolve, reject) => {

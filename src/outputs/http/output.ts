@@ -28,7 +28,9 @@ import type { HttpEndpoint } from '../endpoint.ts';
 import { countOutcome, outputInstruments } from '../output-metrics.ts';
 import type { OutputInstruments } from '../output-metrics.ts';
 import { loadOutputTls, tlsConnectOptions } from '../tls-options.ts';
-import type { EncodedEvent, Output, OutputState, OutputStats, SendOutcome } from '../types.ts';
+import { spansOf } from '../event-spans.ts';
+import type { EventList, EventSpans } from '../event-spans.ts';
+import type { Output, OutputState, OutputStats, SendOutcome } from '../types.ts';
 import { parseRetryAfter, verdictFor } from './retry-after.ts';
 
 /** undici is loaded only when an HTTP output is configured (src/core/lazy-module.ts). */
@@ -49,25 +51,24 @@ interface HttpHost {
 }
 
 /** `[e1,e2,…]` in one buffer (in `target` when it is large enough). */
-export function encodeJsonArray(events: readonly EncodedEvent[], target?: Buffer): Buffer {
-  const size = jsonArrayLength(events);
+export function encodeJsonArray(events: EventList, target?: Buffer): Buffer {
+  const spans = spansOf(events);
+  const size = jsonArrayLength(spans);
   const out = target && target.length >= size ? target.subarray(0, size) : Buffer.allocUnsafe(size);
   out[0] = 0x5b;
   let pos = 1;
-  for (let i = 0; i < events.length; i++) {
+  for (let i = 0; i < spans.length; i++) {
     if (i > 0) out[pos++] = 0x2c;
-    const e = events[i] as Buffer;
-    out.set(e, pos);
-    pos += e.length;
+    const start = spans.start(i);
+    pos += spans.memory(i).copy(out, pos, start, start + spans.size(i));
   }
   out[pos] = 0x5d;
   return out;
 }
 
-export function jsonArrayLength(events: readonly EncodedEvent[]): number {
-  let size = 1 + events.length; // brackets and commas
-  for (const e of events) size += e.length;
-  return size;
+export function jsonArrayLength(events: EventList): number {
+  const spans = spansOf(events);
+  return 1 + spans.length + spans.bytes; // brackets and commas
 }
 
 export class HttpOutput implements Output {
@@ -127,7 +128,8 @@ export class HttpOutput implements Output {
   /** Nothing to open ahead: a host's state is learnt from its first answer. */
   start(): void {}
 
-  async send(events: readonly EncodedEvent[], signal: AbortSignal): Promise<SendOutcome> {
+  async send(list: EventList, signal: AbortSignal): Promise<SendOutcome> {
+    const events = spansOf(list);
     if (events.length === 0) return { kind: 'acked' };
     if (this.#closed) return this.#count(events.length, retry(0, closedError(this.name)));
     this.#inFlight++;
@@ -198,7 +200,7 @@ export class HttpOutput implements Output {
     }
   }
 
-  async #post(host: HttpHost, events: readonly EncodedEvent[], signal: AbortSignal): Promise<SendOutcome> {
+  async #post(host: HttpHost, events: EventSpans, signal: AbortSignal): Promise<SendOutcome> {
     const backing = this.#buffers.acquire(jsonArrayLength(events));
     const body = encodeJsonArray(events, backing);
     const label = host.endpoint.label;

@@ -19,7 +19,9 @@ import { DockhandError } from '../../core/errors.ts';
 import { abortedError, retry, unlessAborted } from '../abortable.ts';
 import type { BatchConnection, ConnectionActivity, ConnectionEnd } from '../connection-pool.ts';
 import { isNewlineFramed } from '../newline-framed.ts';
-import type { EncodedEvent, SendOutcome } from '../types.ts';
+import { spansOf } from '../event-spans.ts';
+import type { EventList, EventSpans } from '../event-spans.ts';
+import type { SendOutcome } from '../types.ts';
 import { timerDelay } from '../../core/timers.ts';
 
 export interface JsonLinesConnectionOptions {
@@ -30,10 +32,9 @@ export interface JsonLinesConnectionOptions {
 }
 
 /** Bytes of the json_lines encoding of `events`. */
-export function jsonLinesLength(events: readonly EncodedEvent[]): number {
-  let size = 0;
-  for (const e of events) size += e.length + 1;
-  return size;
+export function jsonLinesLength(events: EventList): number {
+  const spans = spansOf(events);
+  return spans.bytes + spans.length;
 }
 
 interface PendingWrite {
@@ -46,17 +47,21 @@ interface PendingWrite {
  * JSON.stringify output, but possible in hand-made JSON) would split it in two; outside strings it
  * is only whitespace and inside strings it is invalid JSON anyway, so it becomes a space.
  */
-export function encodeJsonLines(events: readonly EncodedEvent[]): Buffer {
-  const out = Buffer.allocUnsafe(jsonLinesLength(events));
+export function encodeJsonLines(events: EventList, from = 0, to?: number): Buffer {
+  const spans = spansOf(events).slice(from, to);
+  const out = Buffer.allocUnsafe(jsonLinesLength(spans));
   let pos = 0;
-  for (const e of events) {
-    out.set(e, pos);
-    let nl = e.indexOf(10);
-    while (nl !== -1) {
-      out[pos + nl] = 0x20;
-      nl = e.indexOf(10, nl + 1);
+  for (let i = 0; i < spans.length; i++) {
+    const memory = spans.memory(i);
+    const start = spans.start(i);
+    const end = start + spans.size(i);
+    memory.copy(out, pos, start, end);
+    let nl = memory.indexOf(10, start);
+    while (nl !== -1 && nl < end) {
+      out[pos + nl - start] = 0x20;
+      nl = memory.indexOf(10, nl + 1);
     }
-    pos += e.length;
+    pos += end - start;
     out[pos++] = 10;
   }
   return out;
@@ -68,32 +73,34 @@ export function encodeJsonLines(events: readonly EncodedEvent[]): Buffer {
  * the newlines between them included — no copy, no scan; other events are copied (encodeJsonLines).
  * The pieces go out in one writev.
  */
-export function jsonLinesChunks(events: readonly EncodedEvent[]): Buffer[] {
+export function jsonLinesChunks(events: EventList): Buffer[] {
+  const spans = spansOf(events);
   const chunks: Buffer[] = [];
-  let memory: ArrayBufferLike | null = null;
+  let memory: Buffer | null = null;
   let start = 0;
   let end = 0;
   let copied = -1; // first of the events waiting to be copied, or -1
-  for (let i = 0; i < events.length; i++) {
-    const e = events[i] as EncodedEvent;
-    if (e.buffer === memory && e.byteOffset === end) {
-      end += e.length + 1;
+  for (let i = 0; i < spans.length; i++) {
+    const m = spans.memory(i);
+    const s = spans.start(i);
+    if (m === memory && s === end) {
+      end += spans.size(i) + 1;
       continue;
     }
-    if (memory !== null) chunks.push(Buffer.from(memory, start, end - start));
-    if (isNewlineFramed(e.buffer)) {
-      if (copied >= 0) chunks.push(encodeJsonLines(events.slice(copied, i)));
+    if (memory !== null) chunks.push(memory.subarray(start, end));
+    if (isNewlineFramed(m.buffer)) {
+      if (copied >= 0) chunks.push(encodeJsonLines(spans, copied, i));
       copied = -1;
-      memory = e.buffer;
-      start = e.byteOffset;
-      end = start + e.length + 1;
+      memory = m;
+      start = s;
+      end = s + spans.size(i) + 1;
     } else {
       memory = null;
       if (copied < 0) copied = i;
     }
   }
-  if (memory !== null) chunks.push(Buffer.from(memory, start, end - start));
-  if (copied >= 0) chunks.push(encodeJsonLines(copied === 0 ? events : events.slice(copied)));
+  if (memory !== null) chunks.push(memory.subarray(start, end));
+  if (copied >= 0) chunks.push(encodeJsonLines(spans, copied));
   return chunks;
 }
 
@@ -131,7 +138,7 @@ export class JsonLinesConnection implements BatchConnection {
     return this.#busy;
   }
 
-  async sendBatch(events: readonly EncodedEvent[], signal: AbortSignal): Promise<SendOutcome> {
+  async sendBatch(events: EventSpans, signal: AbortSignal): Promise<SendOutcome> {
     if (!this.alive) return retry(0, this.#end?.error ?? this.#closedError());
     this.#busy++;
     try {

@@ -47,10 +47,10 @@ async function start(): Promise<{ messages: string[] }> {
   const messages: string[] = [];
   drain = setInterval(() => {
     for (let batch = queue.take(500); batch; batch = queue.take(500)) {
-      batch.events.forEach((e, i) => {
+      batch.events.toBuffers().forEach((e, i) => {
         messages.push((JSON.parse(e.toString('utf8')) as { message: string }).message.split(' ')[1] ?? '');
         batch.trackers[i]?.ack(batch.seqs[i] as number, 1);
-        pool?.release(e, 1);
+        pool?.release(batch.events.memory(i), 1);
       });
     }
   }, 2);

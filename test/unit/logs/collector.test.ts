@@ -30,7 +30,7 @@ class Acknowledger {
   #drain(): void {
     if (this.hold) return;
     for (let batch = this.#queue.take(1000); batch; batch = this.#queue.take(1000)) {
-      batch.events.forEach((e, i) => {
+      batch.events.toBuffers().forEach((e, i) => {
         this.messages.push((JSON.parse(e.toString('utf8')) as { message: string }).message);
         batch.trackers[i]?.ack(batch.seqs[i] as number, 1);
       });

@@ -17,6 +17,7 @@ import type { LineWorkerSetup } from '../../../src/logs/workers/protocol.ts';
 import type { ExceptionsConfig } from '../../../src/exceptions/config.ts';
 import { loadConfig } from '../../../src/configuration.ts';
 import { spring, V1 } from '../../helpers/exception-traces.ts';
+import { endsOf, views } from '../../helpers/spans.ts';
 
 const exceptions: ExceptionsConfig = loadConfig({ env: {} }).config.logs.exceptions;
 const lines = { maxLineBytes: 1024, multiline: { pattern: JAVA_CONTINUATION, negate: false, match: 'after' as const, maxLines: 500, timeoutMs: 300 } };
@@ -89,14 +90,14 @@ test('a worker makes the same events, byte for byte, as the main thread, whateve
     let traces = 0;
     for (const [i, c] of chunks.entries()) {
       const out = await pool.chunk(worker, { file, now: NOW, app: 'a', path: fields.path, offset: c.offset, ...(i === 0 ? { reset: 0, fields } : {}) }, c.buf);
-      got.push(...out.events.map((e) => e.toString('latin1')));
-      ends.push(...out.ends);
+      got.push(...views(out.events).map((e) => e.toString('latin1')));
+      ends.push(...endsOf(out.events));
       traces += out.reply.traces.length;
-      for (const e of out.events) assert.ok(pool.release(e, 1), 'a worker event is released to its worker');
+      for (const m of out.events.memories) assert.ok(pool.release(m, 1), 'a worker event is released to its worker');
     }
     const flushed = await pool.flush(worker, { file, now: NOW, app: 'a', path: fields.path, onlyIfDue: false });
-    got.push(...flushed.events.map((e) => e.toString('latin1')));
-    ends.push(...flushed.ends);
+    got.push(...views(flushed.events).map((e) => e.toString('latin1')));
+    ends.push(...endsOf(flushed.events));
     assert.equal(flushed.reply.resume, text.length, 'nothing held after the flush');
     assert.deepEqual(got, want.events, `cut every ${cut} bytes`);
     assert.deepEqual(ends, want.ends);
@@ -117,8 +118,8 @@ test('released slabs are reused; without releases the worker keeps allocating', 
   for (let i = 0; i < 30; i++) {
     const out = await pool.chunk(worker, { file, now: NOW, app: 'a', path: fields.path, offset, ...(i === 0 ? { reset: 0, fields } : {}) }, chunk);
     offset += chunk.length;
-    assert.equal(out.events.length, 5000);
-    for (const e of out.events) pool.release(e, 1);
+    assert.equal(out.events.count, 5000);
+    for (const m of out.events.memories) pool.release(m, 1);
     await new Promise((r) => setImmediate(r)); // the batched release goes out
   }
   const reusing = worker.slabs.size;
@@ -127,7 +128,7 @@ test('released slabs are reused; without releases the worker keeps allocating', 
   for (let i = 0; i < 10; i++) {
     const out = await pool.chunk(worker, { file, now: NOW, app: 'a', path: fields.path, offset }, chunk);
     offset += chunk.length;
-    held.push(...out.events);
+    held.push(...views(out.events));
   }
   assert.ok(worker.slabs.size >= reusing + 20, `unreleased events keep their slabs (${worker.slabs.size})`);
   assert.match(held[0]?.toString('latin1') ?? '', /"message":"y{199}"/, 'events still readable while held');

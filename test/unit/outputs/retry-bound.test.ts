@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { Registry } from 'prom-client';
 import { DockhandError } from '../../../src/core/errors.ts';
+import { EventSpans } from '../../../src/outputs/event-spans.ts';
 import { RetryBoundOutput } from '../../../src/outputs/retry-bound.ts';
 import type { EncodedEvent, Output, SendOutcome } from '../../../src/outputs/types.ts';
 import { makeEvents, silentLogger } from '../../helpers/outputs.ts';
@@ -67,4 +68,18 @@ test('aborted sends (shutdown) and other batches never count against a batch', a
   assert.equal((await out.send(a, ac.signal)).kind, 'retry');
   assert.equal((await out.send(makeEvents(5), signal)).kind, 'retry'); // another batch
   assert.equal((await out.send(a, signal)).kind, 'retry', 'first counted failure of batch a');
+});
+
+test('a slab reused for newer events: a head that succeeded or progressed starts again from zero at the same place', async () => {
+  // max_retries 1: one failure of a head is allowed, the second gives up
+  const out = new RetryBoundOutput(scripted([fail(0), { kind: 'acked' }, fail(0), fail(2), fail(0), fail(0)]), 1, { logger: silentLogger });
+  const slab = Buffer.alloc(64, 0x61);
+  const batch = (): EventSpans => new EventSpans([slab, slab, slab], [0, 10, 20], [9, 9, 9]);
+  assert.equal((await out.send(batch(), signal)).kind, 'retry', 'first failure at offset 0');
+  assert.equal((await out.send(batch(), signal)).kind, 'acked');
+  // the slab's events were acknowledged and it was reused: new events at the same offsets
+  assert.equal((await out.send(batch(), signal)).kind, 'retry', 'a first failure again, not a second');
+  assert.equal((await out.send(batch(), signal)).kind, 'retry', 'progress: 2 acknowledged');
+  assert.equal((await out.send(batch(), signal)).kind, 'retry', 'offset 0 starts from zero after progress');
+  assert.equal((await out.send(batch(), signal)).kind, 'fatal', 'its second failure without progress');
 });

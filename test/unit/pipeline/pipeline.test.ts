@@ -5,6 +5,8 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { pino } from 'pino';
 import { DockhandError } from '../../../src/core/errors.ts';
+import { spansOf } from '../../../src/outputs/event-spans.ts';
+import type { EventList } from '../../../src/outputs/event-spans.ts';
 import type { EncodedEvent, Output, OutputStats, SendOutcome } from '../../../src/outputs/types.ts';
 import { EventQueue } from '../../../src/pipeline/event-queue.ts';
 import { OffsetTracker } from '../../../src/pipeline/offset-tracker.ts';
@@ -25,7 +27,8 @@ class ScriptedOutput implements Output {
     this.maxInFlight = maxInFlight;
   }
   start(): void {}
-  async send(events: readonly EncodedEvent[]): Promise<SendOutcome> {
+  async send(list: EventList): Promise<SendOutcome> {
+    const events = spansOf(list).toBuffers();
     const outcome = await this.#script(events, this.calls++);
     const n = outcome.kind === 'acked' ? events.length : outcome.acked;
     for (const e of events.slice(0, n)) this.received.push(String(e));
@@ -42,19 +45,26 @@ const logger = pino({ level: 'silent' });
 const err = new DockhandError('UNAVAILABLE', 'x', { transient: true });
 
 /** An output whose sends are `send` (which may record into `received`); one batch in flight. */
-function outputSending(name: string, send: Output['send']): Output & { received: string[] } {
+/** An output whose `send` gets the batch's events as Buffers. */
+function outputSending(name: string, send: (events: EncodedEvent[], signal: AbortSignal) => Promise<SendOutcome>): Output & { received: string[] } {
   return {
     name, maxInFlight: 1, backoff: { baseMs: 1, maxMs: 2 }, received: [],
     start() {},
-    send,
+    send: (list, signal) => send(spansOf(list).toBuffers(), signal),
     stats: () => ({ state: 'connected', hosts: [], eventsAcked: 0, batchesInFlight: 0, lastAckAt: null, reconnects: 0 }),
     close: () => Promise.resolve(),
     destroy() {},
   };
 }
 
+/** Events e1…en, each in memory of its own (Buffer.alloc, not Node's shared pool): a release names its event. */
 function fill(queue: EventQueue, tracker: OffsetTracker, n: number, prefix = 'e'): void {
-  for (let i = 1; i <= n; i++) assert.ok(queue.push(Buffer.from(`${prefix}${i}`), tracker, tracker.register(i * 10)));
+  for (let i = 1; i <= n; i++) {
+    const text = `${prefix}${i}`;
+    const event = Buffer.alloc(text.length);
+    event.write(text);
+    assert.ok(queue.push(event, tracker, tracker.register(i * 10)));
+  }
 }
 
 async function until(cond: () => boolean): Promise<void> {
@@ -153,9 +163,10 @@ test('each event is released exactly once, only after every output is done with 
   // a: acknowledges 2, then rejects the rest for good; b: down, then acknowledges all but the last
   const a = new ScriptedOutput('a', (_e, call) => (call === 0 ? { kind: 'retry', acked: 2, error: err } : { kind: 'fatal', acked: 0, error: new DockhandError('BAD_REQUEST', '400') }));
   const b = new ScriptedOutput('b', (events) => (bDown ? { kind: 'retry', acked: 0, error: err } : { kind: 'retry', acked: events.length - 1, error: err }));
-  // a release covers `count` consecutive events from `e` on: name each one ('e3' with count 2 → e3, e4)
-  const release = (e: Buffer, count: number): void => {
-    for (let k = 0; k < count; k++) released.push(`e${Number(String(e).slice(1)) + k}`);
+  // a release covers `count` consecutive events in one memory; here each event has its own
+  const release = (memory: Buffer, count: number): void => {
+    assert.equal(count, 1);
+    released.push(String(memory));
   };
   const p = new Pipeline({ queue, outputs: [a, b], logger, bulkMaxSize: 10, bulkMaxBytes: 1 << 20, release });
   p.start();
